@@ -1,0 +1,94 @@
+/**
+ * Contracts between the model adapters and the cascade stages. Plain data only; model
+ * adapters (sam.ts, clip.ts) implement the interfaces, stages consume them.
+ */
+import type { BoxXYWH, BoxXYXY, CocoRle, RgbImage } from '../core/types.js';
+
+/**
+ * How image pixel coordinates map into the SAM model's square input frame.
+ * Keep-aspect presets (SAM, MobileSAM): scaleX = scaleY = inputSize / longest side, image placed
+ * top-left and zero-padded bottom/right. Stretch presets (MedSAM): scaleX = inputSize / width,
+ * scaleY = inputSize / height, no padding.
+ */
+export interface SamInputTransform {
+  /** Side of the square model input (1024 for SAM/MobileSAM/MedSAM, 256 for LiteMedSAM). */
+  readonly inputSize: number;
+  readonly scaleX: number;
+  readonly scaleY: number;
+  /** Size of the image inside the model frame before padding. */
+  readonly resizedWidth: number;
+  readonly resizedHeight: number;
+  /** Size of the original image this transform was made for. */
+  readonly imageWidth: number;
+  readonly imageHeight: number;
+}
+
+/** The SAM image encoder's output for one image, reused by every prompt on that image. */
+export interface SamImageEmbedding {
+  /** [1, C, h, w] features, C = 256 and h = w = 64 for Meta-style exports. */
+  readonly data: Float32Array;
+  readonly dims: readonly [number, number, number, number];
+  readonly transform: SamInputTransform;
+}
+
+/** A prompt in image pixel coordinates. label 1 = foreground, 0 = background. */
+export interface SamPrompt {
+  readonly points?: ReadonlyArray<{ readonly x: number; readonly y: number; readonly label: 0 | 1 }>;
+  readonly box?: BoxXYXY;
+}
+
+export interface SamDecodeOptions {
+  /**
+   * true: return the three multi-mask outputs (masks 1..3 of the decoder, as segment-everything
+   * uses). false: the single best mask as the export chooses it (box prompts, refinement).
+   */
+  readonly multimask: boolean;
+}
+
+/** Decoder output: low-resolution logits in the padded model frame (see SamInputTransform). */
+export interface SamDecodeResult {
+  /** One Float32Array of lowResSize * lowResSize logits per mask (> 0 is foreground). */
+  readonly lowResLogits: Float32Array[];
+  /** The decoder's predicted IoU, one per mask. */
+  readonly iouPredictions: Float32Array;
+  /** Side of the low-res mask grid (256 for Meta-style decoders). */
+  readonly lowResSize: number;
+}
+
+export interface SamModelInfo {
+  /** Preset name ('mobilesam', 'sam', 'medsam', or 'custom'). */
+  readonly preset: string;
+  /** Whether decode({ multimask: true }) is possible (natively or through the graph edit). */
+  readonly supportsMultimask: boolean;
+  /** Whether point prompts are meaningful (MedSAM: boxes only). */
+  readonly supportsPoints: boolean;
+}
+
+/** A SAM-family model: an image encoder and a prompt decoder. */
+export interface SamModel {
+  readonly info: SamModelInfo;
+  /** Runs the encoder once for an image. */
+  embed(image: RgbImage, options?: { signal?: AbortSignal }): Promise<SamImageEmbedding>;
+  /** Runs the decoder for one prompt on an embedding. */
+  decode(embedding: SamImageEmbedding, prompt: SamPrompt, options: SamDecodeOptions): Promise<SamDecodeResult>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * One candidate of segment-everything, as segment-anything's SamAutomaticMaskGenerator records
+ * it (camelCase). `segmentation` is COCO uncompressed RLE (column-major counts).
+ */
+export interface MaskRecord {
+  readonly segmentation: CocoRle;
+  readonly area: number;
+  /** XYWH of the inclusive XYXY box of the mask, in image pixels. */
+  readonly bbox: BoxXYWH;
+  readonly predictedIou: number;
+  /** The prompt point(s) that produced the mask, in image pixels. */
+  readonly pointCoords: Array<[number, number]>;
+  readonly stabilityScore: number;
+  /** XYWH of the crop the mask came from (the whole image for layer 0). */
+  readonly cropBox: BoxXYWH;
+  /** Which multi-mask output (0..2 for multi-mask, 0 for single-mask) produced it. */
+  readonly maskIndex: number;
+}
