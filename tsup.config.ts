@@ -12,6 +12,8 @@ export default defineConfig([
     target: 'es2022',
     splitting: true,
     treeshake: true,
+    // import.meta.url (default model lookup) must work in the CJS build too.
+    shims: true,
   },
   {
     // The CLI is an ESM executable only.

@@ -1,0 +1,37 @@
+/**
+ * salip: zero-shot medical image segmentation with a cascade of SAM and CLIP (SaLIP).
+ * This entry point is backend-agnostic: pair it with nodeBackend() from 'salip/node' or
+ * webBackend() from 'salip/web'.
+ */
+export * from './core/errors.js';
+export type * from './core/types.js';
+export * from './core/image.js';
+export * from './core/mask.js';
+export * from './core/everything/index.js';
+export * from './core/prompts.js';
+export * from './core/overlay.js';
+export * from './core/similarity.js';
+export * from './core/random.js';
+export * from './core/pooling.js';
+export * from './core/volume.js';
+export * from './io/image-codecs.js';
+export * from './io/nifti.js';
+export type * from './backends/types.js';
+export type * from './pipeline/types.js';
+export * from './pipeline/graph-edit.js';
+export * from './pipeline/sam.js';
+export * from './pipeline/clip.js';
+export * from './pipeline/tokenizer.js';
+export * from './pipeline/scorers.js';
+export * from './pipeline/prompt-ensembles.js';
+export * from './pipeline/stages/options.js';
+export * from './pipeline/stages/segment-everything.js';
+export * from './pipeline/stages/prompted.js';
+export * from './pipeline/stages/retrieve.js';
+export * from './pipeline/stages/refine.js';
+export * from './pipeline/baselines.js';
+export * from './pipeline/tasks.js';
+export * from './pipeline/salip.js';
+export * from './pipeline/evaluate.js';
+export * from './pipeline/tune.js';
+export * from './pipeline/volume.js';

@@ -1,0 +1,128 @@
+/**
+ * Prompted SAM: one mask per prompt (box or points), plus their union. Used by the refine stage
+ * (boxes of retrieved candidates), by the GT-box baseline, and directly by users.
+ */
+import { SalipError } from '../../core/errors.js';
+import { createLogitUpscaler, stabilityScore } from '../../core/everything/index.js';
+import { maskFromLogits, maskUnion, createMask } from '../../core/mask.js';
+import type { BinaryMask, BoxXYXY, Point, RgbImage } from '../../core/types.js';
+import type { SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
+import { throwIfAborted, type StageControl } from './options.js';
+
+export interface PromptedOptions extends StageControl {
+  /** Embedding of `image` when already computed (saves an encoder pass). */
+  embedding?: SamImageEmbedding;
+  /** Logit threshold for foreground (SAM: 0). */
+  maskThreshold?: number;
+  /**
+   * Size of the returned masks; defaults to the image size. Logits are upscaled straight to this
+   * size, so a mask computed on a downsized working image can be returned at the original size.
+   */
+  outputWidth?: number;
+  outputHeight?: number;
+}
+
+export interface PromptedMask {
+  readonly prompt: SamPrompt;
+  readonly mask: BinaryMask;
+  readonly predictedIou: number;
+  /** SAM stability score of the mask (logit offset 1), a label-free quality signal. */
+  readonly stabilityScore: number;
+}
+
+export interface PromptedResult {
+  /** One mask per prompt, in prompt order. */
+  readonly masks: PromptedMask[];
+  /** Union of all masks (empty mask when there were no prompts). */
+  readonly union: BinaryMask;
+  readonly embedding: SamImageEmbedding;
+}
+
+/** Embeds the image unless a matching embedding was given. */
+export async function embeddingFor(
+  sam: SamModel,
+  image: RgbImage,
+  embedding: SamImageEmbedding | undefined,
+  control: StageControl = {},
+): Promise<SamImageEmbedding> {
+  if (embedding) {
+    const t = embedding.transform;
+    if (t.imageWidth !== image.width || t.imageHeight !== image.height) {
+      throw new SalipError(
+        'SIZE_MISMATCH',
+        `embedding was made for a ${t.imageWidth}x${t.imageHeight} image, not this ${image.width}x${image.height} image`,
+      );
+    }
+    return embedding;
+  }
+  throwIfAborted(control.signal, 'SAM encoder');
+  return sam.embed(image, { signal: control.signal });
+}
+
+/** Runs SAM once per prompt (single-mask output) and returns the masks and their union. */
+export async function segmentWithPrompts(
+  sam: SamModel,
+  image: RgbImage,
+  prompts: readonly SamPrompt[],
+  options: PromptedOptions = {},
+): Promise<PromptedResult> {
+  const embedding = await embeddingFor(sam, image, options.embedding, options);
+  const t = embedding.transform;
+  const outWidth = options.outputWidth ?? image.width;
+  const outHeight = options.outputHeight ?? image.height;
+  const threshold = options.maskThreshold ?? 0;
+  let upscale: ReturnType<typeof createLogitUpscaler> | undefined;
+  const masks: PromptedMask[] = [];
+  for (let i = 0; i < prompts.length; i++) {
+    throwIfAborted(options.signal, 'prompted segmentation');
+    const result = await sam.decode(embedding, prompts[i], { multimask: false });
+    upscale ??= createLogitUpscaler({
+      lowResSize: result.lowResSize,
+      inputSize: t.inputSize,
+      resizedWidth: t.resizedWidth,
+      resizedHeight: t.resizedHeight,
+      outWidth,
+      outHeight,
+    });
+    const logits = upscale(result.lowResLogits[0]);
+    masks.push({
+      prompt: prompts[i],
+      mask: maskFromLogits(logits, outWidth, outHeight, threshold),
+      predictedIou: result.iouPredictions[0],
+      stabilityScore: stabilityScore(logits, threshold, 1),
+    });
+    options.onProgress?.({ stage: 'prompted', done: i + 1, total: prompts.length });
+  }
+  const union = masks.length > 0 ? maskUnion(masks.map((m) => m.mask)) : createMask(outWidth, outHeight);
+  return { masks, union, embedding };
+}
+
+/** One mask per box (XYXY, image pixels) plus their union. */
+export function segmentWithBoxes(
+  sam: SamModel,
+  image: RgbImage,
+  boxes: readonly BoxXYXY[],
+  options: PromptedOptions = {},
+): Promise<PromptedResult> {
+  return segmentWithPrompts(
+    sam,
+    image,
+    boxes.map((box) => ({ box })),
+    options,
+  );
+}
+
+/** One mask per point (foreground unless label 0) plus their union. */
+export function segmentWithPoints(
+  sam: SamModel,
+  image: RgbImage,
+  points: ReadonlyArray<Point & { label?: 0 | 1 }>,
+  options: PromptedOptions = {},
+): Promise<PromptedResult> {
+  return segmentWithPrompts(
+    sam,
+    image,
+    points.map((p) => ({ points: [{ x: p.x, y: p.y, label: p.label ?? 1 }] })),
+    options,
+  );
+}

@@ -1,0 +1,171 @@
+/**
+ * Test-time adaptation of the cascade's hyper-parameters, as the authors do: a seeded random
+ * search over the segment-everything parameters and the area maximum, scored on a few images.
+ * Two objectives:
+ * - labelled: mean Dice of the final mask against ground truth (the authors' objective);
+ * - label-free: no ground truth. Per image, the mean of (a) the SAM stability score of the refined
+ *   mask (a confident, well-delimited organ) and (b) the retrieval margin (chosen score minus the
+ *   best unchosen score, squashed to 0..1 by margin / (margin + marginScale)): a parameter set that
+ *   gives a clear winner which SAM segments stably scores high. Images where nothing survives the
+ *   filters score 0 under both objectives.
+ */
+import { SalipError } from '../core/errors.js';
+import { resizeImage } from '../core/image.js';
+import { maskDice, resizeMaskNearest } from '../core/mask.js';
+import { createRandom } from '../core/random.js';
+import type { BinaryMask, RgbImage } from '../core/types.js';
+import type { Salip } from './salip.js';
+import { refine } from './stages/refine.js';
+import { retrieve } from './stages/retrieve.js';
+import { segmentEverything } from './stages/segment-everything.js';
+import { throwIfAborted, type StageControl } from './stages/options.js';
+import { resolveTask, type EverythingParams, type SalipTask } from './tasks.js';
+import type { SamImageEmbedding } from './types.js';
+
+/** The values each searched parameter may take (the authors' grid by default). */
+export interface TuneSpace {
+  pointsPerSide: number[];
+  predIouThresh: number[];
+  stabilityScoreThresh: number[];
+  boxNmsThresh: number[];
+  cropNmsThresh: number[];
+  /** Area maximum as a fraction of the working image. */
+  maxAreaFraction: number[];
+}
+
+export const DEFAULT_TUNE_SPACE: TuneSpace = {
+  pointsPerSide: [4, 8, 16],
+  predIouThresh: [0.2, 0.5, 0.8],
+  stabilityScoreThresh: [0.2, 0.5, 0.8],
+  boxNmsThresh: [0.7, 0.8, 0.9],
+  cropNmsThresh: [0.7, 0.8, 0.9],
+  maxAreaFraction: [20000 / 65536, 40000 / 65536, 50000 / 65536],
+};
+
+export interface TuneImage {
+  readonly image: RgbImage;
+  /** Required for the labelled objective, ignored by the label-free one. */
+  readonly groundTruth?: BinaryMask;
+}
+
+export interface TuneOptions extends StageControl {
+  task: SalipTask | string;
+  objective: 'labelled' | 'label-free';
+  /** Parameter sets to try (the authors: 5). */
+  iterations?: number;
+  /** Images drawn from the given ones per evaluation (the authors: 5); all when fewer. */
+  sampleSize?: number;
+  seed?: number;
+  space?: Partial<TuneSpace>;
+  /** Scale of the retrieval margin in the label-free objective (score units; default 5). */
+  marginScale?: number;
+}
+
+export interface TuneTrial {
+  readonly params: EverythingParams & { maxAreaFraction: number };
+  /** The objective's value (mean over the sampled images). */
+  readonly score: number;
+  /** Both objectives where computable (labelled needs ground truth on every image). */
+  readonly labelled?: number;
+  readonly labelFree: number;
+}
+
+export interface TuneResult {
+  readonly objective: 'labelled' | 'label-free';
+  readonly best: TuneTrial;
+  readonly trials: TuneTrial[];
+  /** The task with the best parameters filled in, ready for segment(). */
+  readonly task: SalipTask;
+  /** Indices of the images used. */
+  readonly sample: number[];
+}
+
+/** Random search over the cascade's parameters on a few images. */
+export async function tune(salip: Salip, images: readonly TuneImage[], options: TuneOptions): Promise<TuneResult> {
+  const base = resolveTask(options.task);
+  if (images.length === 0) throw new SalipError('INVALID_ARGUMENT', 'tune: expected at least one image');
+  if (options.objective !== 'labelled' && options.objective !== 'label-free') {
+    throw new SalipError('INVALID_ARGUMENT', `tune: objective expected 'labelled' or 'label-free', got ${String(options.objective)}`);
+  }
+  const hasLabels = images.every((i) => i.groundTruth !== undefined);
+  if (options.objective === 'labelled' && !hasLabels) {
+    throw new SalipError('INVALID_ARGUMENT', 'tune: the labelled objective needs a groundTruth mask for every image (or use objective: label-free)');
+  }
+  const space: TuneSpace = { ...DEFAULT_TUNE_SPACE, ...options.space };
+  for (const [key, values] of Object.entries(space)) {
+    if (!Array.isArray(values) || values.length === 0) throw new SalipError('INVALID_ARGUMENT', `tune: space.${key} expected a non-empty array`);
+  }
+  const rng = createRandom(options.seed ?? 0);
+  const iterations = options.iterations ?? 5;
+  const sample = rng.sample([...images.keys()], Math.min(options.sampleSize ?? 5, images.length));
+  const marginScale = options.marginScale ?? 5;
+  const size = base.workingSize;
+  // Working images and their embeddings are computed once and shared by every trial.
+  const prepared: Array<{ image: RgbImage; groundTruth?: BinaryMask; embedding: SamImageEmbedding }> = [];
+  for (const i of sample) {
+    const { image, groundTruth } = images[i];
+    const working = size ? resizeImage(image, size, size, 'bilinear') : image;
+    const gt = groundTruth && size ? resizeMaskNearest(groundTruth, size, size) : groundTruth;
+    prepared.push({ image: working, groundTruth: gt, embedding: await salip.sam.embed(working, { signal: options.signal }) });
+  }
+  const scorer = salip.scorerFor(base);
+  const trials: TuneTrial[] = [];
+  for (let it = 0; it < iterations; it++) {
+    const params = {
+      ...base.everything,
+      pointsPerSide: rng.pick(space.pointsPerSide),
+      predIouThresh: rng.pick(space.predIouThresh),
+      stabilityScoreThresh: rng.pick(space.stabilityScoreThresh),
+      boxNmsThresh: rng.pick(space.boxNmsThresh),
+      cropNmsThresh: rng.pick(space.cropNmsThresh),
+      maxAreaFraction: rng.pick(space.maxAreaFraction),
+    };
+    const dices: number[] = [];
+    const free: number[] = [];
+    for (const item of prepared) {
+      throwIfAborted(options.signal, 'tune');
+      const { maxAreaFraction, ...everythingParams } = params;
+      const everything = await segmentEverything(salip.sam, item.image, { ...everythingParams, embedding: item.embedding });
+      let retrieval;
+      try {
+        retrieval = await retrieve(scorer, item.image, everything.records, base.classes, { maxAreaFraction, embedding: item.embedding });
+      } catch (err) {
+        if (err instanceof SalipError && err.code === 'EMPTY_CANDIDATE_POOL') {
+          dices.push(0);
+          free.push(0);
+          continue;
+        }
+        throw err;
+      }
+      const refined = await refine(salip.sam, item.image, retrieval.chosen, { embedding: item.embedding });
+      const first = base.classes[0].name;
+      if (item.groundTruth) dices.push(maskDice(refined[first].mask, item.groundTruth));
+      const perClass = base.classes.map((c) => {
+        const parts = refined[c.name].parts;
+        const stability = parts.length ? parts.reduce((s, p) => s + p.stabilityScore, 0) / parts.length : 0;
+        const margins = retrieval.chosen[c.name].map((r) => (Number.isFinite(r.margin) ? Math.max(0, r.margin) : marginScale));
+        const margin = margins.length ? margins.reduce((a, b) => a + b, 0) / margins.length : 0;
+        return 0.5 * stability + 0.5 * (margin / (margin + marginScale));
+      });
+      free.push(perClass.reduce((a, b) => a + b, 0) / perClass.length);
+    }
+    const labelled = hasLabels ? mean(dices) : undefined;
+    const labelFree = mean(free);
+    trials.push({ params, score: options.objective === 'labelled' ? labelled! : labelFree, labelled, labelFree });
+    options.onProgress?.({ stage: 'tune', done: it + 1, total: iterations });
+  }
+  let best = trials[0];
+  for (const t of trials) if (t.score > best.score) best = t;
+  const { maxAreaFraction, ...everything } = best.params;
+  return {
+    objective: options.objective,
+    best,
+    trials,
+    sample,
+    task: { ...base, maxArea: undefined, maxAreaFraction, everything },
+  };
+}
+
+function mean(values: number[]): number {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
+}
