@@ -1,0 +1,85 @@
+/**
+ * Backend over onnxruntime-node: models from file paths, file URLs or bytes; readBytes from
+ * the file system.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { SalipError, describeValue } from '../core/errors.js';
+import { bytesOf, createSession, errorText, sessionOptions, wrapSession } from './ort-shared.js';
+import type { Backend, ModelSource } from './types.js';
+
+export interface NodeBackendOptions {
+  /** Default intra-op thread count for every session (a session's own option wins). */
+  intraOpThreads?: number;
+  /** ORT execution providers, e.g. ['cpu'] (default: the runtime's choice). */
+  executionProviders?: string[];
+}
+
+/** Turns a path string, file: URL string or file URL into a file-system path. */
+function toPath(source: string | URL, what: string): string {
+  if (source instanceof URL) {
+    if (source.protocol !== 'file:') {
+      throw new SalipError('INVALID_ARGUMENT', `${what}: expected a file path or file: URL on Node, got ${source.href}`);
+    }
+    return fileURLToPath(source);
+  }
+  if (typeof source !== 'string' || source.length === 0) {
+    throw new SalipError('INVALID_ARGUMENT', `${what}: expected a non-empty path, file: URL or bytes, got ${describeValue(source)}`);
+  }
+  return source.startsWith('file:') ? fileURLToPath(source) : source;
+}
+
+function fileError(error: unknown, path: string, what: string): SalipError {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new SalipError('FILE_NOT_FOUND', `${what} "${path}" does not exist`, { cause: error, details: { path } });
+  }
+  return new SalipError('FILE_UNREADABLE', `${what} "${path}" cannot be read: ${errorText(error)}`, {
+    cause: error,
+    details: { path },
+  });
+}
+
+/** Checks that a path names a readable regular file, with salip's file errors. */
+async function assertFile(path: string, what: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw fileError(error, path, what);
+  }
+  if (!info.isFile()) throw new SalipError('FILE_UNREADABLE', `${what} "${path}" is not a regular file`, { details: { path } });
+}
+
+/** Creates a Backend over onnxruntime-node. */
+export function nodeBackend(options: NodeBackendOptions = {}): Backend {
+  const backend: Backend = {
+    name: 'node',
+    async loadModel(source: ModelSource, sessionOpts = {}) {
+      const opts = sessionOptions(sessionOpts.intraOpThreads ?? options.intraOpThreads, options.executionProviders);
+      if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+        const label = sessionOpts.label ?? 'model';
+        const session = await createSession(ort, bytesOf(source), opts, `"${label}" (from ${source.byteLength} bytes)`);
+        return wrapSession(ort, session, label, backend);
+      }
+      const path = toPath(source, 'model source');
+      await assertFile(path, 'model file');
+      const label = sessionOpts.label ?? basename(path);
+      // Loading by path lets ORT read the file natively (and find external-data files beside it).
+      const session = await createSession(ort, path, opts, `"${path}"`);
+      return wrapSession(ort, session, label, backend);
+    },
+    async readBytes(source: string | URL) {
+      const path = toPath(source, 'readBytes source');
+      try {
+        const buffer = await readFile(path);
+        return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+      } catch (error) {
+        throw fileError(error, path, 'file');
+      }
+    },
+  };
+  return backend;
+}
