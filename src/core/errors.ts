@@ -34,6 +34,8 @@ export type SalipErrorCode =
   | 'OUTPUT_EXISTS'
   /** An output's directory does not exist. */
   | 'OUTPUT_DIR_MISSING'
+  /** An output could not be written (permission denied, disk full, path is a directory). */
+  | 'OUTPUT_WRITE_FAILED'
   /** Two inputs that must agree do not (e.g. mask and image of different sizes). */
   | 'SIZE_MISMATCH'
   /** The instance was disposed; no further calls are possible. */
