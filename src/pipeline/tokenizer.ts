@@ -252,3 +252,72 @@ export async function createClipBpeTokenizer(options: ClipBpeTokenizerOptions = 
   const json = await clipBpeTokenizerJson();
   return loadTokenizerJson(json, { contextLength: options.contextLength ?? 77, padId: options.padId ?? 0 });
 }
+
+/** A tokenizer given in a config: ready-made, a parsed tokenizer.json, its text, or its path/URL. */
+export type TokenizerSpec = TextTokenizer | object | string | URL;
+
+/**
+ * Where a model family's tokenizer comes from when none is given: 'clip-bpe' (built in),
+ * 'json-or-clip-bpe' (a tokenizer.json beside the model if present, else built in), 'json'
+ * (a tokenizer.json is required).
+ */
+export type TokenizerFallback = 'clip-bpe' | 'json-or-clip-bpe' | 'json';
+
+function isTextTokenizer(value: unknown): value is TextTokenizer {
+  return typeof (value as TextTokenizer)?.encode === 'function' && typeof (value as TextTokenizer).contextLength === 'number';
+}
+
+/** Candidate tokenizer.json locations for a model path/URL: its folder, then the folder above (transformers.js layout). */
+function tokenizerJsonBeside(model: unknown): Array<string | URL> {
+  if (model instanceof URL) return [new URL('tokenizer.json', model), new URL('../tokenizer.json', model)];
+  if (typeof model !== 'string') return [];
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(model)) return tokenizerJsonBeside(new URL(model));
+  const folder = model.replace(/[^/\\]*$/, '');
+  return [`${folder}tokenizer.json`, `${folder}..${model.includes('\\') && !model.includes('/') ? '\\' : '/'}tokenizer.json`];
+}
+
+/**
+ * Resolves a model config's tokenizer. `besideModel` is the text graph's source, used to look for
+ * a tokenizer.json next to it. Returns the tokenizer and a short description of its origin.
+ */
+export async function resolveTokenizer(
+  backend: { readBytes(source: string | URL): Promise<Uint8Array> },
+  spec: TokenizerSpec | undefined,
+  fallback: TokenizerFallback,
+  options: { contextLength: number; padId?: number; besideModel?: unknown },
+): Promise<{ tokenizer: TextTokenizer; description: string }> {
+  const jsonOptions = { contextLength: options.contextLength, padId: options.padId };
+  if (isTextTokenizer(spec)) return { tokenizer: spec, description: 'given by the caller' };
+  if (typeof spec === 'string' && spec.trimStart().startsWith('{')) {
+    return { tokenizer: loadTokenizerJson(spec, jsonOptions), description: 'tokenizer.json text given by the caller' };
+  }
+  if (typeof spec === 'string' || spec instanceof URL) {
+    const text = new TextDecoder().decode(await backend.readBytes(spec));
+    return { tokenizer: loadTokenizerJson(text, jsonOptions), description: `tokenizer.json at ${String(spec)}` };
+  }
+  if (spec !== undefined) {
+    return { tokenizer: loadTokenizerJson(spec, jsonOptions), description: 'tokenizer.json object given by the caller' };
+  }
+  if (fallback !== 'clip-bpe') {
+    const tried: string[] = [];
+    for (const location of tokenizerJsonBeside(options.besideModel)) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await backend.readBytes(location);
+      } catch (error) {
+        tried.push(`${String(location)} (${error instanceof Error ? error.message : String(error)})`);
+        continue;
+      }
+      const tokenizer = loadTokenizerJson(new TextDecoder().decode(bytes), jsonOptions);
+      return { tokenizer, description: `tokenizer.json at ${String(location)}` };
+    }
+    if (fallback === 'json') {
+      throw new SalipError(
+        'FILE_NOT_FOUND',
+        `tokenizer: this model family needs its tokenizer.json (give config.tokenizer, or put tokenizer.json beside the text model); tried ${tried.join('; ') || 'nothing (the text model was given as bytes)'}`,
+      );
+    }
+  }
+  const tokenizer = await createClipBpeTokenizer({ contextLength: options.contextLength, padId: options.padId });
+  return { tokenizer, description: 'clip-bpe (built in)' };
+}
