@@ -1,0 +1,8 @@
+/** Building blocks of segment-everything (automatic mask generation). */
+export { pointGrid, pointGridsPerLayer } from './grid.js';
+export { generateCropBoxes, isBoxNearCropEdge, uncropBox, uncropMask, uncropPoints } from './crops.js';
+export { stabilityScore } from './stability.js';
+export { boxNms } from './nms.js';
+export { cleanupSmallRegions, removeSmallRegions } from './small-regions.js';
+export { createLogitUpscaler } from './upscale.js';
+export type { LogitUpscaler, LogitUpscalerGeometry } from './upscale.js';
