@@ -1,0 +1,183 @@
+/**
+ * Mask pooling of a SAM image embedding: the feature of a region is the average of the embedding
+ * cells it covers, each weighted by the area of the region inside the cell (area-weighted, not
+ * centre-sampled, so thin or small regions still get a feature). The region is mapped from image
+ * pixels into the padded model frame with the embedding's transform; the padding never counts.
+ *
+ * The types here are structural (SamImageEmbedding of src/pipeline/types.ts fits them) so core
+ * keeps knowing nothing about models.
+ */
+import { SalipError } from './errors.js';
+import { rleArea } from './mask.js';
+import type { BinaryMask, CocoRle } from './types.js';
+
+/** How image pixels map into the model frame (the fields of SamInputTransform this module reads). */
+export interface GridTransform {
+  readonly inputSize: number;
+  readonly scaleX: number;
+  readonly scaleY: number;
+  readonly imageWidth: number;
+  readonly imageHeight: number;
+}
+
+/** A [1, C, h, w] feature grid covering the inputSize x inputSize model frame. */
+export interface EmbeddingGrid {
+  readonly data: Float32Array;
+  readonly dims: readonly [number, number, number, number];
+  readonly transform: GridTransform;
+}
+
+interface GridGeometry {
+  channels: number;
+  gridW: number;
+  gridH: number;
+  /** Model-frame length of one image pixel, per axis. */
+  pixelW: number;
+  pixelH: number;
+  /** Model-frame length of one grid cell, per axis. */
+  cellW: number;
+  cellH: number;
+}
+
+function geometry(grid: EmbeddingGrid): GridGeometry {
+  const dims = grid?.dims;
+  if (!Array.isArray(dims) || dims.length !== 4 || dims[0] !== 1 || !dims.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new SalipError('INVALID_ARGUMENT', `embedding.dims: expected [1, C, h, w] with positive sizes, got ${JSON.stringify(dims)}`);
+  }
+  const [, channels, gridH, gridW] = dims;
+  if (!(grid.data instanceof Float32Array) || grid.data.length !== channels * gridH * gridW) {
+    throw new SalipError('INVALID_ARGUMENT', `embedding.data: expected a Float32Array of C * h * w = ${channels * gridH * gridW} values`);
+  }
+  const t = grid.transform;
+  if (!t || !(t.inputSize > 0) || !(t.scaleX > 0) || !(t.scaleY > 0) || !(t.imageWidth > 0) || !(t.imageHeight > 0)) {
+    throw new SalipError('INVALID_ARGUMENT', 'embedding.transform: expected positive inputSize, scaleX, scaleY, imageWidth and imageHeight');
+  }
+  return { channels, gridW, gridH, pixelW: t.scaleX, pixelH: t.scaleY, cellW: t.inputSize / gridW, cellH: t.inputSize / gridH };
+}
+
+function assertRegionSize(grid: EmbeddingGrid, width: number, height: number, what: string): void {
+  const { imageWidth, imageHeight } = grid.transform;
+  if (width !== imageWidth || height !== imageHeight) {
+    throw new SalipError(
+      'SIZE_MISMATCH',
+      `${what}: expected the size of the embedded image (${imageWidth} x ${imageHeight}), got ${width} x ${height}`,
+    );
+  }
+}
+
+/**
+ * Adds the rectangle of image pixels [x0, x1) x [y0, y1) to the coverage grid, as fractions of a
+ * cell's area. Separable: the rectangle's overlap with a cell is the product of the 1-D overlaps.
+ */
+function addRectangle(g: GridGeometry, coverage: Float32Array, x0: number, x1: number, y0: number, y1: number): void {
+  const fx0 = x0 * g.pixelW;
+  const fx1 = x1 * g.pixelW;
+  const fy0 = y0 * g.pixelH;
+  const fy1 = y1 * g.pixelH;
+  const gx0 = Math.floor(fx0 / g.cellW);
+  const gx1 = Math.min(g.gridW - 1, Math.ceil(fx1 / g.cellW) - 1);
+  const gy0 = Math.floor(fy0 / g.cellH);
+  const gy1 = Math.min(g.gridH - 1, Math.ceil(fy1 / g.cellH) - 1);
+  for (let gy = gy0; gy <= gy1; gy++) {
+    const oy = (Math.min(fy1, (gy + 1) * g.cellH) - Math.max(fy0, gy * g.cellH)) / g.cellH;
+    if (oy <= 0) continue;
+    const rowBase = gy * g.gridW;
+    for (let gx = gx0; gx <= gx1; gx++) {
+      const ox = (Math.min(fx1, (gx + 1) * g.cellW) - Math.max(fx0, gx * g.cellW)) / g.cellW;
+      if (ox > 0) coverage[rowBase + gx] += ox * oy;
+    }
+  }
+}
+
+/**
+ * Coverage of each embedding cell by a mask (h * w values, row-major): the fraction of the cell's
+ * model-frame area that the mask covers.
+ */
+export function maskCoverage(grid: EmbeddingGrid, mask: BinaryMask): Float32Array {
+  const g = geometry(grid);
+  assertRegionSize(grid, mask?.width, mask?.height, 'mask');
+  const { width, height, data } = mask;
+  const coverage = new Float32Array(g.gridW * g.gridH);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let x = 0;
+    while (x < width) {
+      while (x < width && data[row + x] === 0) x++;
+      const start = x;
+      while (x < width && data[row + x] !== 0) x++;
+      if (x > start) addRectangle(g, coverage, start, x, y, y + 1);
+    }
+  }
+  return coverage;
+}
+
+/** The same coverage as maskCoverage, computed straight from COCO RLE runs (no decoded mask). */
+export function rleCoverage(grid: EmbeddingGrid, rle: CocoRle): Float32Array {
+  const g = geometry(grid);
+  rleArea(rle);
+  const [height, width] = rle.size;
+  assertRegionSize(grid, width, height, 'rle');
+  const coverage = new Float32Array(g.gridW * g.gridH);
+  let pos = 0;
+  for (let k = 0; k < rle.counts.length; k++) {
+    const end = pos + rle.counts[k];
+    if (k % 2 === 1) {
+      // A run of 1s in column-major order may wrap over several columns; add one segment per column.
+      let p = pos;
+      while (p < end) {
+        const x = Math.floor(p / height);
+        const y0 = p - x * height;
+        const y1 = Math.min(height, y0 + (end - p));
+        addRectangle(g, coverage, x, x + 1, y0, y1);
+        p += y1 - y0;
+      }
+    }
+    pos = end;
+  }
+  return coverage;
+}
+
+/** Coverage-weighted average of the C-dim cell features; a zero coverage gives a zero vector. */
+export function pooledFeature(grid: EmbeddingGrid, coverage: Float32Array): Float32Array {
+  const g = geometry(grid);
+  const cells = g.gridW * g.gridH;
+  if (!(coverage instanceof Float32Array) || coverage.length !== cells) {
+    throw new SalipError('INVALID_ARGUMENT', `coverage: expected a Float32Array of h * w = ${cells} values`);
+  }
+  const feature = new Float32Array(g.channels);
+  const covered: number[] = [];
+  let total = 0;
+  for (let i = 0; i < cells; i++) {
+    if (coverage[i] > 0) {
+      covered.push(i);
+      total += coverage[i];
+    }
+  }
+  if (total === 0) return feature;
+  const data = grid.data;
+  for (let c = 0; c < g.channels; c++) {
+    const base = c * cells;
+    let sum = 0;
+    for (const i of covered) sum += coverage[i] * data[base + i];
+    feature[c] = sum / total;
+  }
+  return feature;
+}
+
+/** Mask-pooled C-dim feature of a region given as a binary mask in image pixels. */
+export function maskPooledFeature(embedding: EmbeddingGrid, mask: BinaryMask): Float32Array {
+  return pooledFeature(embedding, maskCoverage(embedding, mask));
+}
+
+/** Mask-pooled feature of a region given as COCO RLE (a MaskRecord's segmentation). */
+export function rlePooledFeature(embedding: EmbeddingGrid, rle: CocoRle): Float32Array {
+  return pooledFeature(embedding, rleCoverage(embedding, rle));
+}
+
+/** Coverage of the whole image (every pixel), i.e. the non-padding part of the model frame. */
+export function imageCoverage(grid: EmbeddingGrid): Float32Array {
+  const g = geometry(grid);
+  const coverage = new Float32Array(g.gridW * g.gridH);
+  addRectangle(g, coverage, 0, grid.transform.imageWidth, 0, grid.transform.imageHeight);
+  return coverage;
+}

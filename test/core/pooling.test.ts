@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { isSalipError } from '../../src/core/errors.js';
+import { createMask, encodeRle, maskArea } from '../../src/core/mask.js';
+import {
+  imageCoverage,
+  maskCoverage,
+  maskPooledFeature,
+  pooledFeature,
+  rleCoverage,
+  rlePooledFeature,
+  type EmbeddingGrid,
+} from '../../src/core/pooling.js';
+import type { BinaryMask } from '../../src/core/types.js';
+
+/** A [1, C, h, w] grid whose channel c at cell i holds values[c][i]. */
+function grid(values: number[][], gridW: number, gridH: number, t: { inputSize: number; scale: number; imageWidth: number; imageHeight: number }): EmbeddingGrid {
+  return {
+    data: Float32Array.from(values.flat()),
+    dims: [1, values.length, gridH, gridW],
+    transform: { inputSize: t.inputSize, scaleX: t.scale, scaleY: t.scale, imageWidth: t.imageWidth, imageHeight: t.imageHeight },
+  };
+}
+
+function maskOf(width: number, height: number, pixels: Array<[number, number]>): BinaryMask {
+  const data = new Uint8Array(width * height);
+  for (const [x, y] of pixels) data[y * width + x] = 1;
+  return createMask(width, height, data);
+}
+
+function rect(width: number, height: number, x0: number, x1: number, y0: number, y1: number): BinaryMask {
+  const pixels: Array<[number, number]> = [];
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) pixels.push([x, y]);
+  return maskOf(width, height, pixels);
+}
+
+// 2 x 2 grid over an 8 x 8 frame (cells of 4 x 4); an 8 x 4 image at scale 1 fills the top row of cells.
+const TOP_ROW = grid([[1, 2, 3, 4], [10, 20, 30, 40]], 2, 2, { inputSize: 8, scale: 1, imageWidth: 8, imageHeight: 4 });
+
+describe('maskPooledFeature', () => {
+  it('averages the one cell a region fills', () => {
+    expect(Array.from(maskPooledFeature(TOP_ROW, rect(8, 4, 0, 4, 0, 4)))).toEqual([1, 10]);
+    expect(Array.from(maskPooledFeature(TOP_ROW, rect(8, 4, 4, 8, 0, 4)))).toEqual([2, 20]);
+  });
+
+  it('weights cells by the area the region covers in each', () => {
+    // Columns 2..5: half of cell 0 and half of cell 1.
+    expect(Array.from(maskCoverage(TOP_ROW, rect(8, 4, 2, 6, 0, 4)))).toEqual([0.5, 0.5, 0, 0]);
+    expect(Array.from(maskPooledFeature(TOP_ROW, rect(8, 4, 2, 6, 0, 4)))).toEqual([1.5, 15]);
+    // Columns 1..4 of row 0: 3 pixels in cell 0, 1 in cell 1 -> weights 3:1.
+    expect(Array.from(maskPooledFeature(TOP_ROW, rect(8, 4, 1, 5, 0, 1)))).toEqual([1.25, 12.5]);
+  });
+
+  it('keeps a single pixel (area weighting, not centre sampling)', () => {
+    expect(Array.from(maskCoverage(TOP_ROW, maskOf(8, 4, [[5, 1]])))).toEqual([0, 1 / 16, 0, 0]);
+    expect(Array.from(maskPooledFeature(TOP_ROW, maskOf(8, 4, [[5, 1]])))).toEqual([2, 20]);
+  });
+
+  it('maps through the transform scale, including pixels that straddle cells', () => {
+    // Image 2 x 2 at scale 4 in a 16 frame with 4 x 4 cells: each pixel is exactly one cell.
+    const g = grid([Array.from({ length: 16 }, (_, i) => i)], 4, 4, { inputSize: 16, scale: 4, imageWidth: 2, imageHeight: 2 });
+    expect(Array.from(maskPooledFeature(g, maskOf(2, 2, [[1, 0]])))).toEqual([1]);
+    expect(Array.from(maskPooledFeature(g, maskOf(2, 2, [[0, 1]])))).toEqual([4]);
+    // Image 4 x 4 at scale 1.5 in an 8 frame with 4 x 4 cells: pixel x = 2 maps to [3, 4.5), i.e.
+    // 1 unit in cell 0 and 0.5 in cell 1 -> weights 2:1 -> (2 * 1 + 1 * 2) / 3.
+    const s = grid([[1, 2, 3, 4]], 2, 2, { inputSize: 8, scale: 1.5, imageWidth: 4, imageHeight: 4 });
+    const coverage = maskCoverage(s, maskOf(4, 4, [[2, 0]]));
+    expect(coverage[0]).toBeCloseTo(0.25 * 0.375, 7);
+    expect(coverage[1]).toBeCloseTo(0.125 * 0.375, 7);
+    expect(maskPooledFeature(s, maskOf(4, 4, [[2, 0]]))[0]).toBeCloseTo(4 / 3, 6);
+  });
+
+  it('gives a zero vector for an empty mask', () => {
+    expect(Array.from(maskPooledFeature(TOP_ROW, createMask(8, 4)))).toEqual([0, 0]);
+    expect(Array.from(pooledFeature(TOP_ROW, new Float32Array(4)))).toEqual([0, 0]);
+  });
+
+  it('never counts the padding: the whole image covers only the top row of cells', () => {
+    expect(Array.from(imageCoverage(TOP_ROW))).toEqual([1, 1, 0, 0]);
+  });
+
+  it('rejects a mask of another size and malformed embeddings', () => {
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return isSalipError(e) ? e.code : 'not a SalipError';
+      }
+      return 'no error';
+    };
+    expect(code(() => maskPooledFeature(TOP_ROW, createMask(4, 8)))).toBe('SIZE_MISMATCH');
+    expect(code(() => rlePooledFeature(TOP_ROW, encodeRle(createMask(4, 4))))).toBe('SIZE_MISMATCH');
+    expect(code(() => maskPooledFeature({ ...TOP_ROW, dims: [2, 1, 2, 2] }, createMask(8, 4)))).toBe('INVALID_ARGUMENT');
+    expect(code(() => maskPooledFeature({ ...TOP_ROW, data: new Float32Array(3) }, createMask(8, 4)))).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('coverage properties', () => {
+  const arbitraryCase = fc
+    .record({
+      width: fc.integer({ min: 1, max: 24 }),
+      height: fc.integer({ min: 1, max: 24 }),
+      gridSide: fc.integer({ min: 1, max: 6 }),
+      seed: fc.array(fc.boolean(), { minLength: 576, maxLength: 576 }),
+    })
+    .map(({ width, height, gridSide, seed }) => {
+      // Keep-aspect transform as SAM's: longest side -> inputSize.
+      const inputSize = 32;
+      const scale = inputSize / Math.max(width, height);
+      const g = grid([Array.from({ length: gridSide * gridSide }, (_, i) => i % 7)], gridSide, gridSide, { inputSize, scale, imageWidth: width, imageHeight: height });
+      const data = new Uint8Array(width * height);
+      for (let i = 0; i < data.length; i++) data[i] = seed[i] ? 1 : 0;
+      return { g, mask: createMask(width, height, data), scale, cell: inputSize / gridSide };
+    });
+
+  it('RLE coverage equals mask coverage, and total coverage equals the mapped area', () => {
+    fc.assert(
+      fc.property(arbitraryCase, ({ g, mask, scale, cell }) => {
+        const fromMask = maskCoverage(g, mask);
+        const fromRle = rleCoverage(g, encodeRle(mask));
+        fromMask.forEach((v, i) => expect(fromRle[i]).toBeCloseTo(v, 5));
+        const total = fromMask.reduce((a, b) => a + b, 0);
+        expect(total).toBeCloseTo((maskArea(mask) * scale * scale) / (cell * cell), 4);
+        fromMask.forEach((v) => expect(v).toBeLessThanOrEqual(1 + 1e-6));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('the pooled feature lies within the range of the covered cells', () => {
+    fc.assert(
+      fc.property(arbitraryCase, ({ g, mask }) => {
+        const coverage = maskCoverage(g, mask);
+        const f = maskPooledFeature(g, mask)[0];
+        const covered = Array.from(g.data).filter((_, i) => coverage[i] > 0);
+        if (covered.length === 0) expect(f).toBe(0);
+        else {
+          expect(f).toBeGreaterThanOrEqual(Math.min(...covered) - 1e-5);
+          expect(f).toBeLessThanOrEqual(Math.max(...covered) + 1e-5);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('imageCoverage equals the coverage of a full mask', () => {
+    fc.assert(
+      fc.property(arbitraryCase, ({ g, mask }) => {
+        const full = createMask(mask.width, mask.height, new Uint8Array(mask.width * mask.height).fill(1));
+        const a = imageCoverage(g);
+        const b = maskCoverage(g, full);
+        a.forEach((v, i) => expect(v).toBeCloseTo(b[i], 5));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
