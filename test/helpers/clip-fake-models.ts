@@ -3,8 +3,11 @@
  * (HF/transformers.js separate towers and combined graph, OpenAI/OpenCLIP split graphs with int32
  * or int64 tokens, BiomedCLIP with context 256) and behaviour chosen so rankings are known:
  *
- * - image tower: per-channel mean of the normalised pixels (a colour), projected onto the first
- *   three embedding axes (R -> e0, G -> e1, B -> e2);
+ * - image tower: per-channel mean of the input pixels, un-normalised with CLIP's mean/std back to
+ *   0..1 and shifted by -0.5 (so a colour is a signed direction and mid-grey is ~0), projected onto
+ *   the first three embedding axes (R -> e0, G -> e1, B -> e2). A solid (r, g, b) image thus embeds
+ *   to (r/255 - 0.5, g/255 - 0.5, b/255 - 0.5, 0, ...) only if the adapter normalised it with CLIP's
+ *   statistics;
  * - text tower: a Gather on a constant embedding table, averaged over the sequence (over the
  *   attention mask when the graph has one). The table maps the real token ids of "red" / "green"
  *   / "blue" to e0 / e1 / e2 and "organ" to a small e3; every other id (specials, padding,
@@ -12,6 +15,7 @@
  *
  * So a red crop is closest to "a red organ", a green crop to "a green organ", and so on.
  */
+import { CLIP_MEAN, CLIP_STD } from '../../src/core/image.js';
 import { buildModel, type IoSpec, type InitSpec, type NodeSpec } from './onnx-builder.js';
 
 /** Real CLIP BPE ids of the colour words (vocabulary entries 'red</w>', 'green</w>', 'blue</w>', 'organ</w>'). */
@@ -130,9 +134,17 @@ function visionParts(o: Required<Omit<FakeVisionOptions, 'symbolicDim' | 'rank'>
   const output: IoSpec = { name: o.outputName, type: 'float32', dims: [batch, o.symbolicDim ? 'embed_dim' : o.dim] };
   const nodes: NodeSpec[] = [
     { op: 'ReduceMean', inputs: [o.inputName], outputs: ['mean_colour'], attrs: { axes: o.rank === 4 ? [2, 3] : [1, 2], keepdims: 0 } },
-    { op: 'MatMul', inputs: ['mean_colour', 'color_projection'], outputs: [o.outputName] },
+    // Averaging commutes with the affine normalisation, so undoing it on the mean is exact.
+    { op: 'Mul', inputs: ['mean_colour', 'clip_std'], outputs: ['colour_scaled'] },
+    { op: 'Add', inputs: ['colour_scaled', 'colour_offset'], outputs: ['colour_centred'] },
+    { op: 'MatMul', inputs: ['colour_centred', 'color_projection'], outputs: [o.outputName] },
   ];
-  return { input, output, nodes, initializers: [colorProjection(o.dim)] };
+  const initializers: InitSpec[] = [
+    colorProjection(o.dim),
+    { name: 'clip_std', type: 'float32', dims: [3], values: CLIP_STD },
+    { name: 'colour_offset', type: 'float32', dims: [3], values: CLIP_MEAN.map((m) => m - 0.5) },
+  ];
+  return { input, output, nodes, initializers };
 }
 
 function textParts(o: Required<Omit<FakeTextOptions, 'attentionMaskName' | 'symbolicDim'>> & { attentionMaskName?: string; symbolicDim: boolean }) {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeBackend } from '../../src/backends/node.js';
 import type { Backend } from '../../src/backends/types.js';
 import { isSalipError, type SalipErrorCode } from '../../src/core/errors.js';
-import { CLIP_MEAN, CLIP_STD, createRgbImage } from '../../src/core/image.js';
+import { createRgbImage } from '../../src/core/image.js';
 import type { RgbImage } from '../../src/core/types.js';
 import { createClipModel, type ClipConfig, type ClipModel } from '../../src/pipeline/clip.js';
 import {
@@ -23,10 +23,10 @@ function solid(width: number, height: number, rgb: [number, number, number]): Rg
   return createRgbImage(width, height, data);
 }
 
-/** The fake image tower's output for a solid image: its normalised colour on axes 0..2. */
+/** The fake image tower's output for a solid image (see clip-fake-models.ts): rgb / 255 - 0.5 on axes 0..2. */
 function normalisedColour(rgb: [number, number, number], dim = 4): number[] {
   const v = new Array(dim).fill(0);
-  for (let c = 0; c < 3; c++) v[c] = (rgb[c] / 255 - CLIP_MEAN[c]) / CLIP_STD[c];
+  for (let c = 0; c < 3; c++) v[c] = rgb[c] / 255 - 0.5;
   return v;
 }
 
@@ -84,7 +84,7 @@ describe('createClipModel (hf preset, separate towers)', () => {
     const e = await model.embedImages([solid(40, 30, RED), solid(300, 500, GREEN), solid(7, 7, BLUE)]);
     expect(e.count).toBe(3);
     expect(e.dim).toBe(4);
-    expectRowsClose(rows(e), [normalisedColour(RED), normalisedColour(GREEN), normalisedColour(BLUE)], 3);
+    expectRowsClose(rows(e), [normalisedColour(RED), normalisedColour(GREEN), normalisedColour(BLUE)], 4);
   });
 
   it('batches: 5 images in batches of 2 give 3 runs and the same rows as one batch', async () => {
@@ -138,7 +138,7 @@ describe('createClipModel (other families)', () => {
       const e = await model.embedTexts(['a red organ']);
       // No attention mask in this graph: mean over all 77 positions.
       expectRowsClose(rows(e), [[1 / 77, 0, 0, 0.1 / 77]]);
-      expectRowsClose(rows(await model.embedImages([solid(8, 8, GREEN)])), [normalisedColour(GREEN)], 3);
+      expectRowsClose(rows(await model.embedImages([solid(8, 8, GREEN)])), [normalisedColour(GREEN)], 4);
     } finally {
       await model.dispose();
     }
@@ -154,7 +154,7 @@ describe('createClipModel (other families)', () => {
       expect(model.info.textBatch).toBe(1);
       const e = await model.embedImages([solid(8, 8, RED), solid(8, 8, BLUE), solid(8, 8, GREEN)], { batchSize: 16 });
       expect(runs.length).toBe(3);
-      expectRowsClose(rows(e), [normalisedColour(RED), normalisedColour(BLUE), normalisedColour(GREEN)], 3);
+      expectRowsClose(rows(e), [normalisedColour(RED), normalisedColour(BLUE), normalisedColour(GREEN)], 4);
       const t = await model.embedTexts(['red', 'green']);
       expectRowsClose(rows(t), [
         [1 / 77, 0, 0, 0],

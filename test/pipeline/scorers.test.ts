@@ -1,0 +1,278 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeBackend } from '../../src/backends/node.js';
+import type { Backend } from '../../src/backends/types.js';
+import { isSalipError, type SalipErrorCode } from '../../src/core/errors.js';
+import { createRgbImage } from '../../src/core/image.js';
+import { boxXyxyToXywh, createMask, encodeRle, maskToBox } from '../../src/core/mask.js';
+import { topK } from '../../src/core/similarity.js';
+import type { BinaryMask, RgbImage } from '../../src/core/types.js';
+import { createClipModel, type ClipModel } from '../../src/pipeline/clip.js';
+import { PROMPT_ENSEMBLES } from '../../src/pipeline/prompt-ensembles.js';
+import { createClipTextScorer, createExemplarScorer, type ClassSpec, type ScoreTable } from '../../src/pipeline/scorers.js';
+import type { MaskRecord, SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
+import { fakeTextTower, fakeVisionTower } from '../helpers/clip-fake-models.js';
+
+type Rgb = [number, number, number];
+const RED: Rgb = [255, 0, 0];
+const GREEN: Rgb = [0, 255, 0];
+const BLUE: Rgb = [0, 0, 255];
+const DARK_GREY: Rgb = [40, 40, 40];
+
+interface Square {
+  x0: number;
+  y0: number;
+  x1: number; // exclusive
+  y1: number;
+  colour: Rgb;
+}
+
+/** A black image with coloured rectangles painted on it. */
+function paint(width: number, height: number, squares: Square[]): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (const s of squares) for (let y = s.y0; y < s.y1; y++) for (let x = s.x0; x < s.x1; x++) data.set(s.colour, (y * width + x) * 3);
+  return createRgbImage(width, height, data);
+}
+
+function rectMask(width: number, height: number, s: Pick<Square, 'x0' | 'y0' | 'x1' | 'y1'>): BinaryMask {
+  const data = new Uint8Array(width * height);
+  for (let y = s.y0; y < s.y1; y++) for (let x = s.x0; x < s.x1; x++) data[y * width + x] = 1;
+  return createMask(width, height, data);
+}
+
+function record(mask: BinaryMask): MaskRecord {
+  const rle = encodeRle(mask);
+  let area = 0;
+  for (let k = 1; k < rle.counts.length; k += 2) area += rle.counts[k];
+  return {
+    segmentation: rle,
+    area,
+    bbox: boxXyxyToXywh(maskToBox(mask)),
+    predictedIou: 0.9,
+    pointCoords: [[0, 0]],
+    stabilityScore: 0.95,
+    cropBox: [0, 0, mask.width, mask.height],
+    maskIndex: 0,
+  };
+}
+
+function classScores(table: ScoreTable, name: string): Float32Array {
+  const c = table.classNames.indexOf(name);
+  return table.scores.subarray(c * table.candidateCount, (c + 1) * table.candidateCount);
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<{ code: SalipErrorCode | string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return isSalipError(error) ? { code: error.code, message: error.message } : { code: 'not a SalipError', message: String(error) };
+  }
+  return { code: 'no error', message: '' };
+}
+
+const W = 64;
+const SQUARES: Square[] = [
+  { x0: 4, y0: 4, x1: 20, y1: 20, colour: RED },
+  { x0: 40, y0: 8, x1: 60, y1: 24, colour: GREEN },
+  { x0: 10, y0: 40, x1: 30, y1: 60, colour: BLUE },
+  { x0: 44, y0: 44, x1: 56, y1: 56, colour: RED },
+  { x0: 30, y0: 28, x1: 40, y1: 38, colour: DARK_GREY },
+];
+const IMAGE = paint(W, W, SQUARES);
+// Candidates: the four colour squares, the dark grey one, and a one-column line (zero-width XYWH box).
+const CANDIDATES: MaskRecord[] = [...SQUARES.map((s) => record(rectMask(W, W, s))), record(rectMask(W, W, { x0: 62, y0: 30, x1: 63, y1: 40 }))];
+
+describe('createClipTextScorer (fake CLIP towers, end to end)', () => {
+  let backend: Backend;
+  let clip: ClipModel;
+  const runs: string[] = [];
+
+  beforeAll(async () => {
+    backend = nodeBackend();
+    backend.onRun = (r) => runs.push(r.label);
+    clip = await createClipModel(backend, { preset: 'hf', vision: fakeVisionTower(), text: fakeTextTower() });
+  });
+  afterAll(() => clip.dispose());
+
+  const CLASSES: ClassSpec[] = [
+    { name: 'red organ', prompts: ['a red organ', 'red'], topK: 2 },
+    { name: 'green organ', prompts: ['a green organ'] },
+    { name: 'blue organ', prompts: ['a blue organ', 'blue', 'a photo of a blue organ'] },
+  ];
+
+  it('ranks the matching colour first for every class, through batching, ensembles and top-k', async () => {
+    const scorer = createClipTextScorer(clip, { batchSize: 2 });
+    const table = await scorer.score({ image: IMAGE, candidates: CANDIDATES, classes: CLASSES });
+    expect(table.classNames).toEqual(['red organ', 'green organ', 'blue organ']);
+    expect(table.candidateCount).toBe(6);
+    expect(table.scores.length).toBe(18);
+    expect(topK(classScores(table, 'red organ'), 2).sort()).toEqual([0, 3]);
+    expect(topK(classScores(table, 'green organ'), 1)).toEqual([1]);
+    expect(topK(classScores(table, 'blue organ'), 1)).toEqual([2]);
+  });
+
+  it('scores 100 x cosine between the crop embedding and the normalised ensemble mean', async () => {
+    const table = await createClipTextScorer(clip).score({ image: IMAGE, candidates: CANDIDATES.slice(0, 1), classes: CLASSES.slice(0, 1) });
+    // Crop of the red square = pure red -> the fake image tower gives rgb / 255 - 0.5.
+    const image = [0.5, -0.5, -0.5, 0];
+    // "a red organ" -> (e0 + 0.1 e3) / 5, "red" -> e0 / 3; normalise each, average, normalise.
+    const a = [1, 0, 0, 0.1].map((v) => v / Math.hypot(1, 0.1));
+    const mean = a.map((v, k) => (v + (k === 0 ? 1 : 0)) / 2);
+    const norm = (v: number[]) => v.map((x) => x / Math.hypot(...v));
+    const expected = 100 * norm(image).reduce((s, v, k) => s + v * norm(mean)[k], 0);
+    expect(table.scores[0]).toBeCloseTo(expected, 2);
+  });
+
+  it('gives NaN to a candidate with a zero-area box, which ranks last', async () => {
+    const table = await createClipTextScorer(clip).score({ image: IMAGE, candidates: CANDIDATES, classes: CLASSES });
+    for (const cls of CLASSES) {
+      const scores = classScores(table, cls.name);
+      expect(Number.isNaN(scores[5])).toBe(true);
+      expect(scores.slice(0, 5).every(Number.isFinite)).toBe(true);
+      expect(topK(scores, 6)[5]).toBe(5);
+    }
+  });
+
+  it('embeds each prompt ensemble once (cached by its sentences)', async () => {
+    const scorer = createClipTextScorer(clip, { batchSize: 16 });
+    runs.length = 0;
+    await scorer.score({ image: IMAGE, candidates: CANDIDATES, classes: CLASSES });
+    expect(runs.filter((r) => r === 'CLIP text').length).toBe(3);
+    expect(runs.filter((r) => r === 'CLIP vision').length).toBe(1);
+    runs.length = 0;
+    const renamed = CLASSES.map((c) => ({ ...c, name: `again ${c.name}`, prompts: [...c.prompts!] }));
+    await scorer.score({ image: IMAGE, candidates: CANDIDATES, classes: renamed });
+    expect(runs.filter((r) => r === 'CLIP text').length).toBe(0);
+  });
+
+  it('works with every visual prompt mode and with the built-in ensembles', async () => {
+    for (const mode of ['crops', 'crop_expand', 'bbox', 'reverse_box_mask', 'contour'] as const) {
+      const table = await createClipTextScorer(clip, { mode }).score({
+        image: IMAGE,
+        candidates: CANDIDATES.slice(0, 3),
+        classes: [{ name: 'lungs', prompts: [...PROMPT_ENSEMBLES.lungs] }],
+      });
+      expect(table.scores.length).toBe(3);
+      // The built-in ensembles contain no colour word: the fake text tower maps them to zero -> cosine 0.
+      expect(Array.from(table.scores)).toEqual([0, 0, 0]);
+    }
+  });
+
+  it('rejects a class without prompts, naming it', async () => {
+    const result = await codeOf(createClipTextScorer(clip).score({ image: IMAGE, candidates: CANDIDATES, classes: [{ name: 'liver' }] }));
+    expect(result.code).toBe('INVALID_TASK');
+    expect(result.message).toMatch(/class 'liver'/);
+  });
+
+  it('stops on an aborted signal', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const result = await codeOf(createClipTextScorer(clip).score({ image: IMAGE, candidates: CANDIDATES, classes: [{ name: 'x', prompts: ['a red organ'] }], signal: controller.signal }));
+    expect(result.code).toBe('ABORTED');
+  });
+});
+
+describe('PROMPT_ENSEMBLES', () => {
+  it('has 5-8 distinct sentences for lungs, fetal head and brain', () => {
+    for (const name of ['lungs', 'fetal-head', 'brain'] as const) {
+      const ensemble = PROMPT_ENSEMBLES[name];
+      expect(ensemble.length).toBeGreaterThanOrEqual(5);
+      expect(ensemble.length).toBeLessThanOrEqual(8);
+      expect(new Set(ensemble).size).toBe(ensemble.length);
+    }
+  });
+});
+
+/**
+ * A SamModel stand-in whose "embedding" is the mean colour (0..1) of each 16 x 16 cell of a
+ * 64 x 64 frame, for images up to 64 px at scale 1 (so pooling and contrast are easy to predict).
+ */
+function colourSam(): SamModel & { embedCalls: number } {
+  const sam = {
+    embedCalls: 0,
+    info: { preset: 'custom', supportsMultimask: false, supportsPoints: true },
+    async embed(image: RgbImage): Promise<SamImageEmbedding> {
+      sam.embedCalls++;
+      const grid = 4;
+      const cell = 16;
+      const data = new Float32Array(3 * grid * grid);
+      for (let gy = 0; gy < grid; gy++) {
+        for (let gx = 0; gx < grid; gx++) {
+          for (let c = 0; c < 3; c++) {
+            let sum = 0;
+            for (let y = gy * cell; y < (gy + 1) * cell; y++) {
+              for (let x = gx * cell; x < (gx + 1) * cell; x++) {
+                if (x < image.width && y < image.height) sum += image.data[(y * image.width + x) * 3 + c] / 255;
+              }
+            }
+            data[c * grid * grid + gy * grid + gx] = sum / (cell * cell);
+          }
+        }
+      }
+      return {
+        data,
+        dims: [1, 3, grid, grid],
+        transform: { inputSize: 64, scaleX: 1, scaleY: 1, resizedWidth: image.width, resizedHeight: image.height, imageWidth: image.width, imageHeight: image.height },
+      };
+    },
+    async decode(): Promise<never> {
+      throw new Error('not used');
+    },
+    async dispose() {},
+  };
+  return sam;
+}
+
+describe('createExemplarScorer', () => {
+  // Squares aligned to the 16 px cells of the stand-in SAM.
+  const target: Square[] = [
+    { x0: 0, y0: 0, x1: 16, y1: 16, colour: RED },
+    { x0: 32, y0: 16, x1: 48, y1: 32, colour: GREEN },
+    { x0: 16, y0: 48, x1: 32, y1: 64, colour: BLUE },
+  ];
+  const image = paint(64, 64, target);
+  const candidates = [...target.map((s) => record(rectMask(64, 64, s))), record(rectMask(64, 64, { x0: 48, y0: 48, x1: 64, y1: 64 }))];
+  const redExemplar = { image: paint(48, 48, [{ x0: 16, y0: 16, x1: 32, y1: 32, colour: RED }]), mask: rectMask(48, 48, { x0: 16, y0: 16, x1: 32, y1: 32 }) };
+  const greenExemplar = { image: paint(64, 32, [{ x0: 0, y0: 16, x1: 16, y1: 32, colour: GREEN }]), mask: rectMask(64, 32, { x0: 0, y0: 16, x1: 16, y1: 32 }) };
+
+  it.each(['image-mean', 'none'] as const)('ranks the candidate that looks like the exemplars first (contrast %s)', async (contrast) => {
+    const sam = colourSam();
+    const embedding = await sam.embed(image);
+    const scorer = createExemplarScorer(sam, { red: [redExemplar], green: [greenExemplar] }, { contrast });
+    const table = await scorer.score({ image, embedding, candidates, classes: [{ name: 'red' }, { name: 'green' }] });
+    expect(table.classNames).toEqual(['red', 'green']);
+    expect(topK(classScores(table, 'red'), 1)).toEqual([0]);
+    expect(topK(classScores(table, 'green'), 1)).toEqual([1]);
+    // The red candidate's feature points the same way as the red exemplar's.
+    if (contrast === 'none') expect(classScores(table, 'red')[0]).toBeCloseTo(100, 3);
+  });
+
+  it('takes exemplars from the class spec too, and embeds each exemplar image once', async () => {
+    const sam = colourSam();
+    const embedding = await sam.embed(image);
+    sam.embedCalls = 0;
+    const blueExemplars = [
+      { image: paint(32, 32, [{ x0: 0, y0: 0, x1: 16, y1: 16, colour: BLUE }]), mask: rectMask(32, 32, { x0: 0, y0: 0, x1: 16, y1: 16 }) },
+      { image: paint(32, 32, [{ x0: 16, y0: 16, x1: 32, y1: 32, colour: BLUE }]), mask: rectMask(32, 32, { x0: 16, y0: 16, x1: 32, y1: 32 }) },
+    ];
+    const classes: ClassSpec[] = [{ name: 'blue', exemplars: blueExemplars }];
+    const scorer = createExemplarScorer(sam);
+    const first = await scorer.score({ image, embedding, candidates, classes });
+    await scorer.score({ image, embedding, candidates, classes });
+    expect(sam.embedCalls).toBe(2);
+    expect(topK(first.scores, 1)).toEqual([2]);
+  });
+
+  it('needs the image embedding, exemplars for every class, and non-empty exemplar masks', async () => {
+    const sam = colourSam();
+    const embedding = await sam.embed(image);
+    const scorer = createExemplarScorer(sam, { red: [redExemplar] });
+    expect((await codeOf(scorer.score({ image, candidates, classes: [{ name: 'red' }] }))).code).toBe('INVALID_ARGUMENT');
+    const missing = await codeOf(scorer.score({ image, embedding, candidates, classes: [{ name: 'liver' }] }));
+    expect(missing.code).toBe('INVALID_TASK');
+    expect(missing.message).toMatch(/class 'liver'/);
+    const empty = [{ image: redExemplar.image, mask: createMask(48, 48) }];
+    expect((await codeOf(scorer.score({ image, embedding, candidates, classes: [{ name: 'e', exemplars: empty }] }))).code).toBe('INVALID_TASK');
+    const wrongSize = [{ image: redExemplar.image, mask: createMask(10, 10) }];
+    expect((await codeOf(scorer.score({ image, embedding, candidates, classes: [{ name: 'w', exemplars: wrongSize }] }))).code).toBe('SIZE_MISMATCH');
+  });
+});
