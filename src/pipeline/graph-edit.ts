@@ -96,21 +96,12 @@ function decodeModel(modelBytes: Uint8Array): onnxProto.onnx.ModelProto {
   return model;
 }
 
-/**
- * Adds the all-masks and all-IoU tensors of a single-mask SAM decoder as graph outputs
- * (`salip_all_low_res_masks`, `salip_all_iou_predictions`); `dropOutputs` (e.g. ['masks'])
- * also removes outputs and their now-dead nodes. A model that already has the outputs is only
- * pruned. GRAPH_EDIT_FAILED when the graph lacks the Meta selection structure.
- */
-export function exposeMultimaskOutputs(modelBytes: Uint8Array, options: { dropOutputs?: readonly string[] } = {}): MultimaskEdit {
-  const model = decodeModel(modelBytes);
+/** Adds the salip_all_* outputs to a decoded model (no-op when present); throws GRAPH_EDIT_FAILED. */
+function exposeInModel(model: onnxProto.onnx.ModelProto): void {
   const graph = model.graph!;
   const outputs = graph.output ?? [];
   const outputNames = outputs.map((o) => o.name ?? '');
-  if (outputNames.includes(ALL_MASKS_OUTPUT) && outputNames.includes(ALL_IOU_OUTPUT)) {
-    const bytes = options.dropOutputs?.length ? dropOutputs(model, options.dropOutputs) : modelBytes;
-    return { bytes, masksOutput: ALL_MASKS_OUTPUT, iouOutput: ALL_IOU_OUTPUT };
-  }
+  if (outputNames.includes(ALL_MASKS_OUTPUT) && outputNames.includes(ALL_IOU_OUTPUT)) return;
   const masksOut = outputs.find((o) => o.name === 'low_res_masks');
   const iouOut = outputs.find((o) => o.name === 'iou_predictions');
   if (!masksOut || !iouOut) {
@@ -130,12 +121,24 @@ export function exposeMultimaskOutputs(modelBytes: Uint8Array, options: { dropOu
     onnx.NodeProto.create({ opType: 'Identity', name: 'salip_expose_all_masks', input: [allMasks], output: [ALL_MASKS_OUTPUT] }),
     onnx.NodeProto.create({ opType: 'Identity', name: 'salip_expose_all_iou', input: [allIou], output: [ALL_IOU_OUTPUT] }),
   );
-  graph.output!.push(
+  graph.output = [
+    ...outputs,
     onnx.ValueInfoProto.create({ name: ALL_MASKS_OUTPUT, type: { tensorType: { elemType: elemType(masksOut) } } }),
     onnx.ValueInfoProto.create({ name: ALL_IOU_OUTPUT, type: { tensorType: { elemType: elemType(iouOut) } } }),
-  );
-  const bytes = dropOutputs(model, options.dropOutputs ?? []);
-  return { bytes, masksOutput: ALL_MASKS_OUTPUT, iouOutput: ALL_IOU_OUTPUT };
+  ];
+}
+
+/**
+ * Adds the all-masks and all-IoU tensors of a single-mask SAM decoder as graph outputs
+ * (`salip_all_low_res_masks`, `salip_all_iou_predictions`); `dropOutputs` (e.g. ['masks'])
+ * also removes outputs and their now-dead nodes. A model that already has the outputs is only
+ * pruned. GRAPH_EDIT_FAILED when the graph lacks the Meta selection structure.
+ */
+export function exposeMultimaskOutputs(modelBytes: Uint8Array, options: { dropOutputs?: readonly string[] } = {}): MultimaskEdit {
+  const model = decodeModel(modelBytes);
+  exposeInModel(model);
+  dropInModel(model, options.dropOutputs ?? [], false);
+  return { bytes: onnx.ModelProto.encode(model).finish(), masksOutput: ALL_MASKS_OUTPUT, iouOutput: ALL_IOU_OUTPUT };
 }
 
 /** Tensor names a node reads, including outer-scope names used inside its subgraphs (If/Loop/Scan). */
@@ -154,15 +157,17 @@ function nodeReads(node: NodeProto, into: Set<string>): void {
  * profiler on MobileSAM's decoder: the full-size `masks` Resize ran on every decode), so an
  * output we never fetch must leave the graph to stop costing time.
  */
-function dropOutputs(model: onnxProto.onnx.ModelProto, names: readonly string[]): Uint8Array {
+function dropInModel(model: onnxProto.onnx.ModelProto, names: readonly string[], ignoreMissing: boolean): void {
   const graph = model.graph!;
   const present = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  const dropped = new Set<string>();
   for (const name of names) {
-    if (!present.has(name)) {
+    if (present.has(name)) dropped.add(name);
+    else if (!ignoreMissing) {
       throw editFailed(`cannot drop output "${name}": the graph outputs are ${[...present].map((n) => `"${n}"`).join(', ')}`);
     }
   }
-  const dropped = new Set(names);
+  if (dropped.size === 0) return;
   graph.output = (graph.output ?? []).filter((o) => !dropped.has(o.name ?? ''));
   const needed = new Set(graph.output.map((o) => o.name ?? ''));
   const nodes = graph.node ?? [];
@@ -174,15 +179,56 @@ function dropOutputs(model: onnxProto.onnx.ModelProto, names: readonly string[])
       nodeReads(nodes[i], needed);
     }
   }
+  // Old exports list initializers among the graph inputs; those stay so the inputs keep a default.
+  for (const input of graph.input ?? []) needed.add(input.name ?? '');
   graph.node = nodes.filter((_, i) => keep[i]);
   graph.initializer = (graph.initializer ?? []).filter((t) => needed.has(t.name ?? ''));
   graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name ?? ''));
-  return onnx.ModelProto.encode(model).finish();
 }
 
 /** Removes the named graph outputs and the nodes only they needed (e.g. a decoder's full-size `masks`). */
 export function dropGraphOutputs(modelBytes: Uint8Array, names: readonly string[]): Uint8Array {
-  return dropOutputs(decodeModel(modelBytes), names);
+  const model = decodeModel(modelBytes);
+  dropInModel(model, names, false);
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Result of prepareSamDecoder. */
+export interface PreparedDecoder {
+  readonly bytes: Uint8Array;
+  /** Whether the salip_all_* outputs are present in `bytes`. */
+  readonly exposed: boolean;
+  /** Why exposing failed (GRAPH_EDIT_FAILED), when it was asked for and failed. */
+  readonly exposeError?: SalipError;
+}
+
+/**
+ * One parse for everything the SAM adapter does to a decoder: optionally expose the multi-mask
+ * outputs (a failure is returned, not thrown, so the caller can fall back) and drop the named
+ * outputs that exist. DECODE_FAILED when the bytes are not an ONNX model.
+ */
+export function prepareSamDecoder(
+  modelBytes: Uint8Array,
+  options: { exposeMultimask: boolean; dropOutputs: readonly string[] },
+): PreparedDecoder {
+  const model = decodeModel(modelBytes);
+  let exposed = false;
+  let exposeError: SalipError | undefined;
+  if (options.exposeMultimask) {
+    try {
+      exposeInModel(model);
+      exposed = true;
+    } catch (error) {
+      if (!(error instanceof SalipError)) throw error;
+      exposeError = error;
+    }
+  }
+  const present = new Set((model.graph!.output ?? []).map((o) => o.name ?? ''));
+  exposed ||= present.has(ALL_MASKS_OUTPUT) && present.has(ALL_IOU_OUTPUT);
+  const toDrop = options.dropOutputs.filter((name) => present.has(name));
+  if (!exposed && !toDrop.length) return { bytes: modelBytes, exposed, exposeError };
+  dropInModel(model, toDrop, true);
+  return { bytes: onnx.ModelProto.encode(model).finish(), exposed, exposeError };
 }
 
 /** What a decoder's outputs say about its masks per prompt. */

@@ -57,6 +57,24 @@ export function fakeSamEncoder(options: FakeEncoderOptions = {}): Uint8Array {
   });
 }
 
+/**
+ * An encoder that only *declares* the given input/output shapes (its output is zeros plus the
+ * input's mean), for contract checks on layouts the real fake encoder cannot compute.
+ */
+export function fakeEncoderDeclaring(inputDims: Array<number | string>, outputDims: Array<number | string> = [1, 256, 64, 64], names: string[] = ['input']): Uint8Array {
+  const fixedOut = outputDims.map((d) => (typeof d === 'number' ? d : 1));
+  return buildModel({
+    name: 'fake_declaring_encoder',
+    inputs: names.map((name) => ({ name, type: 'float32' as const, dims: inputDims })),
+    outputs: [{ name: 'output', type: 'float32', dims: outputDims }],
+    initializers: [{ name: 'zeros', type: 'float32', dims: fixedOut, values: new Float32Array(fixedOut.reduce((a, b) => a * b, 1)) }],
+    nodes: [
+      { op: 'ReduceMean', inputs: [names[0]], outputs: ['m'], attrs: { keepdims: 0 } },
+      { op: 'Add', inputs: ['zeros', 'm'], outputs: ['output'] },
+    ],
+  });
+}
+
 export interface FakeDecoderOptions {
   /** Renames graph inputs/outputs (e.g. { point_coords: 'point_coord' } for a contract error). */
   rename?: Record<string, string>;
@@ -180,13 +198,20 @@ export function fakeSingleMaskDecoder(options: FakeDecoderOptions = {}): Uint8Ar
 
 /**
  * Fake decoder exported without the selection: all four masks and IoUs come out. `maskDim`
- * is what low_res_masks declares in dim 1 (4, or a free name such as 'num_masks').
+ * is what low_res_masks declares in dim 1 (4, or a free name such as 'num_masks'); 1 makes a
+ * single-mask decoder returning mask 0 through a plain Slice (no Gather/Flatten to edit).
  */
 export function fakeMultiMaskDecoder(options: FakeDecoderOptions & { maskDim?: number | string } = {}): Uint8Array {
   const n = (name: string): string => options.rename?.[name] ?? name;
   const { nodes, initializers } = candidateNodes(n);
   const maskDim = options.maskDim ?? 4;
-  if (typeof maskDim === 'number') {
+  if (maskDim === 1) {
+    // A single-mask decoder without Meta's selection structure (the graph edit cannot apply).
+    nodes.push(
+      { op: 'Slice', inputs: ['all_masks', 'i0', 'i1', 'i1'], outputs: [n('low_res_masks')] },
+      { op: 'Slice', inputs: ['all_iou', 'i0', 'i1', 'i1'], outputs: [n('iou_predictions')] },
+    );
+  } else if (typeof maskDim === 'number') {
     nodes.push(
       { op: 'Identity', inputs: ['all_masks'], outputs: [n('low_res_masks')] },
       { op: 'Identity', inputs: ['all_iou'], outputs: [n('iou_predictions')] },

@@ -8,6 +8,7 @@ import {
   detectDecoderKind,
   dropGraphOutputs,
   exposeMultimaskOutputs,
+  prepareSamDecoder,
 } from '../../src/pipeline/graph-edit.js';
 import { buildModel } from '../helpers/onnx-builder.js';
 import {
@@ -95,7 +96,33 @@ describe('exposeMultimaskOutputs on the fake Meta-style single-mask decoder', ()
 
   it('is idempotent on an already edited graph', () => {
     const once = exposeMultimaskOutputs(fakeSingleMaskDecoder()).bytes;
-    expect(exposeMultimaskOutputs(once).bytes).toBe(once);
+    expect(exposeMultimaskOutputs(once).bytes).toEqual(once);
+  });
+});
+
+describe('prepareSamDecoder', () => {
+  it('exposes and drops in one pass, ignoring outputs that are absent', async () => {
+    const prepared = prepareSamDecoder(fakeSingleMaskDecoder(), { exposeMultimask: true, dropOutputs: ['masks', 'not_there'] });
+    expect(prepared.exposed).toBe(true);
+    expect(prepared.exposeError).toBeUndefined();
+    const session = await backend.loadModel(prepared.bytes);
+    expect(session.outputs.map((o) => o.name)).toEqual(['iou_predictions', 'low_res_masks', ALL_MASKS_OUTPUT, ALL_IOU_OUTPUT]);
+    await session.dispose();
+  });
+
+  it('returns the exposure failure instead of throwing, and still prunes', async () => {
+    const prepared = prepareSamDecoder(fakeMultiMaskDecoder(), { exposeMultimask: true, dropOutputs: ['masks'] });
+    expect(prepared.exposed).toBe(false);
+    expect(isSalipError(prepared.exposeError, 'GRAPH_EDIT_FAILED')).toBe(true);
+    const session = await backend.loadModel(prepared.bytes);
+    expect(session.outputs.map((o) => o.name)).toEqual(['iou_predictions', 'low_res_masks']);
+    await session.dispose();
+  });
+
+  it('returns the input bytes untouched when there is nothing to do', () => {
+    const bytes = fakeMultiMaskDecoder();
+    const pruned = dropGraphOutputs(bytes, ['masks']);
+    expect(prepareSamDecoder(pruned, { exposeMultimask: false, dropOutputs: ['masks'] }).bytes).toBe(pruned);
   });
 });
 

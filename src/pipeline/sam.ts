@@ -1,0 +1,454 @@
+/**
+ * SAM-family adapter: an image encoder and a Meta-style prompt decoder behind the SamModel
+ * interface. Preprocessing, prompt scaling and output selection follow segment-anything's
+ * SamPredictor / SamOnnxModel; the decoder is checked against the Meta ONNX contract at load.
+ */
+import type { Backend, Dim, ModelSession, ModelSource, TensorData } from '../backends/types.js';
+import { SalipError, describeValue } from '../core/errors.js';
+import { longestSideSize, minMaxToChw, normalizeToChw, resizeImage } from '../core/image.js';
+import type { RgbImage } from '../core/types.js';
+import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, detectDecoderKind, prepareSamDecoder } from './graph-edit.js';
+import {
+  checkDecoderContract,
+  checkEmbeddingContract,
+  resolveEncoderIo,
+  resolveSamPreset,
+  type DecoderIo,
+  type EncoderIo,
+  type NumberFeedType,
+  type SamPreset,
+  type SamPresetName,
+  type SamPresetOverrides,
+} from './sam-presets.js';
+import type {
+  SamDecodeOptions,
+  SamDecodeResult,
+  SamImageEmbedding,
+  SamInputTransform,
+  SamModel,
+  SamModelInfo,
+  SamPrompt,
+} from './types.js';
+
+export type SamMultimaskMode = 'auto' | 'native' | 'graph-edit' | 'off';
+
+export interface SamConfig extends SamPresetOverrides {
+  /** Preprocessing/prompt conventions (default 'mobilesam'). */
+  preset?: SamPresetName;
+  encoder: ModelSource;
+  decoder: ModelSource;
+  /**
+   * How to get three masks per point: 'auto' (native, else graph edit, else single-mask),
+   * 'native' (the decoder must return several masks), 'graph-edit' (edit or throw), 'off'.
+   */
+  multimask?: SamMultimaskMode;
+  /** Intra-op threads for both sessions (undefined = the runtime's choice). */
+  intraOpThreads?: number;
+}
+
+/** SamModelInfo plus how multi-mask output is obtained and why. */
+export interface SamAdapterInfo extends SamModelInfo {
+  /** 'native': the decoder returns several masks; 'graph-edit': salip_all_* outputs; 'none'. */
+  readonly multimaskSource: 'native' | 'graph-edit' | 'none';
+  /** Human-readable reason for multimaskSource (e.g. why the graph edit was not possible). */
+  readonly multimaskNote: string;
+  readonly inputSize: number;
+  readonly lowResSize: number;
+  readonly encoderInput: string;
+  readonly encoderOutput: string;
+}
+
+export interface SamAdapterModel extends SamModel {
+  readonly info: SamAdapterInfo;
+}
+
+const MULTIMASK_MODES: readonly SamMultimaskMode[] = ['auto', 'native', 'graph-edit', 'off'];
+
+/** Masks the decoder computes per prompt: where they come from and how many. */
+interface MultimaskPlan {
+  readonly source: 'native' | 'graph-edit' | 'none';
+  readonly note: string;
+}
+
+function isBytes(source: ModelSource): source is Uint8Array | ArrayBuffer {
+  return source instanceof Uint8Array || source instanceof ArrayBuffer;
+}
+
+function invalidPrompt(message: string): SalipError {
+  return new SalipError('INVALID_PROMPT', message);
+}
+
+/** Checks prompt coordinates against the image: finite, box not inverted, within 1 px of the image. */
+function validatePrompt(prompt: SamPrompt, t: SamInputTransform, supportsPoints: boolean): void {
+  if (prompt === null || typeof prompt !== 'object') throw invalidPrompt(`prompt: expected { points?, box? }, got ${describeValue(prompt)}`);
+  const points = prompt.points ?? [];
+  if (!Array.isArray(points)) throw invalidPrompt(`prompt.points: expected an array of { x, y, label }, got ${describeValue(points)}`);
+  if (points.length === 0 && prompt.box === undefined) throw invalidPrompt('prompt: expected at least one point or a box, got neither');
+  if (points.length > 0 && !supportsPoints) {
+    throw invalidPrompt(`prompt.points: this SAM preset takes boxes only (MedSAM-style), got ${points.length} point(s)`);
+  }
+  const w = t.imageWidth;
+  const h = t.imageHeight;
+  const inside = (x: number, y: number): boolean => x >= -1 && y >= -1 && x <= w + 1 && y <= h + 1;
+  points.forEach((p, i) => {
+    const what = `prompt.points[${i}]`;
+    if (!p || !Number.isFinite(p.x) || !Number.isFinite(p.y)) {
+      throw invalidPrompt(`${what}: expected finite x and y, got (${describeValue(p?.x)}, ${describeValue(p?.y)})`);
+    }
+    if (p.label !== 0 && p.label !== 1) throw invalidPrompt(`${what}.label: expected 0 (background) or 1 (foreground), got ${describeValue(p.label)}`);
+    if (!inside(p.x, p.y)) throw invalidPrompt(`${what}: (${p.x}, ${p.y}) is outside the ${w}x${h} image by more than 1 px`);
+  });
+  const box = prompt.box;
+  if (box !== undefined) {
+    if (!Array.isArray(box) || box.length !== 4 || !box.every((v) => Number.isFinite(v))) {
+      throw invalidPrompt(`prompt.box: expected four finite numbers [x0, y0, x1, y1], got ${describeValue(box)}`);
+    }
+    const [x0, y0, x1, y1] = box;
+    if (x1 < x0 || y1 < y0) throw invalidPrompt(`prompt.box: [${box.join(', ')}] is inverted (expected x1 >= x0 and y1 >= y0)`);
+    if (!inside(x0, y0) || !inside(x1, y1)) {
+      throw invalidPrompt(`prompt.box: [${box.join(', ')}] is outside the ${w}x${h} image by more than 1 px`);
+    }
+  }
+}
+
+function numberTensor(type: NumberFeedType, dims: number[], values: ArrayLike<number>): TensorData {
+  if (type === 'int64') return { type, dims, data: BigInt64Array.from(Array.from(values, (v) => BigInt(Math.round(v)))) };
+  if (type === 'int32') return { type, dims, data: Int32Array.from(values) };
+  return { type, dims, data: Float32Array.from(values) };
+}
+
+function checkImage(image: RgbImage): void {
+  const ok =
+    image !== null &&
+    typeof image === 'object' &&
+    Number.isInteger(image.width) &&
+    Number.isInteger(image.height) &&
+    image.width > 0 &&
+    image.height > 0 &&
+    image.data instanceof Uint8Array &&
+    image.data.length === image.width * image.height * 3;
+  if (!ok) {
+    throw new SalipError(
+      'INVALID_IMAGE',
+      `SAM embed: image: expected { width, height, data: Uint8Array(width * height * 3) }, got ${describeValue(image?.width)} x ${describeValue(image?.height)} with ${describeValue(image?.data)}`,
+    );
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new SalipError('ABORTED', `${what} was aborted`, { cause: signal.reason });
+}
+
+/** Reorders planar CHW to interleaved HWC (for encoders declared [1, S, S, 3]). */
+function chwToHwc(chw: Float32Array, size: number): Float32Array {
+  const plane = size * size;
+  const out = new Float32Array(plane * 3);
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0, o = c; i < plane; i++, o += 3) out[o] = chw[c * plane + i];
+  }
+  return out;
+}
+
+/** Makes the encoder input and the coordinate transform for one image. */
+function preprocess(image: RgbImage, preset: SamPreset): { input: Float32Array; transform: SamInputTransform } {
+  const size = preset.inputSize;
+  const target = preset.resize === 'stretch' ? { width: size, height: size } : longestSideSize(image.width, image.height, size);
+  const resized = target.width === image.width && target.height === image.height ? image : resizeImage(image, target.width, target.height, 'bilinear');
+  const pad = { padWidth: size, padHeight: size };
+  const chw =
+    preset.normalize === 'min-max'
+      ? minMaxToChw(resized, pad)
+      : normalizeToChw(resized, { mean: [...preset.pixelMean], std: [...preset.pixelStd], ...pad });
+  return {
+    input: preset.encoderLayout === 'nhwc' ? chwToHwc(chw, size) : chw,
+    // Per-axis ratios of the rounded resized size, as segment-anything's ResizeLongestSide.apply_coords.
+    transform: {
+      inputSize: size,
+      scaleX: target.width / image.width,
+      scaleY: target.height / image.height,
+      resizedWidth: target.width,
+      resizedHeight: target.height,
+      imageWidth: image.width,
+      imageHeight: image.height,
+    },
+  };
+}
+
+async function loadDecoder(
+  backend: Backend,
+  config: SamConfig,
+  mode: SamMultimaskMode,
+  sessionOptions: { intraOpThreads?: number; label: string },
+): Promise<{ session: ModelSession; exposed: boolean; exposeError?: SalipError }> {
+  const source = config.decoder;
+  const bytes = isBytes(source) ? (source instanceof Uint8Array ? source : new Uint8Array(source)) : await backend.readBytes(source);
+  let prepared;
+  try {
+    // The full-size `masks` output is never fetched (we upscale ourselves); dropping it spares its Resize.
+    prepared = prepareSamDecoder(bytes, { exposeMultimask: mode === 'auto' || mode === 'graph-edit', dropOutputs: ['masks'] });
+  } catch (error) {
+    if (mode === 'graph-edit') throw error;
+    // Not parseable by us: let the runtime load it and report its own MODEL_LOAD_FAILED.
+    prepared = { bytes, exposed: false, exposeError: error instanceof SalipError ? error : undefined };
+  }
+  if (mode === 'graph-edit' && !prepared.exposed) throw prepared.exposeError;
+  const session = await backend.loadModel(prepared.bytes, sessionOptions);
+  return { session, exposed: prepared.exposed, exposeError: prepared.exposeError };
+}
+
+/** Loads a SAM-family encoder/decoder pair and checks both against the preset's contract. */
+export async function createSamModel(backend: Backend, config: SamConfig): Promise<SamAdapterModel> {
+  if (!backend || typeof backend.loadModel !== 'function') {
+    throw new SalipError('INVALID_ARGUMENT', `createSamModel: backend: expected a Backend, got ${describeValue(backend)}`);
+  }
+  if (!config || typeof config !== 'object' || config.encoder === undefined || config.decoder === undefined) {
+    throw new SalipError('INVALID_ARGUMENT', 'createSamModel: config: expected { encoder, decoder, preset?, ... } with both model sources');
+  }
+  const mode = config.multimask ?? 'auto';
+  if (!MULTIMASK_MODES.includes(mode)) {
+    throw new SalipError('INVALID_ARGUMENT', `SamConfig.multimask: expected one of ${MULTIMASK_MODES.join(', ')}, got ${describeValue(mode)}`);
+  }
+  const preset = resolveSamPreset(config.preset, config);
+  const threads = config.intraOpThreads;
+  const encoder = await backend.loadModel(config.encoder, { intraOpThreads: threads, label: 'SAM encoder' });
+  let decoder: ModelSession | undefined;
+  try {
+    const loaded = await loadDecoder(backend, config, mode, { intraOpThreads: threads, label: 'SAM decoder' });
+    decoder = loaded.session;
+    const encoderIo = resolveEncoderIo(encoder, preset, config);
+    const decoderIo = checkDecoderContract(decoder);
+    checkEmbeddingContract(encoderIo.outputDims, decoderIo.embeddingDims);
+    const ctx = decoderContext(decoder, decoderIo, encoderIo, preset);
+    const plan = await planMultimask(ctx, mode, loaded.exposed, loaded.exposeError);
+    return makeSamModel(encoder, ctx, preset, encoderIo, plan);
+  } catch (error) {
+    await Promise.allSettled([encoder.dispose(), decoder?.dispose()]);
+    throw error;
+  }
+}
+
+/** Everything decode needs about the decoder, resolved once at load (buffers included). */
+interface DecoderContext {
+  readonly session: ModelSession;
+  readonly io: DecoderIo;
+  /** Embedding dims for probe runs ([1, 256, 64, 64] where the models leave a dim free). */
+  readonly embeddingDims: readonly [number, number, number, number];
+  /** Dims fixed by the decoder or encoder declarations (undefined where free). */
+  readonly fixedEmbeddingDims: readonly (number | undefined)[];
+  readonly lowResSize: number;
+  /** Zero mask_input and has_mask_input = 0, shared by every call (never written). */
+  readonly maskInput: TensorData;
+  readonly hasMaskInput: TensorData;
+}
+
+const META_EMBEDDING_DIMS = [1, 256, 64, 64] as const;
+
+function decoderContext(session: ModelSession, io: DecoderIo, encoderIo: EncoderIo, preset: SamPreset): DecoderContext {
+  const fixed = (dims: readonly Dim[] | undefined, i: number): number | undefined => (typeof dims?.[i] === 'number' ? (dims[i] as number) : undefined);
+  const fixedEmbeddingDims = [0, 1, 2, 3].map((i) => fixed(io.embeddingDims, i) ?? fixed(encoderIo.outputDims, i));
+  const embeddingDims = fixedEmbeddingDims.map((d, i) => d ?? META_EMBEDDING_DIMS[i]) as unknown as [number, number, number, number];
+  const lowResSize = fixed(io.maskInputDims, 2) ?? Math.round(preset.inputSize / 4);
+  const maskDims = [1, 1, lowResSize, fixed(io.maskInputDims, 3) ?? lowResSize];
+  return {
+    session,
+    io,
+    embeddingDims,
+    fixedEmbeddingDims,
+    lowResSize,
+    maskInput: { type: 'float32', dims: maskDims, data: new Float32Array(maskDims[2] * maskDims[3]) },
+    hasMaskInput: numberTensor(io.hasMaskType, [1], [0]),
+  };
+}
+
+/** Decoder feeds for one prompt, coordinates mapped into the model frame. */
+function decoderFeeds(
+  ctx: DecoderContext,
+  embedding: { data: Float32Array; dims: readonly number[] },
+  prompt: SamPrompt,
+  t: SamInputTransform,
+): { feeds: Record<string, TensorData>; pointCount: number } {
+  const points = prompt.points ?? [];
+  // Meta's convention: points, then the box as two corners labelled 2 and 3; without a box a
+  // padding point (0, 0) labelled -1 is appended.
+  const n = points.length + (prompt.box ? 2 : 1);
+  const coords = new Float32Array(n * 2);
+  const labels = new Array<number>(n);
+  points.forEach((p, i) => {
+    coords[2 * i] = p.x * t.scaleX;
+    coords[2 * i + 1] = p.y * t.scaleY;
+    labels[i] = p.label;
+  });
+  const k = points.length;
+  if (prompt.box) {
+    const [x0, y0, x1, y1] = prompt.box;
+    coords.set([x0 * t.scaleX, y0 * t.scaleY, x1 * t.scaleX, y1 * t.scaleY], 2 * k);
+    labels[k] = 2;
+    labels[k + 1] = 3;
+  } else {
+    labels[k] = -1;
+  }
+  return {
+    pointCount: n,
+    feeds: {
+      image_embeddings: { type: 'float32', dims: embedding.dims, data: embedding.data },
+      point_coords: { type: 'float32', dims: [1, n, 2], data: coords },
+      point_labels: numberTensor(ctx.io.labelType, [1, n], labels),
+      mask_input: ctx.maskInput,
+      has_mask_input: ctx.hasMaskInput,
+      orig_im_size: numberTensor(ctx.io.origSizeType, [2], [t.imageHeight, t.imageWidth]),
+    },
+  };
+}
+
+/** Reads a [1, M, h, w] mask tensor and its [1, M] IoUs, checking shape and type. */
+function readMasks(masks: TensorData, iou: TensorData, names: [string, string]): { data: Float32Array; count: number; side: number; iou: Float32Array } {
+  const d = masks.dims;
+  if (masks.type !== 'float32' || d.length !== 4 || d[0] !== 1 || d[2] !== d[3]) {
+    throw new SalipError('MODEL_CONTRACT', `SAM decoder: output "${names[0]}": expected float32 [1, M, s, s], found ${masks.type} [${d.join(', ')}]`);
+  }
+  if (iou.type !== 'float32' || iou.data.length !== d[1]) {
+    throw new SalipError(
+      'MODEL_CONTRACT',
+      `SAM decoder: output "${names[1]}": expected ${d[1]} float32 IoU predictions (one per mask), found ${iou.type} [${iou.dims.join(', ')}]`,
+    );
+  }
+  return { data: masks.data as Float32Array, count: d[1], side: d[2], iou: iou.data as Float32Array };
+}
+
+/** Runs the decoder once with a centre point on zero embeddings: how many masks come back? */
+async function probeMaskCount(ctx: DecoderContext, outputs: [string, string], size: number): Promise<number> {
+  const dims = ctx.embeddingDims;
+  const data = new Float32Array(dims[0] * dims[1] * dims[2] * dims[3]);
+  const t: SamInputTransform = { inputSize: size, scaleX: 1, scaleY: 1, resizedWidth: size, resizedHeight: size, imageWidth: size, imageHeight: size };
+  const { feeds } = decoderFeeds(ctx, { data, dims }, { points: [{ x: size / 2, y: size / 2, label: 1 }] }, t);
+  const out = await ctx.session.run(feeds, outputs);
+  return readMasks(out[outputs[0]], out[outputs[1]], outputs).count;
+}
+
+/** Decides where multi-mask output comes from, following the configured mode. */
+async function planMultimask(
+  ctx: DecoderContext,
+  mode: SamMultimaskMode,
+  exposed: boolean,
+  exposeError: SalipError | undefined,
+): Promise<MultimaskPlan> {
+  const size = ctx.lowResSize * 4;
+  if (mode === 'off') return { source: 'none', note: "multimask: 'off' in the config" };
+  if (exposed) {
+    const count = await probeMaskCount(ctx, [ALL_MASKS_OUTPUT, ALL_IOU_OUTPUT], size);
+    if (count >= 2) return { source: 'graph-edit', note: `graph edit exposed the decoder's ${count} masks per prompt` };
+    const why = `the exposed ${ALL_MASKS_OUTPUT} output holds ${count} mask(s) per prompt, expected several`;
+    if (mode === 'graph-edit') throw new SalipError('GRAPH_EDIT_FAILED', `SAM decoder: ${why}`);
+    return { source: 'none', note: why };
+  }
+  const kind = detectDecoderKind(ctx.session);
+  let count = kind.kind === 'native-multimask' ? kind.maskCount : 1;
+  if (kind.kind === 'undetermined') count = await probeMaskCount(ctx, ['low_res_masks', 'iou_predictions'], size);
+  if (count >= 2) return { source: 'native', note: `the decoder returns ${count} masks per prompt (${kind.reason})` };
+  if (mode === 'native') {
+    throw new SalipError(
+      'MODEL_CONTRACT',
+      `SAM decoder: output "low_res_masks": expected several masks per prompt (multimask: 'native'), found one (${kind.reason})`,
+    );
+  }
+  const why = exposeError ? exposeError.message : 'the decoder could not be edited';
+  return { source: 'none', note: `single-mask decoder (${kind.reason}); graph edit not possible: ${why}` };
+}
+
+/** Mask indices decode returns, per segment-anything's conventions. */
+function selectMasks(count: number, iou: Float32Array, multimask: boolean, pointCount: number): number[] {
+  if (count === 1) return [0];
+  // With 4 masks, index 0 is the single-mask token and 1..3 the multi-mask outputs.
+  const first = count >= 4 ? 1 : 0;
+  if (multimask) return Array.from({ length: Math.min(count - first, 3) }, (_, i) => first + i);
+  // Single mask from an all-masks decoder: as Meta's SamOnnxModel.select_masks, several points
+  // (more than 2.5 including padding) choose mask 0, otherwise the best-IoU multi-mask output.
+  if (first === 1 && pointCount > 2.5) return [0];
+  let best = first;
+  for (let i = first + 1; i < count; i++) if (iou[i] > iou[best]) best = i;
+  return [best];
+}
+
+function checkEmbedding(embedding: SamImageEmbedding, ctx: DecoderContext): void {
+  const dims = embedding?.dims;
+  const ok =
+    embedding?.data instanceof Float32Array &&
+    Array.isArray(dims) &&
+    dims.length === 4 &&
+    embedding.data.length === dims[0] * dims[1] * dims[2] * dims[3] &&
+    typeof embedding.transform === 'object';
+  if (!ok) {
+    throw new SalipError('INVALID_ARGUMENT', `SAM decode: embedding: expected a SamImageEmbedding from embed(), got dims ${describeValue(dims)} and ${describeValue(embedding?.data)}`);
+  }
+  if (dims.some((d, i) => ctx.fixedEmbeddingDims[i] !== undefined && d !== ctx.fixedEmbeddingDims[i])) {
+    const expected = ctx.fixedEmbeddingDims.map((d) => d ?? '?').join(', ');
+    throw new SalipError(
+      'INVALID_ARGUMENT',
+      `SAM decode: embedding: expected dims [${expected}] (this decoder), got [${dims.join(', ')}] (an embedding from another model?)`,
+    );
+  }
+}
+
+function makeSamModel(encoder: ModelSession, ctx: DecoderContext, preset: SamPreset, encoderIo: EncoderIo, plan: MultimaskPlan): SamAdapterModel {
+  let disposed = false;
+  const assertLive = (what: string): void => {
+    if (disposed) throw new SalipError('DISPOSED', `SAM model: ${what} after dispose()`);
+  };
+  const info: SamAdapterInfo = {
+    preset: preset.name,
+    supportsMultimask: plan.source !== 'none',
+    supportsPoints: preset.supportsPoints,
+    multimaskSource: plan.source,
+    multimaskNote: plan.note,
+    inputSize: preset.inputSize,
+    lowResSize: ctx.lowResSize,
+    encoderInput: encoderIo.input,
+    encoderOutput: encoderIo.output,
+  };
+  const size = preset.inputSize;
+  const inputDims = preset.encoderLayout === 'nchw' ? [1, 3, size, size] : [1, size, size, 3];
+
+  return {
+    info,
+    async embed(image, options = {}) {
+      assertLive('embed()');
+      checkImage(image);
+      throwIfAborted(options.signal, 'SAM embed');
+      const { input, transform } = preprocess(image, preset);
+      const out = await encoder.run({ [encoderIo.input]: { type: 'float32', dims: inputDims, data: input } }, [encoderIo.output]);
+      throwIfAborted(options.signal, 'SAM embed');
+      const emb = out[encoderIo.output];
+      if (emb.type !== 'float32' || emb.dims.length !== 4) {
+        throw new SalipError('MODEL_CONTRACT', `SAM encoder: output "${encoderIo.output}": expected float32 [1, C, h, w], found ${emb.type} [${emb.dims.join(', ')}]`);
+      }
+      const [b, c, h, w] = emb.dims;
+      return { data: emb.data as Float32Array, dims: [b, c, h, w], transform };
+    },
+    async decode(embedding, prompt, options: SamDecodeOptions): Promise<SamDecodeResult> {
+      assertLive('decode()');
+      checkEmbedding(embedding, ctx);
+      validatePrompt(prompt, embedding.transform, preset.supportsPoints);
+      const multimask = options?.multimask === true;
+      if (multimask && plan.source === 'none') {
+        throw new SalipError('INVALID_ARGUMENT', `SAM decode: multimask: true, but this decoder gives one mask per prompt (${plan.note})`);
+      }
+      const names: [string, string] =
+        multimask && plan.source === 'graph-edit' ? [ALL_MASKS_OUTPUT, ALL_IOU_OUTPUT] : ['low_res_masks', 'iou_predictions'];
+      const { feeds, pointCount } = decoderFeeds(ctx, embedding, prompt, embedding.transform);
+      const out = await ctx.session.run(feeds, names);
+      const masks = readMasks(out[names[0]], out[names[1]], names);
+      const plane = masks.side * masks.side;
+      const chosen = selectMasks(masks.count, masks.iou, multimask, pointCount);
+      return {
+        lowResLogits: chosen.map((i) => masks.data.subarray(i * plane, (i + 1) * plane)),
+        iouPredictions: Float32Array.from(chosen, (i) => masks.iou[i]),
+        lowResSize: masks.side,
+      };
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await Promise.all([encoder.dispose(), ctx.session.dispose()]);
+    },
+  };
+}
