@@ -17,7 +17,7 @@ export default defineConfig([
   },
   {
     // The CLI is an ESM executable only.
-    entry: { cli: 'src/cli/main.ts' },
+    entry: { cli: 'src/cli/bin.ts' },
     format: ['esm'],
     sourcemap: true,
     target: 'node20',

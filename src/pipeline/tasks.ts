@@ -36,7 +36,7 @@ export interface SalipTask {
 export const TASK_PRESETS: Readonly<Record<'lungs-cxr' | 'fetal-head-us' | 'brain-mri', SalipTask>> = {
   'lungs-cxr': {
     name: 'lungs-cxr',
-    classes: [{ name: 'lungs', prompts: PROMPT_ENSEMBLES.lungs, topK: 2 }],
+    classes: [{ name: 'lungs', prompts: [...PROMPT_ENSEMBLES.lungs], topK: 2 }],
     visualPrompt: 'crops',
     maxAreaFraction: 0.4,
     workingSize: 256,
@@ -44,7 +44,7 @@ export const TASK_PRESETS: Readonly<Record<'lungs-cxr' | 'fetal-head-us' | 'brai
   },
   'fetal-head-us': {
     name: 'fetal-head-us',
-    classes: [{ name: 'fetal-head', prompts: PROMPT_ENSEMBLES['fetal-head'], topK: 1 }],
+    classes: [{ name: 'fetal-head', prompts: [...PROMPT_ENSEMBLES['fetal-head']], topK: 1 }],
     visualPrompt: 'crops',
     maxAreaFraction: 0.61,
     workingSize: 256,
@@ -52,7 +52,7 @@ export const TASK_PRESETS: Readonly<Record<'lungs-cxr' | 'fetal-head-us' | 'brai
   },
   'brain-mri': {
     name: 'brain-mri',
-    classes: [{ name: 'brain', prompts: PROMPT_ENSEMBLES.brain, topK: 1 }],
+    classes: [{ name: 'brain', prompts: [...PROMPT_ENSEMBLES.brain], topK: 1 }],
     visualPrompt: 'crops',
     maxAreaFraction: 0.76,
     workingSize: 256,

@@ -3,7 +3,7 @@
  * cascade, and the masks are stacked back into a volume with the input's geometry.
  */
 import { SalipError } from '../core/errors.js';
-import { stackSlices, volumeSlice } from '../core/volume.js';
+import { stackSlices, volumeRange, volumeSlice } from '../core/volume.js';
 import type { BinaryMask } from '../core/types.js';
 import type { Salip, SalipResult } from './salip.js';
 import { throwIfAborted, type StageControl } from './stages/options.js';
@@ -26,6 +26,12 @@ export interface SegmentVolumeOptions extends StageControl {
   blankFraction?: number;
   /** Which class's mask goes into the volume (default: the task's first class). */
   className?: string;
+  /**
+   * Flips applied to each slice image (and undone when stacking). Default { flipRows: true }:
+   * for volumes stored with y running posterior to anterior (RAS/LAS, as most NIfTI files), axial
+   * slices then show anterior up, as radiologists view them and as the development PNGs are.
+   */
+  orientation?: { flipRows?: boolean; flipColumns?: boolean };
 }
 
 export interface VolumeResult {
@@ -42,12 +48,14 @@ export async function segmentVolume(salip: Salip, volume: VolumeInput, task: Sal
   if (![0, 1, 2].includes(axis)) throw new SalipError('INVALID_ARGUMENT', `axis: expected 0, 1 or 2, got ${String(axis)}`);
   const count = volume.dims[axis];
   const blankFraction = options.blankFraction ?? 0.02;
-  const window = options.window ?? volumeRange(volume.data);
+  // One window for every slice keeps slices comparable; volumeRange skips non-finite voxels.
+  const window = options.window ?? volumeRange(volume);
+  const orientation = options.orientation ?? { flipRows: true };
   const masks: BinaryMask[] = [];
   const slices: VolumeResult['slices'] = [];
   for (let index = 0; index < count; index++) {
     throwIfAborted(options.signal, 'segmentVolume');
-    const image = volumeSlice(volume, axis, index, window);
+    const image = volumeSlice(volume, axis, index, window.max > window.min ? window : undefined, orientation);
     if (isBlank(image.data, blankFraction)) {
       masks.push({ width: image.width, height: image.height, data: new Uint8Array(image.width * image.height) });
       slices.push({ index, skipped: true });
@@ -61,19 +69,7 @@ export async function segmentVolume(salip: Salip, volume: VolumeInput, task: Sal
     }
     options.onProgress?.({ stage: 'volume', done: index + 1, total: count });
   }
-  return { mask: stackSlices(masks, axis, volume.dims as [number, number, number]), dims: volume.dims, slices };
-}
-
-/** Min and max of the volume (one window for every slice keeps slices comparable). */
-function volumeRange(data: Float32Array): { min: number; max: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return { min, max };
+  return { mask: stackSlices(masks, axis, volume.dims as [number, number, number], orientation), dims: volume.dims, slices };
 }
 
 function isBlank(rgb: Uint8Array, fraction: number): boolean {

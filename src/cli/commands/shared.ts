@@ -1,0 +1,182 @@
+/**
+ * Pieces the CLI commands share: loading tasks and exemplars, output paths that refuse to
+ * clobber, JSON conversion of records, and the candidate overlay.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
+import { SalipError } from '../../core/errors.js';
+import { resizeImage } from '../../core/image.js';
+import { decodeRle, resizeMaskNearest } from '../../core/mask.js';
+import { PALETTE, renderOverlay, type OverlayLayer } from '../../core/overlay.js';
+import { createRandom } from '../../core/random.js';
+import type { BinaryMask, RgbImage } from '../../core/types.js';
+import { listImageFiles, readImageFile, readMaskFile } from '../../backends/node-files.js';
+import type { Exemplar } from '../../pipeline/scorers.js';
+import type { SalipResult } from '../../pipeline/salip.js';
+import { resolveTask, TASK_PRESETS, validateTask, type SalipTask } from '../../pipeline/tasks.js';
+import type { MaskRecord } from '../../pipeline/types.js';
+import type { FlagSpec, FlagValue } from '../args.js';
+
+export type Options = Record<string, FlagValue | undefined>;
+
+export const OUTPUT_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  force: { type: 'boolean', description: 'overwrite existing output files' },
+};
+
+export const EXEMPLAR_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  'exemplar-images': { type: 'string', valueName: '<dir>', description: 'folder of labelled images to draw exemplars from' },
+  'exemplar-masks': { type: 'string', valueName: '<dir>', description: 'folder of their masks (same file names)' },
+  exemplars: { type: 'integer', min: 1, max: 5, default: 3, description: 'how many exemplars to draw' },
+  seed: { type: 'integer', default: 0, description: 'seed for drawing exemplars and random search' },
+};
+
+/** A task from a preset name or a JSON file (exemplar paths in it are relative to the file). */
+export async function loadTask(value: string | undefined): Promise<SalipTask> {
+  if (value === undefined) throw new SalipError('INVALID_ARGUMENT', `--task: expected a preset (${Object.keys(TASK_PRESETS).join(', ')}) or a task JSON file`);
+  if (value in TASK_PRESETS) return resolveTask(value);
+  if (!value.endsWith('.json') && !existsSync(value)) {
+    throw new SalipError('INVALID_TASK', `--task: '${value}' is neither a preset (${Object.keys(TASK_PRESETS).join(', ')}) nor an existing JSON file`);
+  }
+  let text: string;
+  try {
+    text = await readFile(value, 'utf8');
+  } catch (cause) {
+    throw new SalipError('FILE_NOT_FOUND', `--task: cannot read task file ${value}`, { cause });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (cause) {
+    throw new SalipError('INVALID_TASK', `--task ${value}: not valid JSON (${(cause as Error).message})`, { cause });
+  }
+  // Exemplars in a JSON task are paths relative to the file; load them before validation.
+  const base = dirname(resolve(value));
+  if (raw && typeof raw === 'object' && Array.isArray((raw as { classes?: unknown }).classes)) {
+    for (const cls of (raw as { classes: Array<Record<string, unknown>> }).classes) {
+      if (cls && Array.isArray(cls.exemplars)) {
+        cls.exemplars = await Promise.all(
+          cls.exemplars.map(async (e: unknown, i: number) => {
+            const ex = e as { image?: unknown; mask?: unknown };
+            if (typeof ex?.image !== 'string' || typeof ex?.mask !== 'string') {
+              throw new SalipError('INVALID_TASK', `${value}: classes[].exemplars[${i}] expected { "image": path, "mask": path }`);
+            }
+            return { image: await readImageFile(resolve(base, ex.image)), mask: await readMaskFile(resolve(base, ex.mask)) };
+          }),
+        );
+      }
+    }
+  }
+  return validateTask(raw);
+}
+
+/**
+ * Gives every class of the task exemplars drawn from labelled folders (when the flags name
+ * them), resized to the task's working size. Returns the task and the names drawn.
+ */
+export async function withExemplars(task: SalipTask, o: Options, exclude?: string): Promise<{ task: SalipTask; names: string[] }> {
+  if (o.exemplarImages === undefined && o.exemplarMasks === undefined) return { task, names: [] };
+  if (o.exemplarImages === undefined || o.exemplarMasks === undefined) {
+    throw new SalipError('INVALID_ARGUMENT', '--exemplar-images and --exemplar-masks go together');
+  }
+  const files = (await listImageFiles(o.exemplarImages as string)).filter((f) => f !== exclude);
+  const count = (o.exemplars as number | undefined) ?? 3;
+  if (files.length < count) throw new SalipError('INVALID_ARGUMENT', `--exemplars ${count}: only ${files.length} labelled images in ${String(o.exemplarImages)}`);
+  const picked = createRandom((o.seed as number | undefined) ?? 0).sample(files, count);
+  const size = task.workingSize;
+  const exemplars: Exemplar[] = [];
+  for (const file of picked) {
+    const name = file.split(/[\\/]/).pop()!;
+    let image = await readImageFile(file);
+    let mask = await readMaskFile(join(o.exemplarMasks as string, name));
+    if (mask.width !== image.width || mask.height !== image.height) {
+      throw new SalipError('SIZE_MISMATCH', `exemplar ${name}: mask is ${mask.width}x${mask.height} but the image is ${image.width}x${image.height}`);
+    }
+    if (size) {
+      image = resizeImage(image, size, size, 'bilinear');
+      mask = resizeMaskNearest(mask, size, size);
+    }
+    exemplars.push({ image, mask });
+  }
+  return {
+    task: { ...task, classes: task.classes.map((c) => ({ name: c.name, topK: c.topK, exemplars })) },
+    names: picked.map((f) => f.split(/[\\/]/).pop()!),
+  };
+}
+
+/** Refuses an output path that exists (without --force) or whose folder is missing, before any work. */
+export function checkOutputPath(path: string | undefined, flag: string, force: boolean): void {
+  if (path === undefined) return;
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new SalipError('OUTPUT_DIR_MISSING', `${flag} ${path}: the folder ${dir} does not exist`);
+  }
+  if (existsSync(path) && !force) throw new SalipError('OUTPUT_EXISTS', `${flag} ${path}: the file exists; use --force to overwrite it`);
+}
+
+/** Creates an output folder (and parents) for many files. */
+export async function ensureOutputDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+}
+
+/** A mask record in segment-anything's JSON field names (COCO RLE segmentation). */
+export function recordToJson(r: MaskRecord): Record<string, unknown> {
+  return {
+    segmentation: { size: r.segmentation.size, counts: r.segmentation.counts },
+    area: r.area,
+    bbox: r.bbox,
+    predicted_iou: r.predictedIou,
+    point_coords: r.pointCoords,
+    stability_score: r.stabilityScore,
+    crop_box: r.cropBox,
+    mask_index: r.maskIndex,
+  };
+}
+
+/** The cascade result as JSON: masks as RLE, records in reference field names. */
+export function resultToJson(result: SalipResult, encode: (m: BinaryMask) => unknown): Record<string, unknown> {
+  const t = result.retrieval.table;
+  return {
+    task: result.task,
+    imageSize: result.imageSize,
+    workingSize: result.workingSize,
+    classes: Object.fromEntries(
+      Object.entries(result.classes).map(([name, c]) => [
+        name,
+        {
+          mask: encode(c.mask),
+          chosen: c.chosen.map((ch) => ({ poolIndex: result.retrieval.poolIndex[ch.index], score: ch.score, rank: ch.rank, margin: ch.margin, record: recordToJson(ch.record) })),
+          parts: c.parts.map((p) => ({ box: p.prompt.box, predictedIou: p.predictedIou, stabilityScore: p.stabilityScore })),
+        },
+      ]),
+    ),
+    pool: result.pool.map(recordToJson),
+    retrieval: {
+      poolIndex: result.retrieval.poolIndex,
+      removed: result.retrieval.removed,
+      scores: Object.fromEntries(t.classNames.map((n, c) => [n, Array.from(t.scores.subarray(c * t.candidateCount, (c + 1) * t.candidateCount))])),
+    },
+    everything: result.everything,
+    timings: result.timings,
+  };
+}
+
+/** Overlay of the cascade: every candidate outlined thinly, chosen ones thick, final mask filled. */
+export function cascadeOverlay(image: RgbImage, result: SalipResult): RgbImage {
+  const size = (m: BinaryMask) => (m.width === image.width && m.height === image.height ? m : resizeMaskNearest(m, image.width, image.height));
+  const layers: OverlayLayer[] = result.pool.map((r, i) => ({ mask: size(decodeRle(r.segmentation)), color: PALETTE[i % PALETTE.length], outline: 1 }));
+  Object.values(result.classes).forEach((c, k) => {
+    for (const ch of c.chosen) layers.push({ mask: size(decodeRle(ch.record.segmentation)), color: [255, 220, 0], outline: 3 });
+    layers.push({ mask: c.mask, color: k === 0 ? [0, 200, 255] : PALETTE[(k * 3) % PALETTE.length], fillAlpha: 0.4, outline: 2 });
+  });
+  return renderOverlay(image, layers);
+}
+
+/** The extension-based kind of an input path. */
+export function isVolumePath(path: string): boolean {
+  return path.endsWith('.nii') || path.endsWith('.nii.gz');
+}
+
+export function extensionOf(path: string): string {
+  return path.endsWith('.nii.gz') ? '.nii.gz' : extname(path).toLowerCase();
+}

@@ -1,0 +1,73 @@
+/**
+ * Model flags shared by every CLI command, and how they become a Salip instance: the embedded
+ * MobileSAM weights unless --sam-encoder/--sam-decoder are given; a CLIP model only when
+ * --clip-preset (with its files) is given, otherwise tasks are scored by exemplars.
+ */
+import { SalipError } from '../core/errors.js';
+import { nodeBackend } from '../backends/node.js';
+import { defaultSamFiles } from '../backends/default-models.js';
+import type { ClipConfig } from '../pipeline/clip.js';
+import type { ClipPresetName } from '../pipeline/clip-presets.js';
+import type { SamConfig } from '../pipeline/sam.js';
+import { createSalip, type Salip } from '../pipeline/salip.js';
+import type { FlagSpec, FlagValue } from './args.js';
+
+export const MODEL_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  'sam-preset': { type: 'string', choices: ['mobilesam', 'sam', 'medsam', 'custom'], description: 'SAM export family (default mobilesam, the embedded weights)' },
+  'sam-encoder': { type: 'string', valueName: '<file.onnx>', description: 'SAM image encoder ONNX file (default: embedded MobileSAM)' },
+  'sam-decoder': { type: 'string', valueName: '<file.onnx>', description: 'SAM prompt decoder ONNX file (default: embedded MobileSAM)' },
+  'clip-preset': { type: 'string', choices: ['hf', 'openai', 'openclip', 'biomedclip'], description: 'CLIP export family; without it classes are scored by exemplars' },
+  'clip-vision': { type: 'string', valueName: '<file.onnx>', description: 'CLIP image tower ONNX file' },
+  'clip-text': { type: 'string', valueName: '<file.onnx>', description: 'CLIP text tower ONNX file' },
+  'clip-combined': { type: 'string', valueName: '<file.onnx>', description: 'one ONNX graph with both CLIP towers (instead of --clip-vision/--clip-text)' },
+  'clip-tokenizer': { type: 'string', valueName: '<tokenizer.json>', description: 'tokenizer.json (default: per preset)' },
+  threads: { type: 'integer', min: 1, description: 'ONNX Runtime intra-op threads (default: the runtime chooses)' },
+};
+
+type Options = Record<string, FlagValue | undefined>;
+
+/** SAM configuration from the flags (embedded MobileSAM by default). */
+export function samConfigFromFlags(o: Options): SamConfig {
+  const threads = o.threads as number | undefined;
+  if (o.samEncoder === undefined && o.samDecoder === undefined) {
+    if (o.samPreset !== undefined && o.samPreset !== 'mobilesam') {
+      throw new SalipError('INVALID_ARGUMENT', `--sam-preset ${String(o.samPreset)}: give its files with --sam-encoder and --sam-decoder (only mobilesam is embedded)`);
+    }
+    return { ...defaultSamFiles(), intraOpThreads: threads };
+  }
+  if (o.samEncoder === undefined || o.samDecoder === undefined) {
+    throw new SalipError('INVALID_ARGUMENT', `--sam-encoder and --sam-decoder go together; got only ${o.samEncoder ? '--sam-encoder' : '--sam-decoder'}`);
+  }
+  return {
+    preset: (o.samPreset as SamConfig['preset']) ?? 'sam',
+    encoder: o.samEncoder as string,
+    decoder: o.samDecoder as string,
+    intraOpThreads: threads,
+  };
+}
+
+/** CLIP configuration from the flags, or undefined when no CLIP was asked for. */
+export function clipConfigFromFlags(o: Options): ClipConfig | undefined {
+  const given = ['clipVision', 'clipText', 'clipCombined', 'clipTokenizer'].filter((k) => o[k] !== undefined);
+  if (o.clipPreset === undefined) {
+    if (given.length > 0) throw new SalipError('INVALID_ARGUMENT', '--clip-preset is required with CLIP model files (hf, openai, openclip or biomedclip)');
+    return undefined;
+  }
+  if (o.clipCombined === undefined && (o.clipVision === undefined || o.clipText === undefined)) {
+    throw new SalipError('INVALID_ARGUMENT', `--clip-preset ${String(o.clipPreset)}: give --clip-vision and --clip-text (or --clip-combined)`);
+  }
+  return {
+    preset: o.clipPreset as ClipPresetName,
+    vision: o.clipVision as string | undefined,
+    text: o.clipText as string | undefined,
+    combined: o.clipCombined as string | undefined,
+    tokenizer: o.clipTokenizer as string | undefined,
+    intraOpThreads: o.threads as number | undefined,
+  };
+}
+
+/** Creates the Salip instance the flags describe. */
+export async function salipFromFlags(o: Options): Promise<Salip> {
+  const threads = o.threads as number | undefined;
+  return createSalip({ backend: nodeBackend({ intraOpThreads: threads }), sam: samConfigFromFlags(o), clip: clipConfigFromFlags(o) });
+}
