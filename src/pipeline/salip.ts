@@ -133,7 +133,11 @@ class SalipInstance implements Salip {
 
   /** Runs calls one after another; a failed call does not block the next. */
   private exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    this.assertAlive(what);
+    try {
+      this.assertAlive(what);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const run = this.queue.then(() => {
       this.assertAlive(what);
       return fn();

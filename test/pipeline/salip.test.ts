@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import {
+  SalipError,
+  TASK_PRESETS,
+  createSalip,
+  evaluate,
+  gtBoxSam,
+  maskArea,
+  maskDice,
+  parseTaskJson,
+  resolveTask,
+  tune,
+  unpromptedSam,
+  validateTask,
+  type Backend,
+  type BinaryMask,
+  type SalipTask,
+  type Scorer,
+} from '../../src/index.js';
+import { createFakeSam, testImage } from '../helpers/fake-sam.js';
+
+const noBackend: Backend = {
+  name: 'none',
+  async loadModel() {
+    throw new Error('no models in this test');
+  },
+  async readBytes() {
+    throw new Error('no files in this test');
+  },
+};
+
+/** Scores a candidate by the mean brightness under its box: the bright rectangle wins. */
+const brightnessScorer: Scorer = {
+  name: 'brightness',
+  async score(ctx) {
+    const n = ctx.candidates.length;
+    const scores = new Float32Array(ctx.classes.length * n);
+    ctx.candidates.forEach((r, i) => {
+      const [x, y, w, h] = r.bbox;
+      let sum = 0;
+      let count = 0;
+      for (let yy = y; yy <= y + h; yy++) for (let xx = x; xx <= x + w; xx++, count++) sum += ctx.image.data[(yy * ctx.image.width + xx) * 3];
+      for (let c = 0; c < ctx.classes.length; c++) scores[c * n + i] = sum / count;
+    });
+    return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };
+  },
+};
+
+const TASK: SalipTask = {
+  name: 'bright',
+  classes: [{ name: 'organ', prompts: ['a bright organ'], topK: 1 }],
+  everything: { pointsPerSide: 4, predIouThresh: 0.8, stabilityScoreThresh: 0.3 },
+};
+
+describe('tasks', () => {
+  it('resolves presets and rejects unknown names', () => {
+    expect(resolveTask('lungs-cxr').classes[0].topK).toBe(2);
+    expect(resolveTask('fetal-head-us').classes[0].topK).toBe(1);
+    expect(resolveTask('brain-mri')).toBe(TASK_PRESETS['brain-mri']);
+    expect(() => resolveTask('liver')).toThrow(/unknown preset 'liver'/);
+  });
+
+  it.each([
+    [null, 'task.'],
+    [{ classes: [] }, 'task.classes'],
+    [{ classes: [{ name: 'a' }] }, 'prompts or exemplars'],
+    [{ classes: [{ name: 'a', prompts: [] }] }, 'empty prompt ensemble'],
+    [{ classes: [{ name: 'a', prompts: [''] }] }, 'classes[0].prompts'],
+    [{ classes: [{ name: 'a', prompts: ['x'], topK: 0 }] }, 'topK'],
+    [{ classes: [{ name: 'a', prompts: ['x'] }, { name: 'a', prompts: ['y'] }] }, 'unique'],
+    [{ classes: [{ name: 'a', prompts: ['x'] }], visualPrompt: 'halo' }, 'visualPrompt'],
+    [{ classes: [{ name: 'a', prompts: ['x'] }], maxAreaFraction: 2 }, 'maxAreaFraction'],
+    [{ classes: [{ name: 'a', prompts: ['x'] }], workingSize: 12.5 }, 'workingSize'],
+  ])('rejects %j with INVALID_TASK naming the field', (task, field) => {
+    const err = (() => {
+      try {
+        validateTask(task);
+      } catch (e) {
+        return e as SalipError;
+      }
+    })();
+    expect(err?.code).toBe('INVALID_TASK');
+    expect(err?.message).toContain(field);
+  });
+
+  it('parses task JSON and reports syntax errors as INVALID_TASK', () => {
+    expect(parseTaskJson('{"classes":[{"name":"a","prompts":["x"]}]}').name).toBe('custom');
+    expect(() => parseTaskJson('{"classes": [')).toThrow(SalipError);
+  });
+});
+
+describe('createSalip', () => {
+  it('runs the cascade and keeps provenance', async () => {
+    const sam = createFakeSam();
+    const salip = await createSalip({ backend: noBackend, sam, scorer: brightnessScorer });
+    const image = testImage(64, 48, [30, 10, 50, 30]);
+    const result = await salip.segment(image, TASK);
+    const organ = result.classes.organ;
+    expect(organ.mask.width).toBe(64);
+    expect(organ.chosen).toHaveLength(1);
+    const chosen = organ.chosen[0];
+    expect(result.retrieval.pool[chosen.index]).toBe(chosen.record);
+    expect(result.pool[result.retrieval.poolIndex[chosen.index]]).toBe(chosen.record);
+    // The winner is a candidate inside the bright rectangle.
+    const [x, y] = chosen.record.pointCoords[0];
+    expect(x).toBeGreaterThanOrEqual(30);
+    expect(y).toBeLessThan(30);
+    expect(result.retrieval.table.scores.length).toBe(result.retrieval.pool.length);
+    expect(result.timings.total).toBeGreaterThanOrEqual(0);
+    expect(sam.embedCalls).toBe(1);
+    await salip.dispose();
+  });
+
+  it('returns masks at the input size when the task has a working size', async () => {
+    const salip = await createSalip({ backend: noBackend, sam: createFakeSam(), scorer: brightnessScorer });
+    const result = await salip.segment(testImage(100, 80, [40, 20, 70, 50]), { ...TASK, workingSize: 32 });
+    expect(result.workingSize).toEqual({ width: 32, height: 32 });
+    expect([result.classes.organ.mask.width, result.classes.organ.mask.height]).toEqual([100, 80]);
+    expect(result.pool[0].segmentation.size).toEqual([32, 32]);
+  });
+
+  it('gives identical results to 8 concurrent calls and to sequential ones', async () => {
+    const salip = await createSalip({ backend: noBackend, sam: createFakeSam({ delayMs: 1 }), scorer: brightnessScorer });
+    const images = Array.from({ length: 8 }, (_, i) => testImage(48, 48, [i * 3, 5, i * 3 + 15, 25]));
+    const sequential = [];
+    for (const im of images) sequential.push(await salip.segment(im, TASK));
+    const concurrent = await Promise.all(images.map((im) => salip.segment(im, TASK)));
+    concurrent.forEach((r, i) => {
+      expect(Array.from(r.classes.organ.mask.data)).toEqual(Array.from(sequential[i].classes.organ.mask.data));
+      expect(r.pool).toEqual(sequential[i].pool);
+    });
+  });
+
+  it('needs CLIP or exemplars for text classes', async () => {
+    const salip = await createSalip({ backend: noBackend, sam: createFakeSam() });
+    await expect(salip.segment(testImage(32, 32), TASK)).rejects.toMatchObject({ code: 'INVALID_TASK' });
+  });
+
+  it('fails cleanly after dispose and leaves injected models to their owner', async () => {
+    const sam = createFakeSam();
+    const salip = await createSalip({ backend: noBackend, sam, scorer: brightnessScorer });
+    await salip.dispose();
+    expect(sam.disposed).toBe(false);
+    await expect(salip.segment(testImage(32, 32), TASK)).rejects.toMatchObject({ code: 'DISPOSED' });
+    await salip.dispose();
+  });
+
+  it('validates its options and images', async () => {
+    await expect(createSalip(undefined as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(createSalip({ backend: {} as Backend, sam: createFakeSam() })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const salip = await createSalip({ backend: noBackend, sam: createFakeSam(), scorer: brightnessScorer });
+    await expect(salip.segment({ width: 2, height: 2, data: new Uint8Array(3) }, TASK)).rejects.toMatchObject({ code: 'INVALID_IMAGE' });
+  });
+});
+
+describe('baselines, evaluate and tune', () => {
+  const gtRect = (w: number, h: number, r: [number, number, number, number]): BinaryMask => {
+    const data = new Uint8Array(w * h);
+    for (let y = r[1]; y < r[3]; y++) for (let x = r[0]; x < r[2]; x++) data[y * w + x] = 1;
+    return { width: w, height: h, data };
+  };
+
+  it('GT-box SAM reproduces a rectangular ground truth; un-prompted SAM gives the padding-point mask', async () => {
+    const sam = createFakeSam();
+    const image = testImage(64, 48);
+    const gt = gtRect(64, 48, [10, 10, 30, 20]);
+    expect(maskDice((await gtBoxSam(sam, image, gt)).union, gt)).toBe(1);
+    const un = await unpromptedSam(sam, image);
+    expect(maskArea(un.mask)).toBeGreaterThan(Math.PI * 15 * 15);
+    await expect(gtBoxSam(sam, image, gtRect(10, 10, [0, 0, 1, 1]))).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
+  });
+
+  it('evaluates all four modes side by side', async () => {
+    const salip = await createSalip({ backend: noBackend, sam: createFakeSam(), scorer: brightnessScorer });
+    const items = [0, 1, 2].map((i) => {
+      const rect: [number, number, number, number] = [10 + i * 5, 10, 30 + i * 5, 30];
+      return { name: `im${i}.png`, image: testImage(64, 64, rect), groundTruth: gtRect(64, 64, rect) };
+    });
+    const seen: string[] = [];
+    const report = await evaluate(salip, items, { task: TASK, onImage: (r) => void seen.push(r.name) });
+    expect(report.count).toBe(3);
+    expect(seen).toEqual(['im0.png', 'im1.png', 'im2.png']);
+    expect(report.mean['gt-box']!.dice).toBe(1);
+    for (const m of ['cascade', 'unprompted', 'oracle'] as const) {
+      expect(report.mean[m]!.dice).toBeGreaterThanOrEqual(0);
+      expect(report.mean[m]!.dice).toBeLessThanOrEqual(1);
+    }
+    expect(report.mean.oracle!.dice).toBeGreaterThanOrEqual(report.mean.cascade!.dice - 1e-9);
+    await expect(evaluate(salip, [{ ...items[0], groundTruth: gtRect(10, 10, [0, 0, 2, 2]) }], { task: TASK })).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
+  });
+
+  it('tunes with both objectives, deterministically for a seed', async () => {
+    const salip = await createSalip({ backend: noBackend, sam: createFakeSam(), scorer: brightnessScorer });
+    const images = [0, 1].map((i) => ({ image: testImage(48, 48, [5 + i * 10, 5, 25 + i * 10, 25]), groundTruth: gtRect(48, 48, [5 + i * 10, 5, 25 + i * 10, 25]) }));
+    const space = { pointsPerSide: [2, 4] };
+    const a = await tune(salip, images, { task: TASK, objective: 'labelled', iterations: 3, seed: 7, space });
+    const b = await tune(salip, images, { task: TASK, objective: 'labelled', iterations: 3, seed: 7, space });
+    expect(a.trials.map((t) => t.params)).toEqual(b.trials.map((t) => t.params));
+    expect(a.best.score).toBe(Math.max(...a.trials.map((t) => t.score)));
+    expect(a.task.everything?.pointsPerSide).toBe(a.best.params.pointsPerSide);
+    const free = await tune(salip, images.map((i) => ({ image: i.image })), { task: TASK, objective: 'label-free', iterations: 2, seed: 1, space });
+    expect(free.best.labelled).toBeUndefined();
+    expect(free.best.labelFree).toBeGreaterThan(0);
+    await expect(tune(salip, images.map((i) => ({ image: i.image })), { task: TASK, objective: 'labelled' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
