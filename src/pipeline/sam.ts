@@ -44,6 +44,14 @@ export interface SamConfig extends SamPresetOverrides {
   multimask?: SamMultimaskMode;
   /** Intra-op threads for both sessions (undefined = the runtime's choice). */
   intraOpThreads?: number;
+  /**
+   * Which mask decode({ multimask: false }) returns. 'token' (default): mask 0, the decoder's
+   * single-mask token, as segment-anything's SamPredictor.predict(multimask_output=False) (what
+   * the SaLIP reference refines boxes with). 'export': the mask the ONNX export selects (Meta's
+   * SamOnnxModel: best-IoU of masks 1..3 for up to two points, i.e. a lone box or a lone point,
+   * mask 0 otherwise). 'token' needs all masks (native or graph edit), else 'export' applies.
+   */
+  singleMask?: 'token' | 'export';
 }
 
 /** SamModelInfo plus how multi-mask output is obtained and why. */
@@ -52,6 +60,8 @@ export interface SamAdapterInfo extends SamModelInfo {
   readonly multimaskSource: 'native' | 'graph-edit' | 'none';
   /** Human-readable reason for multimaskSource (e.g. why the graph edit was not possible). */
   readonly multimaskNote: string;
+  /** The single-mask rule in effect (see SamConfig.singleMask). */
+  readonly singleMask: 'token' | 'export';
   readonly inputSize: number;
   readonly lowResSize: number;
   readonly encoderInput: string;
@@ -66,8 +76,11 @@ const MULTIMASK_MODES: readonly SamMultimaskMode[] = ['auto', 'native', 'graph-e
 
 /** Masks the decoder computes per prompt: where they come from and how many. */
 interface MultimaskPlan {
+  /** Where decode({ multimask: true }) reads its masks ('none': not offered). */
   readonly source: 'native' | 'graph-edit' | 'none';
   readonly note: string;
+  /** Outputs holding every mask of a prompt (single-mask token included), when reachable. */
+  readonly allMasks: { readonly outputs: [string, string]; readonly count: number } | null;
 }
 
 function isBytes(source: ModelSource): source is Uint8Array | ArrayBuffer {
@@ -177,7 +190,8 @@ function preprocess(image: RgbImage, preset: SamPreset): { input: Float32Array; 
 async function loadDecoder(
   backend: Backend,
   config: SamConfig,
-  mode: SamMultimaskMode,
+  expose: boolean,
+  mustExpose: boolean,
   sessionOptions: { intraOpThreads?: number; label: string },
 ): Promise<{ session: ModelSession; exposed: boolean; exposeError?: SalipError }> {
   const source = config.decoder;
@@ -185,13 +199,13 @@ async function loadDecoder(
   let prepared;
   try {
     // The full-size `masks` output is never fetched (we upscale ourselves); dropping it spares its Resize.
-    prepared = prepareSamDecoder(bytes, { exposeMultimask: mode === 'auto' || mode === 'graph-edit', dropOutputs: ['masks'] });
+    prepared = prepareSamDecoder(bytes, { exposeMultimask: expose, dropOutputs: ['masks'] });
   } catch (error) {
-    if (mode === 'graph-edit') throw error;
+    if (mustExpose) throw error;
     // Not parseable by us: let the runtime load it and report its own MODEL_LOAD_FAILED.
     prepared = { bytes, exposed: false, exposeError: error instanceof SalipError ? error : undefined };
   }
-  if (mode === 'graph-edit' && !prepared.exposed) throw prepared.exposeError;
+  if (mustExpose && !prepared.exposed) throw prepared.exposeError;
   const session = await backend.loadModel(prepared.bytes, sessionOptions);
   return { session, exposed: prepared.exposed, exposeError: prepared.exposeError };
 }
@@ -208,19 +222,25 @@ export async function createSamModel(backend: Backend, config: SamConfig): Promi
   if (!MULTIMASK_MODES.includes(mode)) {
     throw new SalipError('INVALID_ARGUMENT', `SamConfig.multimask: expected one of ${MULTIMASK_MODES.join(', ')}, got ${describeValue(mode)}`);
   }
+  const singleMask = config.singleMask ?? 'token';
+  if (singleMask !== 'token' && singleMask !== 'export') {
+    throw new SalipError('INVALID_ARGUMENT', `SamConfig.singleMask: expected 'token' or 'export', got ${describeValue(singleMask)}`);
+  }
   const preset = resolveSamPreset(config.preset, config);
+  // The edit serves multi-mask output and, with 'token', the single-mask token of export decoders.
+  const expose = mode === 'auto' || mode === 'graph-edit' || (mode === 'off' && singleMask === 'token');
   const threads = config.intraOpThreads;
   const encoder = await backend.loadModel(config.encoder, { intraOpThreads: threads, label: 'SAM encoder' });
   let decoder: ModelSession | undefined;
   try {
-    const loaded = await loadDecoder(backend, config, mode, { intraOpThreads: threads, label: 'SAM decoder' });
+    const loaded = await loadDecoder(backend, config, expose, mode === 'graph-edit', { intraOpThreads: threads, label: 'SAM decoder' });
     decoder = loaded.session;
     const encoderIo = resolveEncoderIo(encoder, preset, config);
     const decoderIo = checkDecoderContract(decoder);
     checkEmbeddingContract(encoderIo.outputDims, decoderIo.embeddingDims);
     const ctx = decoderContext(decoder, decoderIo, encoderIo, preset);
     const plan = await planMultimask(ctx, mode, loaded.exposed, loaded.exposeError);
-    return makeSamModel(encoder, ctx, preset, encoderIo, plan);
+    return makeSamModel(encoder, ctx, preset, encoderIo, plan, singleMask);
   } catch (error) {
     await Promise.allSettled([encoder.dispose(), decoder?.dispose()]);
     throw error;
@@ -325,7 +345,7 @@ async function probeMaskCount(ctx: DecoderContext, outputs: [string, string], si
   return readMasks(out[outputs[0]], out[outputs[1]], outputs).count;
 }
 
-/** Decides where multi-mask output comes from, following the configured mode. */
+/** Decides where multi-mask output (and the single-mask token) come from, per the configured mode. */
 async function planMultimask(
   ctx: DecoderContext,
   mode: SamMultimaskMode,
@@ -333,34 +353,40 @@ async function planMultimask(
   exposeError: SalipError | undefined,
 ): Promise<MultimaskPlan> {
   const size = ctx.lowResSize * 4;
-  if (mode === 'off') return { source: 'none', note: "multimask: 'off' in the config" };
+  const off = (plan: MultimaskPlan): MultimaskPlan =>
+    mode === 'off' ? { ...plan, source: 'none', note: `multimask: 'off' in the config (${plan.note})` } : plan;
   if (exposed) {
-    const count = await probeMaskCount(ctx, [ALL_MASKS_OUTPUT, ALL_IOU_OUTPUT], size);
-    if (count >= 2) return { source: 'graph-edit', note: `graph edit exposed the decoder's ${count} masks per prompt` };
+    const outputs: [string, string] = [ALL_MASKS_OUTPUT, ALL_IOU_OUTPUT];
+    const count = await probeMaskCount(ctx, outputs, size);
+    if (count >= 2) return off({ source: 'graph-edit', note: `graph edit exposed the decoder's ${count} masks per prompt`, allMasks: { outputs, count } });
     const why = `the exposed ${ALL_MASKS_OUTPUT} output holds ${count} mask(s) per prompt, expected several`;
     if (mode === 'graph-edit') throw new SalipError('GRAPH_EDIT_FAILED', `SAM decoder: ${why}`);
-    return { source: 'none', note: why };
+    return off({ source: 'none', note: why, allMasks: null });
   }
   const kind = detectDecoderKind(ctx.session);
   let count = kind.kind === 'native-multimask' ? kind.maskCount : 1;
   if (kind.kind === 'undetermined') count = await probeMaskCount(ctx, ['low_res_masks', 'iou_predictions'], size);
-  if (count >= 2) return { source: 'native', note: `the decoder returns ${count} masks per prompt (${kind.reason})` };
+  if (count >= 2) {
+    const note = `the decoder returns ${count} masks per prompt (${kind.reason})`;
+    return off({ source: 'native', note, allMasks: { outputs: ['low_res_masks', 'iou_predictions'], count } });
+  }
   if (mode === 'native') {
     throw new SalipError(
       'MODEL_CONTRACT',
       `SAM decoder: output "low_res_masks": expected several masks per prompt (multimask: 'native'), found one (${kind.reason})`,
     );
   }
-  const why = exposeError ? exposeError.message : 'the decoder could not be edited';
-  return { source: 'none', note: `single-mask decoder (${kind.reason}); graph edit not possible: ${why}` };
+  const why = exposeError ? exposeError.message : 'the decoder was not edited';
+  return off({ source: 'none', note: `single-mask decoder (${kind.reason}); graph edit not possible: ${why}`, allMasks: null });
 }
 
 /** Mask indices decode returns, per segment-anything's conventions. */
-function selectMasks(count: number, iou: Float32Array, multimask: boolean, pointCount: number): number[] {
+function selectMasks(count: number, iou: Float32Array, multimask: boolean, pointCount: number, token: boolean): number[] {
   if (count === 1) return [0];
   // With 4 masks, index 0 is the single-mask token and 1..3 the multi-mask outputs.
   const first = count >= 4 ? 1 : 0;
   if (multimask) return Array.from({ length: Math.min(count - first, 3) }, (_, i) => first + i);
+  if (token && first === 1) return [0];
   // Single mask from an all-masks decoder: as Meta's SamOnnxModel.select_masks, several points
   // (more than 2.5 including padding) choose mask 0, otherwise the best-IoU multi-mask output.
   if (first === 1 && pointCount > 2.5) return [0];
@@ -389,7 +415,15 @@ function checkEmbedding(embedding: SamImageEmbedding, ctx: DecoderContext): void
   }
 }
 
-function makeSamModel(encoder: ModelSession, ctx: DecoderContext, preset: SamPreset, encoderIo: EncoderIo, plan: MultimaskPlan): SamAdapterModel {
+function makeSamModel(
+  encoder: ModelSession,
+  ctx: DecoderContext,
+  preset: SamPreset,
+  encoderIo: EncoderIo,
+  plan: MultimaskPlan,
+  singleMaskWanted: 'token' | 'export',
+): SamAdapterModel {
+  const singleMask = singleMaskWanted === 'token' && plan.allMasks !== null && plan.allMasks.count >= 4 ? 'token' : 'export';
   let disposed = false;
   const assertLive = (what: string): void => {
     if (disposed) throw new SalipError('DISPOSED', `SAM model: ${what} after dispose()`);
@@ -400,6 +434,7 @@ function makeSamModel(encoder: ModelSession, ctx: DecoderContext, preset: SamPre
     supportsPoints: preset.supportsPoints,
     multimaskSource: plan.source,
     multimaskNote: plan.note,
+    singleMask,
     inputSize: preset.inputSize,
     lowResSize: ctx.lowResSize,
     encoderInput: encoderIo.input,
@@ -432,13 +467,15 @@ function makeSamModel(encoder: ModelSession, ctx: DecoderContext, preset: SamPre
       if (multimask && plan.source === 'none') {
         throw new SalipError('INVALID_ARGUMENT', `SAM decode: multimask: true, but this decoder gives one mask per prompt (${plan.note})`);
       }
+      const token = !multimask && singleMask === 'token';
+      // Only the outputs needed: every mask for multimask/token, else the export's own choice.
       const names: [string, string] =
-        multimask && plan.source === 'graph-edit' ? [ALL_MASKS_OUTPUT, ALL_IOU_OUTPUT] : ['low_res_masks', 'iou_predictions'];
+        (multimask || token) && plan.allMasks ? plan.allMasks.outputs : ['low_res_masks', 'iou_predictions'];
       const { feeds, pointCount } = decoderFeeds(ctx, embedding, prompt, embedding.transform);
       const out = await ctx.session.run(feeds, names);
       const masks = readMasks(out[names[0]], out[names[1]], names);
       const plane = masks.side * masks.side;
-      const chosen = selectMasks(masks.count, masks.iou, multimask, pointCount);
+      const chosen = selectMasks(masks.count, masks.iou, multimask, pointCount, token);
       return {
         lowResLogits: chosen.map((i) => masks.data.subarray(i * plane, (i + 1) * plane)),
         iouPredictions: Float32Array.from(chosen, (i) => masks.iou[i]),

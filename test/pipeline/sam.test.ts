@@ -100,6 +100,7 @@ describe('createSamModel on a Meta-style single-mask decoder (auto mode)', () =>
       supportsMultimask: true,
       supportsPoints: true,
       multimaskSource: 'graph-edit',
+      singleMask: 'token',
       inputSize: 1024,
       lowResSize: 256,
       encoderInput: 'input',
@@ -167,8 +168,20 @@ describe('createSamModel on a Meta-style single-mask decoder (auto mode)', () =>
     await sam.dispose();
   });
 
-  it('single-mask decode fetches only low_res_masks and iou_predictions and returns the export\'s choice', async () => {
+  it('single-mask decode returns mask 0, the single-mask token, as SamPredictor(multimask_output=False)', async () => {
     const { sam, decodes } = await setup();
+    const emb = await sam.embed(constantImage(64, 32, [200, 100, 50]));
+    const one = await sam.decode(emb, { points: [{ x: 10, y: 5, label: 1 }] }, { multimask: false });
+    expect(decodes()[0].outputs).toEqual(['salip_all_low_res_masks', 'salip_all_iou_predictions']);
+    expect(one.lowResLogits).toHaveLength(1);
+    expect(maxAbsDiff(one.lowResLogits[0], fakeMaskLogits(0, 160, 80))).toBeLessThan(1e-3);
+    expect(one.iouPredictions[0]).toBeCloseTo(FAKE_IOU_BASE[0] + EMB_MEAN, 4);
+    await sam.dispose();
+  });
+
+  it("singleMask 'export' fetches only low_res_masks and iou_predictions and returns the export's choice", async () => {
+    const { sam, decodes } = await setup({ singleMask: 'export' });
+    expect(sam.info.singleMask).toBe('export');
     const emb = await sam.embed(constantImage(64, 32, [200, 100, 50]));
     const one = await sam.decode(emb, { points: [{ x: 10, y: 5, label: 1 }] }, { multimask: false });
     expect(decodes()[0].outputs).toEqual(['low_res_masks', 'iou_predictions']);
@@ -185,11 +198,21 @@ describe('createSamModel on a Meta-style single-mask decoder (auto mode)', () =>
     const boxOnly = await sam.decode(emb, { box: [4, 2, 20, 10] }, { multimask: false });
     expect(Array.from(decodes()[0].feeds.point_coords.data as Float32Array)).toEqual([64, 32, 320, 160]);
     expect(Array.from(decodes()[0].feeds.point_labels.data as Float32Array)).toEqual([2, 3]);
-    expect(maxAbsDiff(boxOnly.lowResLogits[0], fakeMaskLogits(1, 64, 32))).toBeLessThan(1e-3);
+    expect(maxAbsDiff(boxOnly.lowResLogits[0], fakeMaskLogits(0, 64, 32))).toBeLessThan(1e-3);
     const withPoint = await sam.decode(emb, { points: [{ x: 10, y: 5, label: 0 }], box: [4, 2, 20, 10] }, { multimask: false });
     expect(Array.from(decodes()[1].feeds.point_coords.data as Float32Array)).toEqual([160, 80, 64, 32, 320, 160]);
     expect(Array.from(decodes()[1].feeds.point_labels.data as Float32Array)).toEqual([0, 2, 3]);
+    expect(maxAbsDiff(withPoint.lowResLogits[0], fakeMaskLogits(0, 160, 80))).toBeLessThan(1e-3);
+    await sam.dispose();
+  });
+
+  it("with singleMask 'export', a lone box gets the export's best of masks 1..3, box + point gets mask 0", async () => {
+    const { sam } = await setup({ singleMask: 'export' });
+    const emb = await sam.embed(constantImage(64, 32, [200, 100, 50]));
+    const boxOnly = await sam.decode(emb, { box: [4, 2, 20, 10] }, { multimask: false });
+    expect(maxAbsDiff(boxOnly.lowResLogits[0], fakeMaskLogits(1, 64, 32))).toBeLessThan(1e-3);
     // Three points: the export's reweighting picks mask 0.
+    const withPoint = await sam.decode(emb, { points: [{ x: 10, y: 5, label: 0 }], box: [4, 2, 20, 10] }, { multimask: false });
     expect(maxAbsDiff(withPoint.lowResLogits[0], fakeMaskLogits(0, 160, 80))).toBeLessThan(1e-3);
     await sam.dispose();
   });
@@ -217,13 +240,23 @@ describe('createSamModel on a Meta-style single-mask decoder (auto mode)', () =>
 });
 
 describe('createSamModel multimask modes', () => {
-  it('native 4-mask decoder: masks 1..3 for multimask, Meta selection for single', async () => {
+  it('native 4-mask decoder: masks 1..3 for multimask; single is mask 0 by default', async () => {
     const { sam, decodes } = await setup({ decoder: fakeMultiMaskDecoder() });
-    expect(sam.info).toMatchObject({ supportsMultimask: true, multimaskSource: 'native' });
+    expect(sam.info).toMatchObject({ supportsMultimask: true, multimaskSource: 'native', singleMask: 'token' });
     const emb = await sam.embed(constantImage(64, 32, [200, 100, 50]));
     const multi = await sam.decode(emb, { points: [{ x: 10, y: 5, label: 1 }] }, { multimask: true });
     expect(decodes()[0].outputs).toEqual(['low_res_masks', 'iou_predictions']);
     multi.lowResLogits.forEach((logits, i) => expect(maxAbsDiff(logits, fakeMaskLogits(i + 1, 160, 80))).toBeLessThan(1e-3));
+    const single = await sam.decode(emb, { box: [4, 2, 20, 10] }, { multimask: false });
+    expect(maxAbsDiff(single.lowResLogits[0], fakeMaskLogits(0, 64, 32))).toBeLessThan(1e-3);
+    await sam.dispose();
+  });
+
+  it("native 4-mask decoder with singleMask 'export' applies Meta's selection rule", async () => {
+    const { sam } = await setup({ decoder: fakeMultiMaskDecoder(), singleMask: 'export' });
+    expect(sam.info).toMatchObject({ multimaskSource: 'native', singleMask: 'export' });
+    const emb = await sam.embed(constantImage(64, 32, [200, 100, 50]));
+    // One point + padding: best IoU among masks 1..3.
     const single = await sam.decode(emb, { points: [{ x: 10, y: 5, label: 1 }] }, { multimask: false });
     expect(maxAbsDiff(single.lowResLogits[0], fakeMaskLogits(1, 160, 80))).toBeLessThan(1e-3);
     const several = await sam.decode(
@@ -245,7 +278,7 @@ describe('createSamModel multimask modes', () => {
 
   it('auto mode falls back to one mask per point when the edit is impossible, and says why', async () => {
     const { sam } = await setup({ decoder: fakeMultiMaskDecoder({ maskDim: 1 }) });
-    expect(sam.info).toMatchObject({ supportsMultimask: false, multimaskSource: 'none' });
+    expect(sam.info).toMatchObject({ supportsMultimask: false, multimaskSource: 'none', singleMask: 'export' });
     expect(sam.info.multimaskNote).toMatch(/graph edit not possible: .*Slice/);
     const emb = await sam.embed(constantImage(64, 32, [200, 100, 50]));
     const one = await sam.decode(emb, { points: [{ x: 10, y: 5, label: 1 }] }, { multimask: false });
@@ -254,10 +287,18 @@ describe('createSamModel multimask modes', () => {
     await sam.dispose();
   });
 
-  it("'off' never offers multi-mask output", async () => {
-    const { sam } = await setup({ multimask: 'off' });
-    expect(sam.info).toMatchObject({ supportsMultimask: false, multimaskSource: 'none' });
+  it("'off' never offers multi-mask output but still reaches the single-mask token", async () => {
+    const { sam, decodes } = await setup({ multimask: 'off' });
+    expect(sam.info).toMatchObject({ supportsMultimask: false, multimaskSource: 'none', singleMask: 'token' });
+    const emb = await sam.embed(constantImage(64, 32, [200, 100, 50]));
+    await expectCode(sam.decode(emb, { box: [4, 2, 20, 10] }, { multimask: true }), 'INVALID_ARGUMENT', "multimask: 'off'");
+    const single = await sam.decode(emb, { box: [4, 2, 20, 10] }, { multimask: false });
+    expect(maxAbsDiff(single.lowResLogits[0], fakeMaskLogits(0, 64, 32))).toBeLessThan(1e-3);
+    expect(decodes()[0].outputs).toEqual(['salip_all_low_res_masks', 'salip_all_iou_predictions']);
     await sam.dispose();
+    const plain = await setup({ multimask: 'off', singleMask: 'export' });
+    expect(plain.sam.info).toMatchObject({ supportsMultimask: false, singleMask: 'export' });
+    await plain.sam.dispose();
   });
 
   it("'graph-edit' throws when the edit fails; 'native' throws on a single-mask decoder", async () => {
@@ -277,8 +318,9 @@ describe('createSamModel multimask modes', () => {
     expect(rec.disposed.filter((l) => l === 'SAM decoder')).toHaveLength(1);
   });
 
-  it('refuses an unknown multimask mode', async () => {
+  it('refuses an unknown multimask mode or single-mask rule', async () => {
     await expectCode(setup({ multimask: 'sometimes' as never }), 'INVALID_ARGUMENT', 'SamConfig.multimask');
+    await expectCode(setup({ singleMask: 'best' as never }), 'INVALID_ARGUMENT', 'SamConfig.singleMask');
   });
 });
 
