@@ -96,7 +96,11 @@ function validatePrompt(prompt: SamPrompt, t: SamInputTransform, supportsPoints:
   if (prompt === null || typeof prompt !== 'object') throw invalidPrompt(`prompt: expected { points?, box? }, got ${describeValue(prompt)}`);
   const points = prompt.points ?? [];
   if (!Array.isArray(points)) throw invalidPrompt(`prompt.points: expected an array of { x, y, label }, got ${describeValue(points)}`);
-  if (points.length === 0 && prompt.box === undefined) throw invalidPrompt('prompt: expected at least one point or a box, got neither');
+  // An explicit empty point list is the un-prompted query (padding point only, the paper's
+  // "un-prompted SAM" baseline); a prompt with neither key is a mistake.
+  if (prompt.points === undefined && prompt.box === undefined) {
+    throw invalidPrompt('prompt: expected at least one point or a box (or points: [] for the un-prompted query), got neither');
+  }
   if (points.length > 0 && !supportsPoints) {
     throw invalidPrompt(`prompt.points: this SAM preset takes boxes only (MedSAM-style), got ${points.length} point(s)`);
   }

@@ -6,8 +6,9 @@ import type { BoxXYWH, BoxXYXY, CocoRle, RgbImage } from '../core/types.js';
 
 /**
  * How image pixel coordinates map into the SAM model's square input frame.
- * Keep-aspect presets (SAM, MobileSAM): scaleX = scaleY = inputSize / longest side, image placed
- * top-left and zero-padded bottom/right. Stretch presets (MedSAM): scaleX = inputSize / width,
+ * Keep-aspect presets (SAM, MobileSAM): the image is resized so its longest side is inputSize
+ * (rounded sizes resizedWidth x resizedHeight), placed top-left and zero-padded bottom/right;
+ * coordinates scale per axis by resized / original size, as segment-anything's apply_coords. Stretch presets (MedSAM): scaleX = inputSize / width,
  * scaleY = inputSize / height, no padding.
  */
 export interface SamInputTransform {
@@ -31,7 +32,10 @@ export interface SamImageEmbedding {
   readonly transform: SamInputTransform;
 }
 
-/** A prompt in image pixel coordinates. label 1 = foreground, 0 = background. */
+/**
+ * A prompt in image pixel coordinates. label 1 = foreground, 0 = background. `{ points: [] }`
+ * with no box is the un-prompted query (the decoder sees only the padding point).
+ */
 export interface SamPrompt {
   readonly points?: ReadonlyArray<{ readonly x: number; readonly y: number; readonly label: 0 | 1 }>;
   readonly box?: BoxXYXY;

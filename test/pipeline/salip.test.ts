@@ -122,7 +122,7 @@ describe('createSalip', () => {
   it('gives identical results to 8 concurrent calls and to sequential ones', async () => {
     const salip = await createSalip({ backend: noBackend, sam: createFakeSam({ delayMs: 1 }), scorer: brightnessScorer });
     const images = Array.from({ length: 8 }, (_, i) => testImage(48, 48, [i * 3, 5, i * 3 + 15, 25]));
-    const sequential = [];
+    const sequential: Awaited<ReturnType<typeof salip.segment>>[] = [];
     for (const im of images) sequential.push(await salip.segment(im, TASK));
     const concurrent = await Promise.all(images.map((im) => salip.segment(im, TASK)));
     concurrent.forEach((r, i) => {

@@ -403,6 +403,9 @@ describe('prompt validation', () => {
     for (const [prompt, fragment] of bad) {
       await expectCode(sam.decode(emb, prompt as never, { multimask: false }), 'INVALID_PROMPT', fragment);
     }
+    // points: [] is the un-prompted query: only the padding point reaches the decoder.
+    const unprompted = await sam.decode(emb, { points: [] }, { multimask: false });
+    expect(unprompted.lowResLogits).toHaveLength(1);
     // Within 1 px of the image is accepted (edge pixels' far borders, rounding).
     await sam.decode(emb, { points: [{ x: 65, y: -1, label: 1 }], box: [-1, -0.5, 65, 33] }, { multimask: false });
     await sam.dispose();
