@@ -24,6 +24,8 @@ export interface SegmentVolumeOptions extends StageControl {
    * full scale) are not segmented and get an empty mask; 0 segments every slice. Default 0.02.
    */
   blankFraction?: number;
+  /** Only these slice indices are segmented; the others get empty masks (default: all). */
+  slices?: readonly number[];
   /** Which class's mask goes into the volume (default: the task's first class). */
   className?: string;
   /**
@@ -38,7 +40,7 @@ export interface VolumeResult {
   /** 0/1 voxels in the input's layout (x fastest). */
   readonly mask: Uint8Array;
   readonly dims: readonly [number, number, number];
-  /** Per slice: skipped as blank, or the cascade's score of its chosen candidate. */
+  /** Per slice: skipped (blank or not asked for), or the cascade's score of its chosen candidate. */
   readonly slices: Array<{ index: number; skipped: boolean; score?: number }>;
 }
 
@@ -51,12 +53,16 @@ export async function segmentVolume(salip: Salip, volume: VolumeInput, task: Sal
   // One window for every slice keeps slices comparable; volumeRange skips non-finite voxels.
   const window = options.window ?? volumeRange(volume);
   const orientation = options.orientation ?? { flipRows: true };
+  const wanted = options.slices ? new Set(options.slices) : undefined;
+  for (const i of options.slices ?? []) {
+    if (!Number.isInteger(i) || i < 0 || i >= count) throw new SalipError('INVALID_ARGUMENT', `slices: index ${i} is outside 0..${count - 1} along axis ${axis}`);
+  }
   const masks: BinaryMask[] = [];
   const slices: VolumeResult['slices'] = [];
   for (let index = 0; index < count; index++) {
     throwIfAborted(options.signal, 'segmentVolume');
     const image = volumeSlice(volume, axis, index, window.max > window.min ? window : undefined, orientation);
-    if (isBlank(image.data, blankFraction)) {
+    if ((wanted && !wanted.has(index)) || isBlank(image.data, blankFraction)) {
       masks.push({ width: image.width, height: image.height, data: new Uint8Array(image.width * image.height) });
       slices.push({ index, skipped: true });
     } else {

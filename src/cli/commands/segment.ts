@@ -26,6 +26,7 @@ export const SEGMENT_COMMAND: CommandSpec = {
     json: { type: 'string', valueName: '<result.json>', description: 'write the full result (pool, scores, chosen, timings)' },
     class: { type: 'string', description: 'class whose mask --out writes (default: the first)' },
     axis: { type: 'integer', min: 0, max: 2, default: 2, description: 'volume slicing axis (0 x, 1 y, 2 z)' },
+    slices: { type: 'string', valueName: '<start:end[:step]>', description: 'volume: segment only these slices (end exclusive); others stay empty' },
     ...EXEMPLAR_FLAGS,
     ...MODEL_FLAGS,
     ...OUTPUT_FLAGS,
@@ -53,7 +54,9 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   try {
     if (volume) {
       const nifti = readNifti(await readFileBytes(input, 'volume'), { name: input });
-      const result = await segmentVolume(salip, nifti, task, { axis: (o.axis as 0 | 1 | 2) ?? 2, className: o.class as string | undefined, onProgress: progress });
+      const axis = (o.axis as 0 | 1 | 2 | undefined) ?? 2;
+      const slices = o.slices === undefined ? undefined : parseSliceRange(o.slices as string, nifti.dims[axis]);
+      const result = await segmentVolume(salip, nifti, task, { axis, slices, className: o.class as string | undefined, onProgress: progress });
       progress.finish();
       const segmented = result.slices.filter((s) => !s.skipped).length;
       let voxels = 0;
@@ -95,4 +98,15 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   } finally {
     await salip.dispose();
   }
+}
+
+/** Parses --slices start:end[:step] (end exclusive, clamped to the axis length). */
+export function parseSliceRange(text: string, length: number): number[] {
+  const m = /^(\d+):(\d+)(?::(\d+))?$/.exec(text.trim());
+  if (!m) throw new SalipError('INVALID_ARGUMENT', `--slices: expected start:end[:step] with whole numbers, got '${text}'`);
+  const [start, end, step] = [Number(m[1]), Math.min(Number(m[2]), length), Number(m[3] ?? 1)];
+  if (step < 1 || start >= end) throw new SalipError('INVALID_ARGUMENT', `--slices ${text}: expected start < end (axis has ${length} slices) and step >= 1`);
+  const out: number[] = [];
+  for (let i = start; i < end; i += step) out.push(i);
+  return out;
 }
