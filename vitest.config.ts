@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/browser/**', 'node_modules/**'],
+    // *.slow.test.ts is the acceptance suite (npm run test:slow, vitest.slow.config.ts).
+    exclude: ['test/browser/**', 'node_modules/**', '**/*.slow.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // Real-model suites each hold a ~45 MB MobileSAM session; two workers match the 2-core machines.
