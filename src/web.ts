@@ -4,3 +4,4 @@
  */
 export * from './index.js';
 export * from './backends/web.js';
+export * from './web-image.js';

@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-web';
 import { SalipError, describeValue } from '../core/errors.js';
 import { bytesOf, createSession, errorText, sessionOptions, wrapSession } from './ort-shared.js';
-import type { Backend, ModelSource } from './types.js';
+import type { Backend, ModelSession, ModelSource, TensorData } from './types.js';
 
 export interface WebBackendOptions {
   /** Where the ort-wasm*.wasm/.mjs files are served (ort.env.wasm.wasmPaths). */
@@ -14,6 +14,11 @@ export interface WebBackendOptions {
   numThreads?: number;
   /** ORT execution providers in order of preference (default: ['wasm']). */
   executionProviders?: ('wasm' | 'webgpu')[];
+  /**
+   * Run the wasm runtime in a worker (ort.env.wasm.proxy), so model calls do not block the page;
+   * wasm provider only. Like the other wasm settings it is global and fixed once ort starts.
+   */
+  proxy?: boolean;
 }
 
 function toHref(source: string | URL, what: string): string {
@@ -43,6 +48,26 @@ async function fetchBytes(href: string, what: string): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/**
+ * In proxy mode onnxruntime-web transfers the feeds' ArrayBuffers to its worker, which detaches
+ * them in the caller (a SAM embedding reused for the next prompt would become empty). Runs then
+ * get copies; malformed feeds pass through untouched so the shared validation reports them.
+ */
+function copyingFeedsInProxyMode(session: ModelSession): ModelSession {
+  const run = session.run.bind(session);
+  return {
+    ...session,
+    run(feeds: Record<string, TensorData>, outputNames?: readonly string[]) {
+      if (!ort.env.wasm.proxy || feeds === null || typeof feeds !== 'object') return run(feeds, outputNames);
+      const copies: Record<string, TensorData> = {};
+      for (const [name, tensor] of Object.entries(feeds)) {
+        copies[name] = ArrayBuffer.isView(tensor?.data) ? { type: tensor.type, dims: tensor.dims, data: tensor.data.slice() } : tensor;
+      }
+      return run(copies, outputNames);
+    },
+  };
+}
+
 /** Creates a Backend over onnxruntime-web; the wasm options are global to ort and set here. */
 export function webBackend(options: WebBackendOptions = {}): Backend {
   if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
@@ -52,6 +77,7 @@ export function webBackend(options: WebBackendOptions = {}): Backend {
     }
     ort.env.wasm.numThreads = options.numThreads;
   }
+  if (options.proxy !== undefined) ort.env.wasm.proxy = options.proxy;
   const providers = options.executionProviders ?? ['wasm'];
 
   const backend: Backend = {
@@ -62,14 +88,14 @@ export function webBackend(options: WebBackendOptions = {}): Backend {
       if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
         const label = sessionOpts.label ?? 'model';
         const session = await createSession(ort, bytesOf(source), opts, `"${label}" (from ${source.byteLength} bytes)`);
-        return wrapSession(ort, session, label, backend);
+        return copyingFeedsInProxyMode(wrapSession(ort, session, label, backend));
       }
       // Fetch ourselves so a missing model is FILE_NOT_FOUND rather than an opaque runtime error.
       const href = toHref(source, 'model source');
       const bytes = await fetchBytes(href, 'model');
       const label = sessionOpts.label ?? (href.split('/').pop() || href);
       const session = await createSession(ort, bytes, opts, `"${href}"`);
-      return wrapSession(ort, session, label, backend);
+      return copyingFeedsInProxyMode(wrapSession(ort, session, label, backend));
     },
     readBytes(source: string | URL) {
       return fetchBytes(toHref(source, 'readBytes source'), 'file');
