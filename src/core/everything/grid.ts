@@ -5,11 +5,18 @@
 import { assertArgument } from '../errors.js';
 
 /**
+ * Most points per side of a grid. 1024 x 1024 prompts already take hours on any SAM; beyond it a
+ * typo (1e6) would otherwise surface as a RangeError from the grid's allocation.
+ */
+const MAX_POINTS_PER_SIDE = 1024;
+
+/**
  * n x n points at cell centres ((i + 0.5) / n), normalised to [0, 1], as interleaved [x, y]
  * pairs; x varies fastest, so point k is (column k % n, row floor(k / n)).
  */
 export function pointGrid(nPerSide: number): Float32Array {
   assertArgument(Number.isInteger(nPerSide) && nPerSide > 0, 'nPerSide', 'a positive integer', nPerSide);
+  assertArgument(nPerSide <= MAX_POINTS_PER_SIDE, 'nPerSide (pointsPerSide)', `at most ${MAX_POINTS_PER_SIDE} points per side`, nPerSide);
   const out = new Float32Array(nPerSide * nPerSide * 2);
   for (let row = 0; row < nPerSide; row++) {
     const y = (row + 0.5) / nPerSide;
@@ -30,6 +37,7 @@ export function pointGrid(nPerSide: number): Float32Array {
  */
 export function pointGridsPerLayer(nPerSide: number, nLayers: number, downscaleFactor: number): Float32Array[] {
   assertArgument(Number.isInteger(nPerSide) && nPerSide > 0, 'nPerSide', 'a positive integer', nPerSide);
+  assertArgument(nPerSide <= MAX_POINTS_PER_SIDE, 'nPerSide (pointsPerSide)', `at most ${MAX_POINTS_PER_SIDE} points per side`, nPerSide);
   assertArgument(Number.isInteger(nLayers) && nLayers >= 0, 'nLayers', 'a non-negative integer', nLayers);
   assertArgument(
     typeof downscaleFactor === 'number' && Number.isFinite(downscaleFactor) && downscaleFactor > 0,
