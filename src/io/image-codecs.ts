@@ -51,6 +51,19 @@ function sniffFormat(bytes: Uint8Array): ImageFormat | null {
   return null;
 }
 
+/** A file cut inside its signature: the start of a PNG or JPEG signature and nothing more. */
+function truncatedSignature(bytes: Uint8Array): ImageFormat | null {
+  if (bytes.length >= 2 && bytes.length < 8 && bytes.every((b, i) => b === PNG_SIGNATURE[i])) return 'png';
+  if (bytes.length === 2 && bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg';
+  return null;
+}
+
+/** The decoder's reason, with a hint when it ran off the end of the data (a cut-off file). */
+function decoderReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return error instanceof RangeError ? `${message}; the data ends early, is the file truncated?` : message;
+}
+
 function decodeFailed(name: string, format: ImageFormat, reason: string, cause?: unknown): SalipError {
   return new SalipError('DECODE_FAILED', `${name}: could not be decoded as ${format.toUpperCase()} (${reason})`, {
     cause,
@@ -135,7 +148,7 @@ function decodePngSamples(bytes: Uint8Array, name: string, maxPixels: number): R
   try {
     png = decodePngBytes(bytes, { checkCrc: true });
   } catch (error) {
-    throw decodeFailed(name, 'png', error instanceof Error ? error.message : String(error), error);
+    throw decodeFailed(name, 'png', decoderReason(error), error);
   }
   const { depth, channels, palette } = png;
   const expected = width * height * channels;
@@ -180,7 +193,7 @@ function decodeJpegSamples(bytes: Uint8Array, name: string, maxPixels: number): 
       maxMemoryUsageInMB: Math.ceil((maxPixels * 32) / (1024 * 1024)) + 64,
     });
   } catch (error) {
-    throw decodeFailed(name, 'jpeg', error instanceof Error ? error.message : String(error), error);
+    throw decodeFailed(name, 'jpeg', decoderReason(error), error);
   }
   if (decoded.width !== width || decoded.height !== height) {
     throw decodeFailed(name, 'jpeg', `decoded ${decoded.width} x ${decoded.height}, header says ${width} x ${height}`);
@@ -197,6 +210,8 @@ function decodeSamples(bytes: Uint8Array, options: DecodeOptions | undefined): R
   const format = sniffFormat(bytes);
   if (format === 'png') return decodePngSamples(bytes, name, maxPixels);
   if (format === 'jpeg') return decodeJpegSamples(bytes, name, maxPixels);
+  const cut = truncatedSignature(bytes);
+  if (cut !== null) throw decodeFailed(name, cut, `only ${bytes.length} bytes, the start of the signature; truncated?`);
   const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
   throw new SalipError('UNSUPPORTED_FORMAT', `${name}: expected PNG or JPEG data, the first bytes are [${head}]`, {
     details: { name },
