@@ -4,7 +4,7 @@
  * models one prompt at a time, and two calls in parallel would only compete for the same cores)
  * and keeps every stage's output in the result for provenance.
  */
-import { SalipError } from '../core/errors.js';
+import { SalipError, describeValue } from '../core/errors.js';
 import { resizeImage } from '../core/image.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../core/types.js';
 import type { Backend } from '../backends/types.js';
@@ -183,7 +183,10 @@ class SalipInstance implements Salip {
   }
 
   segment(image: RgbImage, taskOrName: SalipTask | string, control: StageControl = {}): Promise<SalipResult> {
-    return this.exclusive('segment', () => this.runCascade(image, resolveTask(taskOrName), control));
+    return this.exclusive('segment', () => {
+      assertOptions(control, 'segment: control');
+      return this.runCascade(image, resolveTask(taskOrName), control);
+    });
   }
 
   private async runCascade(image: RgbImage, task: SalipTask, control: StageControl): Promise<SalipResult> {
@@ -233,6 +236,7 @@ class SalipInstance implements Salip {
   segmentEverything(image: RgbImage, options: SegmentEverythingOptions = {}) {
     return this.exclusive('segmentEverything', async () => {
       assertImage(image, 'segmentEverything: image');
+      assertOptions(options, 'segmentEverything: options');
       const r = await segmentEverything(this.sam, image, options);
       return { records: r.records, embedding: r.embedding, stats: r.stats };
     });
@@ -278,6 +282,13 @@ function combineScorers(text: Scorer, exemplar: Scorer, exemplarNames: Set<strin
       return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };
     },
   };
+}
+
+/** Options objects may be left out (undefined takes the defaults) but not replaced by null or a primitive. */
+function assertOptions(options: unknown, what: string): void {
+  if (options === null || typeof options !== 'object') {
+    throw new SalipError('INVALID_ARGUMENT', `${what}: expected an options object, got ${describeValue(options)}`);
+  }
 }
 
 function assertImage(image: RgbImage, what: string): void {

@@ -2,10 +2,11 @@
  * Prompted SAM: one mask per prompt (box or points), plus their union. Used by the refine stage
  * (boxes of retrieved candidates), by the GT-box baseline, and directly by users.
  */
-import { SalipError } from '../../core/errors.js';
+import { SalipError, describeValue } from '../../core/errors.js';
 import { createLogitUpscaler, stabilityScore } from '../../core/everything/index.js';
 import { maskFromLogits, maskUnion, createMask } from '../../core/mask.js';
 import type { BinaryMask, BoxXYXY, Point, RgbImage } from '../../core/types.js';
+import { checkSamPrompt } from '../prompt-checks.js';
 import type { SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { throwIfAborted, type StageControl } from './options.js';
 
@@ -66,10 +67,11 @@ export async function segmentWithPrompts(
   prompts: readonly SamPrompt[],
   options: PromptedOptions = {},
 ): Promise<PromptedResult> {
-  const embedding = await embeddingFor(sam, image, options.embedding, options);
-  const t = embedding.transform;
+  checkPromptedInputs(sam, image, prompts, options);
   const outWidth = options.outputWidth ?? image.width;
   const outHeight = options.outputHeight ?? image.height;
+  const embedding = await embeddingFor(sam, image, options.embedding, options);
+  const t = embedding.transform;
   const threshold = options.maskThreshold ?? 0;
   let upscale: ReturnType<typeof createLogitUpscaler> | undefined;
   const masks: PromptedMask[] = [];
@@ -97,6 +99,40 @@ export async function segmentWithPrompts(
   return { masks, union, embedding };
 }
 
+/**
+ * Refuses bad inputs before the encoder runs: a malformed image, a prompt list that is not an
+ * array, any prompt that is not finite, inverted or inside the image, and output sizes that are
+ * not positive integers.
+ */
+function checkPromptedInputs(sam: SamModel, image: RgbImage, prompts: readonly SamPrompt[], options: PromptedOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new SalipError('INVALID_ARGUMENT', `prompted segmentation options: expected an object, got ${describeValue(options)}`);
+  }
+  if (
+    image === null ||
+    typeof image !== 'object' ||
+    !(image.data instanceof Uint8Array) ||
+    !Number.isInteger(image.width) ||
+    !Number.isInteger(image.height) ||
+    image.width < 1 ||
+    image.height < 1 ||
+    image.data.length !== image.width * image.height * 3
+  ) {
+    throw new SalipError('INVALID_IMAGE', `prompted segmentation image: expected an RgbImage { width, height, data: Uint8Array of width*height*3 }, got ${describeValue(image?.width)} x ${describeValue(image?.height)} with ${describeValue(image?.data)}`);
+  }
+  if (!Array.isArray(prompts)) {
+    throw new SalipError('INVALID_ARGUMENT', `prompts: expected an array of prompts ({ points?, box? }), got ${describeValue(prompts)}`);
+  }
+  const supportsPoints = sam?.info?.supportsPoints !== false;
+  prompts.forEach((prompt, i) => checkSamPrompt(prompt, image.width, image.height, supportsPoints, `prompts[${i}]`));
+  for (const key of ['outputWidth', 'outputHeight'] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw new SalipError('INVALID_ARGUMENT', `${key}: expected a positive integer, got ${describeValue(value)}`);
+    }
+  }
+}
+
 /** One mask per box (XYXY, image pixels) plus their union. */
 export function segmentWithBoxes(
   sam: SamModel,
@@ -104,6 +140,9 @@ export function segmentWithBoxes(
   boxes: readonly BoxXYXY[],
   options: PromptedOptions = {},
 ): Promise<PromptedResult> {
+  if (!Array.isArray(boxes)) {
+    return Promise.reject(new SalipError('INVALID_ARGUMENT', `boxes: expected an array of [x0, y0, x1, y1] boxes, got ${describeValue(boxes)}`));
+  }
   return segmentWithPrompts(
     sam,
     image,
@@ -119,10 +158,13 @@ export function segmentWithPoints(
   points: ReadonlyArray<Point & { label?: 0 | 1 }>,
   options: PromptedOptions = {},
 ): Promise<PromptedResult> {
+  if (!Array.isArray(points)) {
+    return Promise.reject(new SalipError('INVALID_ARGUMENT', `points: expected an array of { x, y, label? }, got ${describeValue(points)}`));
+  }
   return segmentWithPrompts(
     sam,
     image,
-    points.map((p) => ({ points: [{ x: p.x, y: p.y, label: p.label ?? 1 }] })),
+    points.map((p) => ({ points: [{ x: p?.x, y: p?.y, label: p?.label ?? 1 }] })),
     options,
   );
 }
