@@ -14,7 +14,7 @@ import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
 import { renderEvalHtml, type ReportPanel } from '../report.js';
-import { OUTPUT_FLAGS, checkOutputPath, ensureOutputDir, loadTask, type Options } from './shared.js';
+import { OUTPUT_FLAGS, checkDistinctPaths, checkOutputPath, ensureOutputDir, loadTask, type Options } from './shared.js';
 
 export const EVAL_COMMAND: CommandSpec = {
   name: 'eval',
@@ -53,6 +53,14 @@ export async function runEval(o: Options, progress: ProgressReporter, log: (s: s
   checkOutputPath(o.json as string | undefined, '--json', force);
   checkOutputPath(o.report as string | undefined, '--report', force);
   const saveDir = o.saveMasks as string | undefined;
+  checkDistinctPaths(
+    [
+      ['--json', o.json as string | undefined],
+      ['--report', o.report as string | undefined],
+      ...modes.map((m): [string, string | undefined] => [`--save-masks (${m})`, saveDir === undefined ? undefined : join(saveDir, m)]),
+    ],
+    [['--images', o.images as string], ['--masks', o.masks as string]],
+  );
   if (saveDir !== undefined && !force) {
     for (const m of modes) {
       const dir = join(saveDir, m);

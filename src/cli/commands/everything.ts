@@ -11,7 +11,7 @@ import { SEGMENT_EVERYTHING_DEFAULTS, type SegmentEverythingOptions } from '../.
 import type { CommandSpec, FlagSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
-import { OUTPUT_FLAGS, checkOutputPath, recordToJson, type Options } from './shared.js';
+import { OUTPUT_FLAGS, checkDistinctPaths, checkOutputPath, recordToJson, type Options } from './shared.js';
 
 const d = SEGMENT_EVERYTHING_DEFAULTS;
 export const EVERYTHING_PARAM_FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -64,6 +64,7 @@ export async function runEverything(input: string, o: Options, progress: Progres
   const force = o.force === true;
   checkOutputPath(o.json as string | undefined, '--json', force);
   checkOutputPath(o.overlay as string | undefined, '--overlay', force);
+  checkDistinctPaths([['--json', o.json as string | undefined], ['--overlay', o.overlay as string | undefined]], [['the input', input]]);
   const original = await readImageFile(input);
   const image = o.size ? resizeImage(original, o.size as number, o.size as number, 'bilinear') : original;
   const salip = await salipFromFlags(o);

@@ -13,7 +13,7 @@ import { segmentVolume } from '../../pipeline/volume.js';
 import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
-import { EXEMPLAR_FLAGS, OUTPUT_FLAGS, cascadeOverlay, checkOutputPath, extensionOf, isVolumePath, loadTask, resultToJson, withExemplars, type Options } from './shared.js';
+import { EXEMPLAR_FLAGS, OUTPUT_FLAGS, cascadeOverlay, checkDistinctPaths, checkOutputPath, extensionOf, isVolumePath, loadTask, resultToJson, withExemplars, type Options } from './shared.js';
 
 export const SEGMENT_COMMAND: CommandSpec = {
   name: 'segment',
@@ -49,13 +49,19 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   checkOutputPath(o.out as string | undefined, '--out', force);
   checkOutputPath(o.overlay as string | undefined, '--overlay', force);
   checkOutputPath(o.json as string | undefined, '--json', force);
+  checkDistinctPaths(
+    [['--out', o.out as string | undefined], ['--overlay', o.overlay as string | undefined], ['--json', o.json as string | undefined]],
+    [['the input', input]],
+  );
   const { task } = await withExemplars(await loadTask(o.task as string), o);
+  // The input is read and checked before the models load, so a bad file fails in milliseconds.
+  const axis = (o.axis as 0 | 1 | 2 | undefined) ?? 2;
+  const nifti = volume ? readNifti(await readFileBytes(input, 'volume'), { name: input }) : undefined;
+  const slices = nifti && o.slices !== undefined ? parseSliceRange(o.slices as string, nifti.dims[axis]) : undefined;
+  const image = nifti ? undefined : await readImageFile(input);
   const salip = await salipFromFlags(o);
   try {
-    if (volume) {
-      const nifti = readNifti(await readFileBytes(input, 'volume'), { name: input });
-      const axis = (o.axis as 0 | 1 | 2 | undefined) ?? 2;
-      const slices = o.slices === undefined ? undefined : parseSliceRange(o.slices as string, nifti.dims[axis]);
+    if (nifti) {
       const result = await segmentVolume(salip, nifti, task, { axis, slices, className: o.class as string | undefined, onProgress: progress });
       progress.finish();
       const segmented = result.slices.filter((s) => !s.skipped).length;
@@ -73,8 +79,7 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
       }
       return 0;
     }
-    const image = await readImageFile(input);
-    const result = await salip.segment(image, task, { onProgress: progress });
+    const result = await salip.segment(image!, task, { onProgress: progress });
     progress.finish();
     const className = (o.class as string | undefined) ?? task.classes[0].name;
     const cls = result.classes[className];
@@ -87,7 +92,7 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
       log(`wrote ${String(o.out)}`);
     }
     if (o.overlay !== undefined) {
-      await writeFileAtomic(o.overlay as string, encodePng(cascadeOverlay(image, result)), { force });
+      await writeFileAtomic(o.overlay as string, encodePng(cascadeOverlay(image!, result)), { force });
       log(`wrote ${String(o.overlay)}`);
     }
     if (o.json !== undefined) {

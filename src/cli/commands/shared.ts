@@ -2,8 +2,8 @@
  * Pieces the CLI commands share: loading tasks and exemplars, output paths that refuse to
  * clobber, JSON conversion of records, and the candidate overlay.
  */
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { SalipError } from '../../core/errors.js';
 import { resizeImage } from '../../core/image.js';
@@ -11,7 +11,7 @@ import { decodeRle, resizeMaskNearest } from '../../core/mask.js';
 import { PALETTE, renderOverlay, type OverlayLayer } from '../../core/overlay.js';
 import { createRandom } from '../../core/random.js';
 import type { BinaryMask, RgbImage } from '../../core/types.js';
-import { listImageFiles, readImageFile, readMaskFile } from '../../backends/node-files.js';
+import { listImageFiles, readFileBytes, readImageFile, readMaskFile } from '../../backends/node-files.js';
 import type { Exemplar } from '../../pipeline/scorers.js';
 import type { SalipResult } from '../../pipeline/salip.js';
 import { resolveTask, TASK_PRESETS, validateTask, type SalipTask } from '../../pipeline/tasks.js';
@@ -34,16 +34,12 @@ export const EXEMPLAR_FLAGS: Readonly<Record<string, FlagSpec>> = {
 /** A task from a preset name or a JSON file (exemplar paths in it are relative to the file). */
 export async function loadTask(value: string | undefined): Promise<SalipTask> {
   if (value === undefined) throw new SalipError('INVALID_ARGUMENT', `--task: expected a preset (${Object.keys(TASK_PRESETS).join(', ')}) or a task JSON file`);
-  if (value in TASK_PRESETS) return resolveTask(value);
+  // Own keys only: `in` would also take 'constructor' or 'toString' for a preset name.
+  if (Object.hasOwn(TASK_PRESETS, value)) return resolveTask(value);
   if (!value.endsWith('.json') && !existsSync(value)) {
     throw new SalipError('INVALID_TASK', `--task: '${value}' is neither a preset (${Object.keys(TASK_PRESETS).join(', ')}) nor an existing JSON file`);
   }
-  let text: string;
-  try {
-    text = await readFile(value, 'utf8');
-  } catch (cause) {
-    throw new SalipError('FILE_NOT_FOUND', `--task: cannot read task file ${value}`, { cause });
-  }
+  const text = new TextDecoder().decode(await readFileBytes(value, '--task file'));
   let raw: unknown;
   try {
     raw = JSON.parse(text.replace(/^\uFEFF/, ''));
@@ -114,9 +110,51 @@ export function checkOutputPath(path: string | undefined, flag: string, force: b
   if (existsSync(path) && !force) throw new SalipError('OUTPUT_EXISTS', `${flag} ${path}: the file exists; use --force to overwrite it`);
 }
 
-/** Creates an output folder (and parents) for many files. */
+/**
+ * Refuses two outputs with the same path (the second would overwrite the first) and an output
+ * that is one of the run's input files or folders, even with --force: either would lose data.
+ */
+export function checkDistinctPaths(outputs: ReadonlyArray<[string, string | undefined]>, inputs: ReadonlyArray<[string, string | undefined]>): void {
+  const seen = new Map<string, string>();
+  for (const [what, path] of inputs) if (path !== undefined) seen.set(canonicalPath(path), what);
+  for (const [flag, path] of outputs) {
+    if (path === undefined) continue;
+    const key = canonicalPath(path);
+    const clash = seen.get(key);
+    if (clash !== undefined) {
+      throw new SalipError('INVALID_ARGUMENT', `${flag} ${path}: the same path as ${clash}; writing it would overwrite that data, choose another path`, {
+        details: { path, clash },
+      });
+    }
+    seen.set(key, flag);
+  }
+}
+
+/** Absolute path with symlinks resolved when the path exists, so two spellings of one file compare equal. */
+function canonicalPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** Creates an output folder (and parents) for many files; OUTPUT_WRITE_FAILED names it when that fails. */
 export async function ensureOutputDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException)?.code;
+    const reason =
+      code === 'ENOTDIR' || code === 'EEXIST'
+        ? 'a part of the path is a file, not a folder'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : cause instanceof Error
+            ? cause.message
+            : String(cause);
+    throw new SalipError('OUTPUT_WRITE_FAILED', `cannot create output folder ${dir}: ${reason}`, { cause, details: { path: dir } });
+  }
 }
 
 /** A mask record in segment-anything's JSON field names (COCO RLE segmentation). */

@@ -10,7 +10,7 @@ import { tune, type TuneImage } from '../../pipeline/tune.js';
 import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
-import { EXEMPLAR_FLAGS, OUTPUT_FLAGS, checkOutputPath, loadTask, withExemplars, type Options } from './shared.js';
+import { EXEMPLAR_FLAGS, OUTPUT_FLAGS, checkDistinctPaths, checkOutputPath, loadTask, withExemplars, type Options } from './shared.js';
 
 export const TUNE_COMMAND: CommandSpec = {
   name: 'tune',
@@ -35,6 +35,7 @@ export async function runTune(o: Options, progress: ProgressReporter, log: (s: s
   const force = o.force === true;
   checkOutputPath(o.json as string | undefined, '--json', force);
   checkOutputPath(o.taskOut as string | undefined, '--task-out', force);
+  checkDistinctPaths([['--json', o.json as string | undefined], ['--task-out', o.taskOut as string | undefined]], []);
   const objective = (o.objective as 'labelled' | 'label-free' | undefined) ?? 'label-free';
   if (objective === 'labelled' && o.masks === undefined) throw new SalipError('INVALID_ARGUMENT', '--objective labelled needs --masks');
   const { task, names } = await withExemplars(await loadTask(o.task as string), o);
