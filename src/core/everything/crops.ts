@@ -31,6 +31,9 @@ function assertCropBox(cropBox: BoxXYXY, what = 'cropBox'): void {
  * pixels, listed column by column (x outer, y inner) as the reference. `layers[k]` is the layer
  * of boxes[k].
  *
+ * Crops that would start at or beyond the image edge (images of a few pixels) are left out, so
+ * every box holds at least one pixel.
+ *
  * Crop boxes have an EXCLUSIVE max: [x0, y0, x1, y1] covers columns x0..x1-1 and rows
  * y0..y1-1, so x1 - x0 is the crop width. Mask boxes (maskToBox) are INCLUSIVE instead.
  */
@@ -63,6 +66,9 @@ export function generateCropBoxes(
       const x0 = (cropW - overlap) * i;
       for (let j = 0; j < nPerSide; j++) {
         const y0 = (cropH - overlap) * j;
+        // On images only a few pixels wide the last crops start at or past the image edge; they
+        // hold no pixel (the reference would slice an empty image), and the others still cover it.
+        if (x0 >= width || y0 >= height) continue;
         boxes.push([x0, y0, Math.min(x0 + cropW, width), Math.min(y0 + cropH, height)]);
         layers.push(layer);
       }
