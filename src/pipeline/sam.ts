@@ -8,6 +8,7 @@ import { SalipError, describeValue } from '../core/errors.js';
 import { longestSideSize, minMaxToChw, normalizeToChw, resizeImage } from '../core/image.js';
 import type { RgbImage } from '../core/types.js';
 import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, detectDecoderKind, prepareSamDecoder } from './graph-edit.js';
+import { loadSplitDecoder, type SplitDecoderRunner } from './graph-split.js';
 import {
   checkDecoderContract,
   checkEmbeddingContract,
@@ -52,7 +53,17 @@ export interface SamConfig extends SamPresetOverrides {
    * mask 0 otherwise). 'token' needs all masks (native or graph edit), else 'export' applies.
    */
   singleMask?: 'token' | 'export';
+  /**
+   * Run the decoder's image-only part once per embedding and only the prompt-dependent part per
+   * prompt (same values, about 1.6x faster per prompt on MobileSAM). Default true; it engages
+   * from the third decode on one embedding, where it starts to pay, and falls back to the whole
+   * decoder when the graph cannot be split.
+   */
+  splitDecoder?: boolean;
 }
+
+/** Decodes on one embedding before the split decoder engages (its image part costs ~half a decode). */
+const SPLIT_AFTER_DECODES = 2;
 
 /** SamModelInfo plus how multi-mask output is obtained and why. */
 export interface SamAdapterInfo extends SamModelInfo {
@@ -197,7 +208,7 @@ async function loadDecoder(
   expose: boolean,
   mustExpose: boolean,
   sessionOptions: { intraOpThreads?: number; label: string },
-): Promise<{ session: ModelSession; exposed: boolean; exposeError?: SalipError }> {
+): Promise<{ session: ModelSession; exposed: boolean; exposeError?: SalipError; bytes: Uint8Array }> {
   const source = config.decoder;
   const bytes = isBytes(source) ? (source instanceof Uint8Array ? source : new Uint8Array(source)) : await backend.readBytes(source);
   let prepared;
@@ -211,7 +222,7 @@ async function loadDecoder(
   }
   if (mustExpose && !prepared.exposed) throw prepared.exposeError;
   const session = await backend.loadModel(prepared.bytes, sessionOptions);
-  return { session, exposed: prepared.exposed, exposeError: prepared.exposeError };
+  return { session, exposed: prepared.exposed, exposeError: prepared.exposeError, bytes: prepared.bytes };
 }
 
 /** Loads a SAM-family encoder/decoder pair and checks both against the preset's contract. */
@@ -244,7 +255,12 @@ export async function createSamModel(backend: Backend, config: SamConfig): Promi
     checkEmbeddingContract(encoderIo.outputDims, decoderIo.embeddingDims);
     const ctx = decoderContext(decoder, decoderIo, encoderIo, preset);
     const plan = await planMultimask(ctx, mode, loaded.exposed, loaded.exposeError);
-    return makeSamModel(encoder, ctx, preset, encoderIo, plan, singleMask);
+    const outputs = decoder.outputs.map((o) => o.name);
+    const loadSplit =
+      config.splitDecoder === false
+        ? undefined
+        : () => loadSplitDecoder(backend, loaded.bytes, outputs, { intraOpThreads: threads, label: 'SAM decoder' });
+    return makeSamModel(encoder, ctx, preset, encoderIo, plan, singleMask, loadSplit);
   } catch (error) {
     await Promise.allSettled([encoder.dispose(), decoder?.dispose()]);
     throw error;
@@ -426,6 +442,7 @@ function makeSamModel(
   encoderIo: EncoderIo,
   plan: MultimaskPlan,
   singleMaskWanted: 'token' | 'export',
+  loadSplit: (() => Promise<SplitDecoderRunner>) | undefined,
 ): SamAdapterModel {
   const singleMask = singleMaskWanted === 'token' && plan.allMasks !== null && plan.allMasks.count >= 4 ? 'token' : 'export';
   let disposed = false;
@@ -446,6 +463,27 @@ function makeSamModel(
   };
   const size = preset.inputSize;
   const inputDims = preset.encoderLayout === 'nchw' ? [1, 3, size, size] : [1, size, size, 3];
+  // The split decoder loads lazily (only many-prompt work pays for it); a failure means the
+  // whole decoder serves every prompt.
+  let split: Promise<SplitDecoderRunner | undefined> | undefined;
+  let lastEmbedding: SamImageEmbedding | undefined;
+  let decodesOnLast = 0;
+  const runDecoder = async (embedding: SamImageEmbedding, feeds: Record<string, TensorData>, names: readonly string[]) => {
+    if (embedding === lastEmbedding) decodesOnLast++;
+    else {
+      lastEmbedding = embedding;
+      decodesOnLast = 1;
+    }
+    if (loadSplit && decodesOnLast > SPLIT_AFTER_DECODES) {
+      split ??= loadSplit().catch((error: unknown) => {
+        if (error instanceof SalipError) return undefined;
+        throw error;
+      });
+      const runner = await split;
+      if (runner) return runner.run(feeds, names);
+    }
+    return ctx.session.run(feeds, names);
+  };
 
   return {
     info,
@@ -476,7 +514,7 @@ function makeSamModel(
       const names: [string, string] =
         (multimask || token) && plan.allMasks ? plan.allMasks.outputs : ['low_res_masks', 'iou_predictions'];
       const { feeds, pointCount } = decoderFeeds(ctx, embedding, prompt, embedding.transform);
-      const out = await ctx.session.run(feeds, names);
+      const out = await runDecoder(embedding, feeds, names);
       const masks = readMasks(out[names[0]], out[names[1]], names);
       const plane = masks.side * masks.side;
       const chosen = selectMasks(masks.count, masks.iou, multimask, pointCount, token);
@@ -489,7 +527,9 @@ function makeSamModel(
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await Promise.all([encoder.dispose(), ctx.session.dispose()]);
+      lastEmbedding = undefined;
+      const runner = split ? await split : undefined;
+      await Promise.all([encoder.dispose(), ctx.session.dispose(), runner?.dispose()]);
     },
   };
 }

@@ -6,6 +6,7 @@
  * is never built.
  */
 import { assertArgument } from '../errors.js';
+import type { BoxXYXY } from '../types.js';
 
 /** Geometry of one upscaler: which low-res grid, which model frame, which output. */
 export interface LogitUpscalerGeometry {
@@ -92,7 +93,7 @@ function positiveInteger(value: number, what: string): void {
  * allocates nothing per call except the output when `out` is not given; it keeps one scratch
  * buffer, so it is not re-entrant (fine: it is synchronous).
  */
-export function createLogitUpscaler(p: LogitUpscalerGeometry): LogitUpscaler {
+function checkGeometry(p: LogitUpscalerGeometry): void {
   assertArgument(p !== null && typeof p === 'object', 'geometry', 'an object', p);
   const { lowResSize, inputSize, resizedWidth, resizedHeight, outWidth, outHeight } = p;
   positiveInteger(lowResSize, 'lowResSize');
@@ -103,7 +104,11 @@ export function createLogitUpscaler(p: LogitUpscalerGeometry): LogitUpscaler {
   positiveInteger(outHeight, 'outHeight');
   assertArgument(resizedWidth <= inputSize, 'resizedWidth', `at most inputSize (${inputSize})`, resizedWidth);
   assertArgument(resizedHeight <= inputSize, 'resizedHeight', `at most inputSize (${inputSize})`, resizedHeight);
+}
 
+export function createLogitUpscaler(p: LogitUpscalerGeometry): LogitUpscaler {
+  checkGeometry(p);
+  const { lowResSize, inputSize, resizedWidth, resizedHeight, outWidth, outHeight } = p;
   const xAxis = composeAxis(lowResSize, inputSize, resizedWidth, outWidth);
   const yAxis = composeAxis(lowResSize, inputSize, resizedHeight, outHeight);
   const lowLength = lowResSize * lowResSize;
@@ -147,5 +152,167 @@ export function createLogitUpscaler(p: LogitUpscalerGeometry): LogitUpscaler {
       for (let ox = 0; ox < outWidth; ox++) out[outRow + ox] = accumulator[ox];
     }
     return out;
+  };
+}
+
+/** What a threshold upscaler found: the mask's area and inclusive box, and its stability score. */
+export interface UpscaledMaskStats {
+  readonly area: number;
+  /** maskToBox's box of the mask; [0, 0, 0, 0] when empty. */
+  readonly box: BoxXYXY;
+  /** |logits > threshold + offset| / |logits > threshold - offset| (0 when the latter is 0). */
+  readonly stability: number;
+}
+
+/**
+ * Upscales low-res logits, thresholds them into `out` (1 where logit > threshold) and scores
+ * their stability, in one pass and without the out-sized logits.
+ */
+export type ThresholdUpscaler = (lowRes: Float32Array, threshold: number, offset: number, out: Uint8Array) => UpscaledMaskStats;
+
+/**
+ * Low-res logits this far beyond both stability cut-offs decide an output pixel without
+ * interpolating: the weights are non-negative and sum to 1, so the output lies within its taps
+ * up to a relative rounding of ~1e-15, far inside this margin.
+ */
+const DECISION_MARGIN = 1e-3;
+
+/**
+ * Builds a threshold upscaler for one geometry. Its decisions equal thresholding the output of
+ * createLogitUpscaler (same float64 sums in the same order, rounded to float32): an output pixel
+ * whose taps all lie above threshold + offset (or all at or below threshold - offset) is decided
+ * without interpolating, and output rows and columns whose taps are all below are never visited,
+ * so the work grows with the mask's box, not the output size. Not re-entrant.
+ */
+export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpscaler {
+  checkGeometry(p);
+  const { lowResSize: n, inputSize, resizedWidth, resizedHeight, outWidth, outHeight } = p;
+  const { start: xStart, taps: xTaps, weights: xWeights } = composeAxis(n, inputSize, resizedWidth, outWidth);
+  const { start: yStart, taps: yTaps, weights: yWeights } = composeAxis(n, inputSize, resizedHeight, outHeight);
+  const lowLength = n * n;
+  const outLength = outWidth * outHeight;
+  // Output columns whose taps reach low-res column c: firstReaching[c] .. lastStarting[c] (starts grow with ox).
+  const firstReaching = new Int32Array(n).fill(outWidth);
+  const lastStarting = new Int32Array(n).fill(-1);
+  for (let ox = outWidth - 1; ox >= 0; ox--) {
+    for (let c = xStart[ox]; c < xStart[ox] + xTaps; c++) firstReaching[c] = ox;
+  }
+  for (let ox = 0; ox < outWidth; ox++) lastStarting[xStart[ox]] = ox;
+  for (let c = 1; c < n; c++) if (lastStarting[c] < lastStarting[c - 1]) lastStarting[c] = lastStarting[c - 1];
+  for (let c = n - 2; c >= 0; c--) if (firstReaching[c] > firstReaching[c + 1]) firstReaching[c] = firstReaching[c + 1];
+  // Per low-res pixel: 0 = surely below both cut-offs, 2 = surely above both, 1 = near one.
+  const level = new Uint8Array(lowLength);
+  // Per low-res row: first and last column that is not surely below (first > last: none).
+  const rowFirst = new Int32Array(n);
+  const rowLast = new Int32Array(n);
+  // For the current window of low-res rows: the first column at or after c that is not
+  // uniformly 0 (resp. 2) over those rows.
+  const nextNotLow = new Int32Array(n + 1);
+  const nextNotHigh = new Int32Array(n + 1);
+
+  return (lowRes, threshold, offset, out) => {
+    assertArgument(lowRes instanceof Float32Array && lowRes.length === lowLength, 'lowRes', `a Float32Array of lowResSize^2 = ${lowLength} logits`, lowRes);
+    assertArgument(out instanceof Uint8Array && out.length === outLength, 'out', `a Uint8Array of ${outLength}`, out);
+    assertArgument(Number.isFinite(threshold) && Number.isFinite(offset), 'threshold and offset', 'finite numbers', [threshold, offset]);
+    const high = threshold + offset;
+    const low = threshold - offset;
+    const sureHigh = Math.max(high, low) + DECISION_MARGIN;
+    const sureLow = Math.min(high, low) - DECISION_MARGIN;
+    for (let r = 0, i = 0; r < n; r++) {
+      let first = n;
+      let last = -1;
+      for (let c = 0; c < n; c++, i++) {
+        const v = lowRes[i];
+        // NaN lands in 1 (interpolated, and then fails every comparison, as when thresholded).
+        const l = v > sureHigh ? 2 : v <= sureLow ? 0 : 1;
+        level[i] = l;
+        if (l !== 0) {
+          if (first === n) first = c;
+          last = c;
+        }
+      }
+      rowFirst[r] = first;
+      rowLast[r] = last;
+    }
+    out.fill(0);
+    let inHigh = 0;
+    let inLow = 0;
+    let area = 0;
+    let x0 = outWidth;
+    let y0 = -1;
+    let x1 = -1;
+    let y1 = -1;
+    let windowStart = -1;
+    let spanLo = n;
+    let spanHi = -1;
+    for (let oy = 0; oy < outHeight; oy++) {
+      const ys = yStart[oy];
+      if (ys !== windowStart) {
+        windowStart = ys;
+        spanLo = n;
+        spanHi = -1;
+        for (let k = 0; k < yTaps; k++) {
+          if (rowFirst[ys + k] < spanLo) spanLo = rowFirst[ys + k];
+          if (rowLast[ys + k] > spanHi) spanHi = rowLast[ys + k];
+        }
+        if (spanLo > spanHi) continue;
+        // Beyond the span every column is uniformly 0 over the window.
+        nextNotLow[spanHi + 1] = n;
+        nextNotHigh[spanHi + 1] = spanHi + 1;
+        for (let c = spanHi; c >= spanLo; c--) {
+          let allLow = true;
+          let allHigh = true;
+          for (let k = 0, i = ys * n + c; k < yTaps; k++, i += n) {
+            const l = level[i];
+            if (l !== 0) allLow = false;
+            if (l !== 2) allHigh = false;
+          }
+          nextNotLow[c] = allLow ? nextNotLow[c + 1] : c;
+          nextNotHigh[c] = allHigh ? nextNotHigh[c + 1] : c;
+        }
+      }
+      if (spanLo > spanHi) continue;
+      const row = oy * outWidth;
+      const oxEnd = lastStarting[spanHi];
+      let first = -1;
+      let last = -1;
+      for (let ox = firstReaching[spanLo]; ox <= oxEnd; ox++) {
+        // Columns before spanLo are uniformly 0 too, so start the look-up inside the span.
+        const xs = xStart[ox];
+        const xe = xs + xTaps;
+        const from = xs < spanLo ? spanLo : xs;
+        if (nextNotLow[from] >= xe) continue;
+        if (xs >= spanLo && nextNotHigh[xs] >= xe) {
+          inHigh++;
+          inLow++;
+        } else {
+          // Same sums, same order as createLogitUpscaler: x taps, then y taps skipping zero weights.
+          let acc = 0;
+          for (let k = 0; k < yTaps; k++) {
+            const weight = yWeights[oy * yTaps + k];
+            if (weight === 0) continue;
+            const src = (ys + k) * n + xs;
+            const w = ox * xTaps;
+            let sum = 0;
+            for (let t = 0; t < xTaps; t++) sum += xWeights[w + t] * lowRes[src + t];
+            acc += weight * sum;
+          }
+          const v = Math.fround(acc);
+          if (v > high) inHigh++;
+          if (v > low) inLow++;
+          if (!(v > threshold)) continue;
+        }
+        out[row + ox] = 1;
+        area++;
+        if (first < 0) first = ox;
+        last = ox;
+      }
+      if (first < 0) continue;
+      if (y0 < 0) y0 = oy;
+      y1 = oy;
+      if (first < x0) x0 = first;
+      if (last > x1) x1 = last;
+    }
+    return { area, box: x1 < 0 ? [0, 0, 0, 0] : [x0, y0, x1, y1], stability: inLow === 0 ? 0 : inHigh / inLow };
   };
 }

@@ -7,25 +7,21 @@
  */
 import { SalipError } from '../../core/errors.js';
 import { cropImage } from '../../core/image.js';
-import {
-  boxXyxyToXywh,
-  decodeRle,
-  encodeRle,
-  maskArea,
-  maskToBox,
-} from '../../core/mask.js';
+import { boxXyxyToXywh, decodeRle, encodeRle, maskArea, maskToBox } from '../../core/mask.js';
 import {
   boxNms,
   cleanupSmallRegions,
-  createLogitUpscaler,
+  createThresholdUpscaler,
   generateCropBoxes,
   isBoxNearCropEdge,
   pointGridsPerLayer,
-  stabilityScore,
-  uncropMask,
+  type ThresholdUpscaler,
 } from '../../core/everything/index.js';
 import type { BinaryMask, BoxXYXY, CocoRle, RgbImage } from '../../core/types.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
+import { collectFast, resolveFastOptions, type FastEverythingOptions, type ResolvedFastOptions } from './everything-fast.js';
+
+export { FAST_EVERYTHING_DEFAULTS, type FastEverythingOptions } from './everything-fast.js';
 import { numberOption, throwIfAborted, type StageControl } from './options.js';
 
 /** Parameters of segment-everything; defaults are segment-anything's. */
@@ -63,6 +59,14 @@ export interface SegmentEverythingOptions extends StageControl {
   pointGrids?: Float32Array[];
   /** Embedding of the whole image when already computed (reused for layer 0). */
   embedding?: SamImageEmbedding;
+  /**
+   * 'exact' (default): every grid point is prompted, in grid order; the kept masks are those of
+   * the reference loop. 'fast': points coarse to fine, skipping points inside stable masks
+   * already found and stopping a crop when new points give only duplicates (see `fast`).
+   */
+  mode?: 'exact' | 'fast';
+  /** Parameters of the fast mode (ignored in exact mode); defaults in FAST_EVERYTHING_DEFAULTS. */
+  fast?: FastEverythingOptions;
 }
 
 export const SEGMENT_EVERYTHING_DEFAULTS = {
@@ -82,7 +86,7 @@ export const SEGMENT_EVERYTHING_DEFAULTS = {
 
 export type ResolvedSegmentEverythingOptions = {
   -readonly [K in keyof typeof SEGMENT_EVERYTHING_DEFAULTS]: number;
-} & { multimask: boolean; pointGrids?: Float32Array[] };
+} & { multimask: boolean; pointGrids?: Float32Array[]; mode: 'exact' | 'fast'; fast: ResolvedFastOptions };
 
 export interface SegmentEverythingStats {
   decoderCalls: number;
@@ -94,6 +98,8 @@ export interface SegmentEverythingStats {
   afterStability: number;
   afterEdge: number;
   afterNms: number;
+  /** Grid points the fast mode did not prompt (0 in exact mode). */
+  skippedPoints: number;
 }
 
 export interface SegmentEverythingResult {
@@ -145,7 +151,12 @@ export function resolveSegmentEverythingOptions(
     minMaskRegionArea: numberOption(options.minMaskRegionArea, d.minMaskRegionArea, 'minMaskRegionArea', { min: 0 }),
     maskThreshold: numberOption(options.maskThreshold, d.maskThreshold, 'maskThreshold', {}),
     multimask,
+    mode: options.mode ?? 'exact',
+    fast: resolveFastOptions(options.fast),
   };
+  if (resolved.mode !== 'exact' && resolved.mode !== 'fast') {
+    throw new SalipError('INVALID_ARGUMENT', `mode: expected 'exact' or 'fast', got ${JSON.stringify(options.mode)}`);
+  }
   if (options.pointGrids !== undefined) {
     if (options.pointGrids.length !== resolved.cropNLayers + 1) {
       throw new SalipError(
@@ -158,15 +169,19 @@ export function resolveSegmentEverythingOptions(
   return resolved;
 }
 
-/** One kept candidate inside a crop, before uncropping. */
-interface CropCandidate {
-  mask: BinaryMask; // at crop size
+/** One kept candidate inside a crop, before uncropping; the mask stays RLE (crop frame). */
+export interface CropCandidate {
+  rle: CocoRle;
+  area: number;
   box: BoxXYXY; // inclusive, crop frame
   predictedIou: number;
   stabilityScore: number;
   point: [number, number]; // crop frame
   maskIndex: number;
 }
+
+/** Prompts one point of a crop (crop-frame pixels) and returns its candidates that pass every filter. */
+export type CropPrompter = (px: number, py: number) => Promise<CropCandidate[]>;
 
 /** Runs segment-everything on an image with a SAM model. */
 export async function segmentEverything(
@@ -186,6 +201,7 @@ export async function segmentEverything(
     afterStability: 0,
     afterEdge: 0,
     afterNms: 0,
+    skippedPoints: 0,
   };
   const totalPoints = layers.reduce((sum, layer) => sum + grids[layer].length / 2, 0);
   let donePoints = 0;
@@ -202,7 +218,7 @@ export async function segmentEverything(
   }
 
   const imageBox: BoxXYXY = [0, 0, width, height];
-  const all: Array<{ rle: CocoRle; area: number; box: BoxXYXY; c: CropCandidate; cropBox: BoxXYXY }> = [];
+  const all: Array<{ rle: CocoRle; box: BoxXYXY; c: CropCandidate; cropBox: BoxXYXY }> = [];
   for (let ci = 0; ci < cropBoxes.length; ci++) {
     const cropBox = cropBoxes[ci];
     const [x0, y0, x1, y1] = cropBox;
@@ -219,14 +235,34 @@ export async function segmentEverything(
       stats.encoderCalls++;
       if (isWhole) fullEmbedding = embedding;
     }
-    const kept = await processCrop(sam, embedding, grids[layers[ci]], cropBox, imageBox, opts, stats, options, () => {
+    const prompter = createCropPrompter(sam, embedding, cropBox, imageBox, opts, stats);
+    const grid = grids[layers[ci]];
+    let promptedInCrop = 0;
+    const onPoint = () => {
       donePoints++;
+      if (++promptedInCrop % opts.pointsPerBatch === 0) throwIfAborted(options.signal, 'segmentEverything');
       if (donePoints % opts.pointsPerBatch === 0) report();
-    });
-    for (const c of kept) {
-      const full = isWhole ? c.mask : uncropMask(c.mask, cropBox, width, height);
+    };
+    const candidates =
+      opts.mode === 'fast'
+        ? await collectFast(grid, cropW, cropH, prompter, { ...opts.fast, boxNmsThresh: opts.boxNmsThresh }, onPoint)
+        : await collectExact(grid, cropW, cropH, prompter, onPoint);
+    if (opts.mode === 'fast') {
+      const skipped = grid.length / 2 - promptedInCrop;
+      stats.skippedPoints += skipped;
+      donePoints += skipped;
+    }
+    const keep = boxNms(
+      candidates.map((c) => c.box),
+      candidates.map((c) => c.predictedIou),
+      opts.boxNmsThresh,
+    );
+    stats.afterNms += keep.length;
+    for (const index of keep) {
+      const c = candidates[index];
       const box: BoxXYXY = [c.box[0] + x0, c.box[1] + y0, c.box[2] + x0, c.box[3] + y0];
-      all.push({ rle: encodeRle(full), area: maskArea(c.mask), box, c: { ...c, point: [c.point[0] + x0, c.point[1] + y0] }, cropBox });
+      const rle = isWhole ? c.rle : uncropRle(c.rle, cropBox, width, height);
+      all.push({ rle, box, c: { ...c, point: [c.point[0] + x0, c.point[1] + y0] }, cropBox });
     }
   }
   report('done');
@@ -245,7 +281,7 @@ export async function segmentEverything(
 
   let records: MaskRecord[] = survivors.map((a) => ({
     segmentation: a.rle,
-    area: a.area,
+    area: a.c.area,
     bbox: boxXyxyToXywh(a.box),
     predictedIou: a.c.predictedIou,
     pointCoords: [a.c.point],
@@ -260,31 +296,45 @@ export async function segmentEverything(
   return { records, embedding: fullEmbedding!, options: opts, stats };
 }
 
-/** Prompts every grid point of one crop and returns the crop's kept candidates. */
-async function processCrop(
+/** Prompts every grid point of a crop in grid order (the reference's order). */
+async function collectExact(
+  grid: Float32Array,
+  cropW: number,
+  cropH: number,
+  prompt: CropPrompter,
+  onPoint: () => void,
+): Promise<CropCandidate[]> {
+  const candidates: CropCandidate[] = [];
+  for (let p = 0; p < grid.length / 2; p++) {
+    for (const c of await prompt(grid[2 * p] * cropW, grid[2 * p + 1] * cropH)) candidates.push(c);
+    onPoint();
+  }
+  return candidates;
+}
+
+/**
+ * The per-point work of one crop: decode, IoU filter on the decoder's scores (no pixels needed),
+ * then for the survivors only: upscale, threshold, stability and box in one pass (pixels far
+ * from the cut-offs are decided on the low-res logits), crop-edge filter, RLE. Buffers are
+ * allocated once per crop.
+ */
+function createCropPrompter(
   sam: SamModel,
   embedding: SamImageEmbedding,
-  grid: Float32Array,
   cropBox: BoxXYXY,
   imageBox: BoxXYXY,
   opts: ResolvedSegmentEverythingOptions,
   stats: SegmentEverythingStats,
-  control: StageControl,
-  onPoint: () => void,
-): Promise<CropCandidate[]> {
+): CropPrompter {
   const t = embedding.transform;
   const cropW = t.imageWidth;
   const cropH = t.imageHeight;
-  let upscale: ((lowRes: Float32Array, out?: Float32Array) => Float32Array) | undefined;
-  const logits = new Float32Array(cropW * cropH);
-  const candidates: CropCandidate[] = [];
-  for (let p = 0; p < grid.length / 2; p++) {
-    if (p % opts.pointsPerBatch === 0) throwIfAborted(control.signal, 'segmentEverything');
-    const px = grid[2 * p] * cropW;
-    const py = grid[2 * p + 1] * cropH;
+  let upscale: ThresholdUpscaler | undefined;
+  const mask: BinaryMask = { width: cropW, height: cropH, data: new Uint8Array(cropW * cropH) };
+  return async (px, py) => {
     const result = await sam.decode(embedding, { points: [{ x: px, y: py, label: 1 }] }, { multimask: opts.multimask });
     stats.decoderCalls++;
-    upscale ??= createLogitUpscaler({
+    upscale ??= createThresholdUpscaler({
       lowResSize: result.lowResSize,
       inputSize: t.inputSize,
       resizedWidth: t.resizedWidth,
@@ -292,37 +342,100 @@ async function processCrop(
       outWidth: cropW,
       outHeight: cropH,
     });
+    const kept: CropCandidate[] = [];
     for (let m = 0; m < result.lowResLogits.length; m++) {
       stats.rawMasks++;
       const iou = result.iouPredictions[m];
-      // The IoU filter needs no pixels: apply it before upscaling.
       if (!(iou > opts.predIouThresh)) continue;
       stats.afterIou++;
-      upscale(result.lowResLogits[m], logits);
-      const stability = stabilityScore(logits, opts.maskThreshold, opts.stabilityScoreOffset);
-      if (!(stability >= opts.stabilityScoreThresh)) continue;
+      const cut = upscale(result.lowResLogits[m], opts.maskThreshold, opts.stabilityScoreOffset, mask.data);
+      if (!(cut.stability >= opts.stabilityScoreThresh)) continue;
       stats.afterStability++;
-      const mask = thresholdLogits(logits, cropW, cropH, opts.maskThreshold);
-      const box = maskToBox(mask);
-      if (isBoxNearCropEdge(box, cropBox, imageBox)) continue;
+      if (isBoxNearCropEdge(cut.box, cropBox, imageBox)) continue;
       stats.afterEdge++;
-      candidates.push({ mask, box, predictedIou: iou, stabilityScore: stability, point: [px, py], maskIndex: m });
+      kept.push({
+        rle: encodeRleInBox(mask.data, cropW, cropH, cut.box, cut.area),
+        area: cut.area,
+        box: cut.box,
+        predictedIou: iou,
+        stabilityScore: cut.stability,
+        point: [px, py],
+        maskIndex: m,
+      });
     }
-    onPoint();
-  }
-  const keep = boxNms(
-    candidates.map((c) => c.box),
-    candidates.map((c) => c.predictedIou),
-    opts.boxNmsThresh,
-  );
-  stats.afterNms += keep.length;
-  return keep.map((i) => candidates[i]);
+    return kept;
+  };
 }
 
-function thresholdLogits(logits: Float32Array, width: number, height: number, threshold: number): BinaryMask {
-  const data = new Uint8Array(width * height);
-  for (let i = 0; i < data.length; i++) data[i] = logits[i] > threshold ? 1 : 0;
-  return { width, height, data };
+/** encodeRle of a mask whose foreground lies in `box` (inclusive): only the box is scanned. */
+function encodeRleInBox(data: Uint8Array, width: number, height: number, box: BoxXYXY, area: number): CocoRle {
+  if (area === 0) return { size: [height, width], counts: [width * height] };
+  const [x0, y0, x1, y1] = box;
+  const counts: number[] = [];
+  let current = 0;
+  let run = x0 * height;
+  const zeros = (k: number) => {
+    if (k === 0) return;
+    if (current === 0) run += k;
+    else {
+      counts.push(run);
+      current = 0;
+      run = k;
+    }
+  };
+  for (let x = x0; x <= x1; x++) {
+    zeros(y0);
+    for (let i = y0 * width + x, end = y1 * width + x; i <= end; i += width) {
+      const value = data[i] !== 0 ? 1 : 0;
+      if (value !== current) {
+        counts.push(run);
+        current = value;
+        run = 0;
+      }
+      run++;
+    }
+    zeros(height - 1 - y1);
+  }
+  zeros((width - 1 - x1) * height);
+  counts.push(run);
+  return { size: [height, width], counts };
+}
+
+/** Moves a crop-frame RLE into the image frame (zeros outside the crop) without decoding it. */
+function uncropRle(rle: CocoRle, cropBox: BoxXYXY, width: number, height: number): CocoRle {
+  const [x0, y0] = cropBox;
+  const [cropH, cropW] = rle.size;
+  const counts: number[] = [];
+  // Runs are appended with merging, so the output keeps COCO's alternation (0-runs at even indices).
+  let value = 0;
+  let run = 0;
+  const push = (v: number, length: number) => {
+    if (length === 0) return;
+    if (v === value) run += length;
+    else {
+      counts.push(run);
+      value = v;
+      run = length;
+    }
+  };
+  push(0, x0 * height);
+  let k = 0;
+  let left = rle.counts[0] ?? 0;
+  for (let x = 0; x < cropW; x++) {
+    push(0, y0);
+    let need = cropH;
+    while (need > 0) {
+      while (left === 0) left = rle.counts[++k];
+      const take = Math.min(left, need);
+      push(k % 2, take);
+      left -= take;
+      need -= take;
+    }
+    push(0, height - y0 - cropH);
+  }
+  push(0, (width - x0 - cropW) * height);
+  counts.push(run);
+  return { size: [height, width], counts };
 }
 
 /** Small-region cleanup over the whole pool, then NMS preferring unchanged masks. */

@@ -1,0 +1,166 @@
+/**
+ * The fast mode of segment-everything: fewer decoder calls for nearly the same pool. On CPU the
+ * decoder call is the cost (each prompt runs the two-way transformer over every image token),
+ * so the lever is prompting fewer points:
+ * - points go coarse to fine (farthest-point order), so the first prompts spread over the crop;
+ * - a point inside a stable, not-too-large candidate found earlier is skipped: it would mostly
+ *   return that candidate again;
+ * - a crop stops early once a run of prompted points has returned only duplicates.
+ */
+import { SalipError } from '../../core/errors.js';
+import { boxIoU } from '../../core/mask.js';
+import type { CropCandidate, CropPrompter } from './segment-everything.js';
+
+/** Parameters of the fast mode. */
+export interface FastEverythingOptions {
+  /** A kept candidate covers (skips) the later points inside it only if its stability is at least this. */
+  coverStability?: number;
+  /** ... and only if its area is at most this fraction of the crop (large masks hold the parts one wants). */
+  coverMaxArea?: number;
+  /** Which kept candidates of a point cover: its smallest qualifying one, or all qualifying ones. */
+  cover?: 'smallest' | 'all';
+  /**
+   * Stop a crop after this many prompted points in a row returned no new candidate (box IoU with
+   * every candidate so far at most `boxNmsThresh`); 0 = never stop early.
+   */
+  patience?: number;
+  /** The stop rule applies only after this fraction of the crop's points were prompted or skipped. */
+  minCoverage?: number;
+}
+
+export type ResolvedFastOptions = Required<FastEverythingOptions>;
+
+export const FAST_EVERYTHING_DEFAULTS: Readonly<ResolvedFastOptions> = {
+  coverStability: 0.9,
+  coverMaxArea: 0.25,
+  cover: 'smallest',
+  patience: 0,
+  minCoverage: 0.25,
+};
+
+/** Fills in and validates the fast-mode options. */
+export function resolveFastOptions(options: FastEverythingOptions | undefined): ResolvedFastOptions {
+  const d = FAST_EVERYTHING_DEFAULTS;
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new SalipError('INVALID_ARGUMENT', `fast: expected an object of fast-mode options, got ${String(options)}`);
+  }
+  const o = options ?? {};
+  const r: ResolvedFastOptions = {
+    coverStability: o.coverStability ?? d.coverStability,
+    coverMaxArea: o.coverMaxArea ?? d.coverMaxArea,
+    cover: o.cover ?? d.cover,
+    patience: o.patience ?? d.patience,
+    minCoverage: o.minCoverage ?? d.minCoverage,
+  };
+  const fraction = (v: number) => typeof v === 'number' && v >= 0 && v <= 1;
+  const bad = (name: string, expected: string, got: unknown) =>
+    new SalipError('INVALID_ARGUMENT', `fast.${name}: expected ${expected}, got ${JSON.stringify(got)}`);
+  if (!fraction(r.coverStability)) throw bad('coverStability', 'a number in [0, 1]', r.coverStability);
+  if (!fraction(r.coverMaxArea)) throw bad('coverMaxArea', 'a number in [0, 1]', r.coverMaxArea);
+  if (r.cover !== 'smallest' && r.cover !== 'all') throw bad('cover', "'smallest' or 'all'", r.cover);
+  if (!(Number.isInteger(r.patience) && r.patience >= 0)) throw bad('patience', 'an integer >= 0', r.patience);
+  if (!fraction(r.minCoverage)) throw bad('minCoverage', 'a number in [0, 1]', r.minCoverage);
+  return r;
+}
+
+/**
+ * Grid point indices in farthest-point order: start nearest the centre, then repeatedly the
+ * point farthest from every point taken (ties: lower index). Any grid comes out coarse to fine.
+ */
+export function coarseToFineOrder(grid: Float32Array): Int32Array {
+  const n = grid.length / 2;
+  const order = new Int32Array(n);
+  if (n === 0) return order;
+  const nearest = new Float64Array(n).fill(Infinity);
+  const taken = new Uint8Array(n);
+  let next = 0;
+  let best = Infinity;
+  for (let p = 0; p < n; p++) {
+    const d = (grid[2 * p] - 0.5) ** 2 + (grid[2 * p + 1] - 0.5) ** 2;
+    if (d < best) {
+      best = d;
+      next = p;
+    }
+  }
+  for (let k = 0; k < n; k++) {
+    order[k] = next;
+    taken[next] = 1;
+    const nx = grid[2 * next];
+    const ny = grid[2 * next + 1];
+    let far = -1;
+    let farIndex = -1;
+    for (let p = 0; p < n; p++) {
+      if (taken[p]) continue;
+      const d = (grid[2 * p] - nx) ** 2 + (grid[2 * p + 1] - ny) ** 2;
+      if (d < nearest[p]) nearest[p] = d;
+      if (nearest[p] > far) {
+        far = nearest[p];
+        farIndex = p;
+      }
+    }
+    next = farIndex;
+  }
+  return order;
+}
+
+/** Paints a crop-frame RLE (column-major runs) into a row-major coverage map. */
+function paintRle(candidate: CropCandidate, covered: Uint8Array, width: number): void {
+  const [height] = candidate.rle.size;
+  const counts = candidate.rle.counts;
+  let pos = 0;
+  for (let k = 0; k < counts.length; k++) {
+    const end = pos + counts[k];
+    if (k % 2 === 1) {
+      for (let p = pos; p < end; p++) {
+        const x = (p / height) | 0;
+        covered[(p - x * height) * width + x] = 1;
+      }
+    }
+    pos = end;
+  }
+}
+
+/**
+ * Prompts a crop's grid points coarse to fine, skipping covered points and stopping early as the
+ * options say; returns the candidates in prompt order (the caller runs the crop's NMS).
+ * `onPoint` is called once per prompted point.
+ */
+export async function collectFast(
+  grid: Float32Array,
+  cropW: number,
+  cropH: number,
+  prompt: CropPrompter,
+  options: ResolvedFastOptions & { boxNmsThresh: number },
+  onPoint: () => void,
+): Promise<CropCandidate[]> {
+  const order = coarseToFineOrder(grid);
+  const covered = new Uint8Array(cropW * cropH);
+  const maxCoverArea = options.coverMaxArea * cropW * cropH;
+  const candidates: CropCandidate[] = [];
+  let visited = 0;
+  let sinceNew = 0;
+  for (const p of order) {
+    visited++;
+    const px = grid[2 * p] * cropW;
+    const py = grid[2 * p + 1] * cropH;
+    const ix = Math.min(cropW - 1, Math.max(0, Math.floor(px)));
+    const iy = Math.min(cropH - 1, Math.max(0, Math.floor(py)));
+    if (covered[iy * cropW + ix] !== 0) continue;
+    const found = await prompt(px, py);
+    onPoint();
+    let anyNew = false;
+    for (const c of found) {
+      if (!anyNew && candidates.every((o) => boxIoU(o.box, c.box) <= options.boxNmsThresh)) anyNew = true;
+      candidates.push(c);
+    }
+    const covers = found.filter((c) => c.stabilityScore >= options.coverStability && c.area <= maxCoverArea);
+    if (options.cover === 'smallest' && covers.length > 1) {
+      let smallest = covers[0];
+      for (const c of covers) if (c.area < smallest.area) smallest = c;
+      paintRle(smallest, covered, cropW);
+    } else for (const c of covers) paintRle(c, covered, cropW);
+    sinceNew = anyNew ? 0 : sinceNew + 1;
+    if (options.patience > 0 && sinceNew >= options.patience && visited >= options.minCoverage * order.length) break;
+  }
+  return candidates;
+}
