@@ -12,8 +12,14 @@ export default defineConfig([
     target: 'es2022',
     splitting: true,
     treeshake: true,
-    // import.meta.url (default model lookup) must work in the CJS build too.
-    shims: true,
+    // nifti-reader-js exports ESM only (no "require" condition) and jpeg-js is CommonJS only;
+    // bundling both makes the CJS build loadable and the ESM build usable from an import map.
+    noExternal: ['nifti-reader-js', 'jpeg-js'],
+    // nifti-reader-js inflates with fflate; its Node build reaches for worker_threads through
+    // createRequire, which breaks browsers. The browser build is plain JS and works in Node too.
+    esbuildOptions(options) {
+      options.alias = { ...options.alias, fflate: 'fflate/browser' };
+    },
   },
   {
     // The CLI is an ESM executable only.

@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/browser/**/*.test.ts'],
-    globalSetup: ['test/browser/global-setup.ts'],
+    globalSetup: ['test/helpers/build-dist.ts'],
     fileParallelism: false,
     testTimeout: 300_000,
     hookTimeout: 600_000,

@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // *.slow.test.ts is the acceptance suite (npm run test:slow, vitest.slow.config.ts).
     exclude: ['test/browser/**', 'node_modules/**', '**/*.slow.test.ts'],
+    // test/package.test.ts loads the built package: build dist/ first when it is stale.
+    globalSetup: ['test/helpers/build-dist.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // Real-model suites each hold a ~45 MB MobileSAM session; two workers match the 2-core machines.

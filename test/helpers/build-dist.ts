@@ -1,6 +1,6 @@
 /**
- * Browser tests load dist/web.js, so build first when it is missing or older than any source
- * file (a stale bundle would test yesterday's code).
+ * Vitest global setup: the package and browser tests load dist/, so build first when it is
+ * missing or older than any source file (a stale bundle would test yesterday's code).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const OUTPUTS = ['web.js', 'node.js', 'node.cjs', 'index.js', 'index.cjs', 'index.d.ts', 'cli.js'];
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -19,10 +20,13 @@ function newestMtime(dir: string): number {
 }
 
 export default function setup(): void {
-  const bundle = join(REPO_ROOT, 'dist', 'web.js');
   const sources = Math.max(newestMtime(join(REPO_ROOT, 'src')), statSync(join(REPO_ROOT, 'tsup.config.ts')).mtimeMs);
-  if (existsSync(bundle) && statSync(bundle).mtimeMs >= sources) return;
-  console.log('browser tests: dist/web.js is missing or stale, running npm run build');
+  const fresh = OUTPUTS.every((f) => {
+    const path = join(REPO_ROOT, 'dist', f);
+    return existsSync(path) && statSync(path).mtimeMs >= sources;
+  });
+  if (fresh) return;
+  console.log('tests: dist/ is missing or stale, running npm run build');
   const result = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`npm run build failed (exit ${result.status}); the browser tests need dist/web.js`);
+  if (result.status !== 0) throw new Error(`npm run build failed (exit ${result.status}); the package and browser tests need dist/`);
 }

@@ -1,0 +1,56 @@
+/**
+ * The built package as users get it: ESM and CJS entry points of salip, salip/node and
+ * salip/web resolve through package.json "exports", carry type declarations, and the Node
+ * build runs MobileSAM; the CLI binary starts.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, dataPath, taskImageNames } from './helpers/data.js';
+
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+}
+
+describe('built package', () => {
+  it('has ESM, CJS and declarations for every entry point named in exports', () => {
+    for (const entry of ['.', './node', './web']) {
+      const e = pkg.exports[entry];
+      for (const file of [e.import.default, e.import.types, e.require.default, e.require.types]) {
+        expect(existsSync(join(REPO_ROOT, file)), `${entry}: ${file}`).toBe(true);
+      }
+    }
+  });
+
+  it('loads through the package name in ESM and CJS and segments with a box', () => {
+    const image = dataPath('lung_xray', 'images', taskImageNames('lung_xray')[0]);
+    const esm = `
+      import { createSalip, nodeBackend, defaultSamFiles, readImageFile, resizeImage, maskArea } from 'salip/node';
+      const salip = await createSalip({ backend: nodeBackend(), sam: defaultSamFiles() });
+      const image = resizeImage(await readImageFile(${JSON.stringify(image)}), 256, 256);
+      const r = await salip.segmentWithBoxes(image, [[30, 40, 120, 200]]);
+      console.log(JSON.stringify({ area: maskArea(r.union), source: salip.sam.info.multimaskSource }));
+      await salip.dispose();`;
+    const out = JSON.parse(node(['--input-type=module', '-e', esm]).trim());
+    expect(out.source).toBe('graph-edit');
+    expect(out.area).toBeGreaterThan(1000);
+    const cjs = `const s = require('salip'); const n = require('salip/node'); const w = require.resolve('salip/web');
+      console.log(JSON.stringify({ core: typeof s.segmentEverything, backend: typeof n.nodeBackend, same: s.SalipError === n.SalipError, web: w.endsWith('web.cjs') }));`;
+    expect(JSON.parse(node(['-e', cjs]).trim())).toEqual({ core: 'function', backend: 'function', same: true, web: true });
+  });
+
+  it('keeps Node built-ins out of the browser entry', () => {
+    const web = readFileSync(join(REPO_ROOT, 'dist', 'web.js'), 'utf8');
+    const chunks = [...web.matchAll(/from ['"]\.\/(chunk-[\w-]+\.js)['"]/g)].map((m) => readFileSync(join(REPO_ROOT, 'dist', m[1]), 'utf8'));
+    for (const code of [web, ...chunks]) {
+      expect(code).not.toMatch(/from ['"](node:)?(fs|fs\/promises|path|zlib|crypto|module|url|onnxruntime-node)['"]/);
+    }
+  });
+
+  it('ships a CLI that starts', () => {
+    expect(node([join(REPO_ROOT, pkg.bin.salip), '--version']).trim()).toBe(pkg.version);
+  });
+});
