@@ -5,7 +5,7 @@
  * read from the sessions; the preset (clip-presets.ts) supplies only what a graph cannot say.
  */
 import type { Backend, Dim, ModelSession, ModelSource, TensorData, ValueInfo } from '../backends/types.js';
-import { SalipError } from '../core/errors.js';
+import { SalipError, describeValue } from '../core/errors.js';
 import { clipPreprocess } from '../core/image.js';
 import type { RgbImage } from '../core/types.js';
 import { getClipPreset, type ClipPreset, type ClipPresetName } from './clip-presets.js';
@@ -212,6 +212,25 @@ function assertBatchSize(value: number | undefined): number {
   return size;
 }
 
+/** Checks an image before preprocessing, so a malformed one is named instead of failing inside a resize. */
+function assertRgbImage(image: RgbImage, what: string): void {
+  const ok =
+    image !== null &&
+    typeof image === 'object' &&
+    image.data instanceof Uint8Array &&
+    Number.isInteger(image.width) &&
+    Number.isInteger(image.height) &&
+    image.width > 0 &&
+    image.height > 0 &&
+    image.data.length === image.width * image.height * 3;
+  if (!ok) {
+    throw new SalipError(
+      'INVALID_IMAGE',
+      `${what}: expected an RgbImage { width, height, data: Uint8Array of width*height*3 }, got ${describeValue(image?.width)} x ${describeValue(image?.height)} with ${describeValue(image?.data)}`,
+    );
+  }
+}
+
 function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw new SalipError('ABORTED', `${what} was cancelled through its AbortSignal`);
 }
@@ -309,6 +328,7 @@ class ClipModelImpl implements ClipModel {
   async embedImages(images: readonly RgbImage[], options: ClipEmbedOptions = {}): Promise<ClipEmbeddings> {
     this.assertLive('embedImages()');
     if (!Array.isArray(images)) throw new SalipError('INVALID_ARGUMENT', 'embedImages images: expected an array of RgbImage');
+    images.forEach((image, i) => assertRgbImage(image, `embedImages images[${i}]`));
     const size = this.vision.batch ?? assertBatchSize(options.batchSize);
     return this.collect(images.length, size, options.signal, 'embedImages', (start, end) => this.embedImageRows(images.slice(start, end), size));
   }
