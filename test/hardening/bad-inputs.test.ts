@@ -28,13 +28,14 @@ import {
   readImageFile,
   readNifti,
   resolveTask,
+  type ClipModel,
   type Salip,
   type SalipErrorCode,
   type SalipTask,
   type SamAdapterModel,
   type Scorer,
 } from '../../src/node.js';
-import { fakeTextTower, fakeVisionTower } from '../helpers/clip-fake-models.js';
+import { fakeOpenClipTowers, fakeTextTower, fakeVisionTower } from '../helpers/clip-fake-models.js';
 import { createFakeSam, testImage } from '../helpers/fake-sam.js';
 import { fakeDecoderWithWrongInput, fakeEncoderDeclaring, fakeSamEncoder, fakeSingleMaskDecoder } from '../helpers/sam-fake-models.js';
 
@@ -71,6 +72,7 @@ let fakeModels: string[];
 let onnxSam: SamAdapterModel;
 let onnxSalip: Salip;
 let fakeSalip: Salip;
+let clip: ClipModel;
 
 // --- byte fixtures -------------------------------------------------------------------------
 
@@ -209,6 +211,9 @@ const rows: BadInputRow[] = [
   { what: 'SAM encoder and decoder disagreeing on the embedding shape', action: () => apiError(() => createSamModel(nodeBackend(), { preset: 'sam', encoder: fakeEncoderDeclaring([1, 3, 1024, 1024], [1, 128, 64, 64]), decoder: fakeSingleMaskDecoder() })), code: 'MODEL_CONTRACT', fragment: 'image_embeddings' },
   { what: 'CLIP towers with different embedding widths', action: () => apiError(() => createClipModel(nodeBackend(), { preset: 'hf', vision: fakeVisionTower({ dim: 4 }), text: fakeTextTower({ dim: 8 }) })), code: 'MODEL_CONTRACT', fragment: 'expected the same width in both towers (image 4), found text 8' },
   { what: 'CLIP image tower with a rank-3 input', action: () => apiError(() => createClipModel(nodeBackend(), { preset: 'hf', vision: fakeVisionTower({ rank: 3 }), text: fakeTextTower() })), code: 'MODEL_CONTRACT', fragment: "CLIP vision: input 'pixel_values' rank" },
+  { what: 'CLIP tokenizer.json that is not JSON', action: () => apiError(() => createClipModel(nodeBackend(), { preset: 'hf', vision: fakeVisionTower(), text: fakeTextTower(), tokenizer: '{"model": ' })), code: 'DECODE_FAILED', fragment: 'tokenizer.json: expected JSON text' },
+  { what: 'CLIP image batch holding null', action: () => apiError(() => clip.embedImages([IMAGE, null as never])), code: 'INVALID_IMAGE', fragment: 'embedImages images[1]: expected an RgbImage' },
+  { what: 'CLIP texts that are not strings', action: () => apiError(() => clip.embedTexts([42 as never])), code: 'INVALID_ARGUMENT', fragment: 'texts[0]: expected a string' },
   {
     what: 'ONNX Runtime refusing a feed of the wrong shape (wrapped with model and input)',
     action: async () => {
@@ -319,6 +324,8 @@ beforeAll(async () => {
   onnxSam = await createSamModel(nodeBackend(), { preset: 'sam', encoder: fakeSamEncoder(), decoder: fakeSingleMaskDecoder() });
   onnxSalip = await createSalip({ backend: nodeBackend(), sam: onnxSam, scorer: brightness });
   fakeSalip = await createSalip({ backend: nodeBackend(), sam: createFakeSam(), scorer: brightness });
+  const towers = fakeOpenClipTowers();
+  clip = await createClipModel(nodeBackend(), { preset: 'openai', vision: towers.visual, text: towers.textual });
 });
 
 afterAll(async () => {
@@ -326,6 +333,7 @@ afterAll(async () => {
   await onnxSalip?.dispose();
   await onnxSam?.dispose();
   await fakeSalip?.dispose();
+  await clip?.dispose();
 });
 
 describe('bad inputs give a SalipError with a stable code and a message naming the input', () => {
