@@ -2,12 +2,12 @@
  * 3-D scans, slice by slice: each slice along an axis is windowed to 8 bits, segmented by the
  * cascade, and the masks are stacked back into a volume with the input's geometry.
  */
-import { SalipError } from '../core/errors.js';
+import { SalipError, isSalipError } from '../core/errors.js';
 import { stackSlices, volumeRange, volumeSlice } from '../core/volume.js';
 import type { BinaryMask } from '../core/types.js';
 import type { Salip, SalipResult } from './salip.js';
 import { throwIfAborted, type StageControl } from './stages/options.js';
-import type { SalipTask } from './tasks.js';
+import { resolveTask, type SalipTask } from './tasks.js';
 
 export interface VolumeInput {
   readonly dims: readonly [number, number, number];
@@ -40,8 +40,12 @@ export interface VolumeResult {
   /** 0/1 voxels in the input's layout (x fastest). */
   readonly mask: Uint8Array;
   readonly dims: readonly [number, number, number];
-  /** Per slice: skipped (blank or not asked for), or the cascade's score of its chosen candidate. */
-  readonly slices: Array<{ index: number; skipped: boolean; score?: number }>;
+  /**
+   * Per slice: skipped (with the reason: blank, not asked for, or no candidate survived stage 1
+   * and the area filter, which gives an empty mask instead of failing the whole volume), or the
+   * cascade's score of its chosen candidate.
+   */
+  readonly slices: Array<{ index: number; skipped: boolean; reason?: 'blank' | 'not-requested' | 'no-candidates'; score?: number }>;
 }
 
 /** Segments a volume slice by slice along an axis and stacks the masks. */
@@ -57,19 +61,36 @@ export async function segmentVolume(salip: Salip, volume: VolumeInput, task: Sal
   for (const i of options.slices ?? []) {
     if (!Number.isInteger(i) || i < 0 || i >= count) throw new SalipError('INVALID_ARGUMENT', `slices: index ${i} is outside 0..${count - 1} along axis ${axis}`);
   }
+  // Checked before the first slice, so a typo does not cost a slice's worth of work.
+  const classes = resolveTask(task).classes;
+  const name = options.className ?? classes[0].name;
+  if (!classes.some((c) => c.name === name)) {
+    throw new SalipError('INVALID_ARGUMENT', `className: the task has no class '${name}' (classes: ${classes.map((c) => c.name).join(', ')})`);
+  }
   const masks: BinaryMask[] = [];
   const slices: VolumeResult['slices'] = [];
   for (let index = 0; index < count; index++) {
     throwIfAborted(options.signal, 'segmentVolume');
     const image = volumeSlice(volume, axis, index, window.max > window.min ? window : undefined, orientation);
-    if ((wanted && !wanted.has(index)) || isBlank(image.data, blankFraction)) {
-      masks.push({ width: image.width, height: image.height, data: new Uint8Array(image.width * image.height) });
-      slices.push({ index, skipped: true });
+    const empty = (): BinaryMask => ({ width: image.width, height: image.height, data: new Uint8Array(image.width * image.height) });
+    const skipReason = wanted && !wanted.has(index) ? 'not-requested' : isBlank(image.data, blankFraction) ? 'blank' : undefined;
+    if (skipReason) {
+      masks.push(empty());
+      slices.push({ index, skipped: true, reason: skipReason });
     } else {
-      const result: SalipResult = await salip.segment(image, task, { signal: options.signal });
-      const name = options.className ?? Object.keys(result.classes)[0];
+      let result: SalipResult;
+      try {
+        result = await salip.segment(image, task, { signal: options.signal });
+      } catch (error) {
+        // A slice with no candidate (e.g. the skull cap above the brain) has no object to find;
+        // failing here would throw away every slice segmented so far.
+        if (!isSalipError(error, 'EMPTY_CANDIDATE_POOL')) throw error;
+        masks.push(empty());
+        slices.push({ index, skipped: true, reason: 'no-candidates' });
+        options.onProgress?.({ stage: 'volume', done: index + 1, total: count });
+        continue;
+      }
       const cls = result.classes[name];
-      if (!cls) throw new SalipError('INVALID_ARGUMENT', `className: the task has no class '${name}'`);
       masks.push(cls.mask);
       slices.push({ index, skipped: false, score: cls.chosen[0]?.score });
     }

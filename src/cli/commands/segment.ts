@@ -65,9 +65,11 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
       const result = await segmentVolume(salip, nifti, task, { axis, slices, className: o.class as string | undefined, onProgress: progress });
       progress.finish();
       const segmented = result.slices.filter((s) => !s.skipped).length;
+      const withoutCandidates = result.slices.filter((s) => s.reason === 'no-candidates').length;
       let voxels = 0;
       for (const v of result.mask) voxels += v;
-      log(`segmented ${segmented} of ${result.slices.length} slices; mask has ${voxels} voxels`);
+      const note = withoutCandidates > 0 ? ` (${withoutCandidates} had no candidate and stay empty)` : '';
+      log(`segmented ${segmented} of ${result.slices.length} slices${note}; mask has ${voxels} voxels`);
       if (o.out !== undefined) {
         const gz = (o.out as string).endsWith('.gz');
         await writeFileAtomic(o.out as string, writeNiftiMask(nifti, result.mask, gz ? { gzip: (b) => new Uint8Array(gzipSync(b)) } : {}), { force });
