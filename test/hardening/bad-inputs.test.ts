@@ -28,11 +28,13 @@ import {
   readImageFile,
   readNifti,
   resolveTask,
+  segmentVolume,
   type ClipModel,
   type Salip,
   type SalipErrorCode,
   type SalipTask,
   type SamAdapterModel,
+  type SamModel,
   type Scorer,
 } from '../../src/node.js';
 import { fakeOpenClipTowers, fakeTextTower, fakeVisionTower } from '../helpers/clip-fake-models.js';
@@ -381,6 +383,39 @@ describe('odd but valid inputs work', () => {
     const records = join(dir, `${name.replace(/\W+/g, '-')}.json`);
     await cliOk('everything', file, '--points-per-side', '2', '--json', records, '--quiet', ...fakeModels);
     expect(readdirSync(dir)).toContain(`${name.replace(/\W+/g, '-')}.json`);
+  });
+
+  it('a volume whose middle slice has no candidate keeps the other slices and leaves that one empty', async () => {
+    // A SAM that finds nothing on dark slices (mean brightness < 0.3): their pools are empty.
+    const inner = createFakeSam();
+    const darkBlind: SamModel = {
+      ...inner,
+      embed: (image, options) => inner.embed(image, options),
+      async decode(embedding, prompt, options) {
+        const result = await inner.decode(embedding, prompt, options);
+        let brightness = 0;
+        for (let i = 0; i < 4096; i++) brightness += embedding.data[i];
+        // Channel 0 of the fake embedding is the image brightness (0..1) per cell.
+        if (brightness / 4096 < 0.3) return { ...result, lowResLogits: result.lowResLogits.map((l) => l.map(() => -10)) };
+        return result;
+      },
+    };
+    const salip = await createSalip({ backend: nodeBackend(), sam: darkBlind, scorer: brightness });
+    const [nx, ny] = [24, 24];
+    const data = new Float32Array(nx * ny * 3);
+    data.fill(220, 0, nx * ny).fill(40, nx * ny, 2 * nx * ny).fill(220, 2 * nx * ny);
+    data[0] = 0;
+    data[1] = 255;
+    const result = await segmentVolume(salip, { dims: [nx, ny, 3], data }, TASK, { blankFraction: 0 });
+    expect(result.slices.map((s) => [s.skipped, s.reason])).toEqual([
+      [false, undefined],
+      [true, 'no-candidates'],
+      [false, undefined],
+    ]);
+    const slice = (z: number) => result.mask.subarray(z * nx * ny, (z + 1) * nx * ny).reduce((a, b) => a + b, 0);
+    expect([slice(0) > 0, slice(1), slice(2) > 0]).toEqual([true, 0, true]);
+    await expect(segmentVolume(salip, { dims: [nx, ny, 3], data }, TASK, { className: 'liver' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining("no class 'liver'") });
+    await salip.dispose();
   });
 
   it('a 1 x 1 image decodes, runs segment-everything and box prompts; the cascade reports an empty pool', async () => {
