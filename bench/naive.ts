@@ -11,9 +11,10 @@
  */
 import type { Backend, ModelSession, TensorData } from '../src/backends/types.js';
 import { cropImage } from '../src/core/image.js';
-import { boxXyxyToXywh, encodeRle, maskFromLogits, maskToBox } from '../src/core/mask.js';
+import { boxXyxyToXywh, decodeRle, encodeRle, maskArea, maskFromLogits, maskToBox } from '../src/core/mask.js';
 import {
   boxNms,
+  cleanupSmallRegions,
   createLogitUpscaler,
   generateCropBoxes,
   isBoxNearCropEdge,
@@ -26,7 +27,8 @@ import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, exposeMultimaskOutputs } from '../src
 import { SEGMENT_EVERYTHING_DEFAULTS } from '../src/pipeline/stages/segment-everything.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../src/pipeline/types.js';
 
-export type NaiveOptions = Partial<Omit<typeof SEGMENT_EVERYTHING_DEFAULTS, 'pointsPerBatch' | 'minMaskRegionArea'>>;
+/** The segment-everything parameters the naive loop honours (others, e.g. mode, are ignored). */
+export type NaiveOptions = { -readonly [K in keyof typeof SEGMENT_EVERYTHING_DEFAULTS]?: number };
 
 /** Loads the decoder with the multi-mask edit and nothing dropped (the reference graph). */
 export async function loadNaiveDecoder(backend: Backend, decoderPath: string, intraOpThreads?: number): Promise<ModelSession> {
@@ -71,7 +73,7 @@ export async function naiveSegmentEverything(
   sam: SamModel,
   decoder: ModelSession,
   image: RgbImage,
-  options: NaiveOptions & { embedding?: SamImageEmbedding } = {},
+  options: NaiveOptions & { embedding?: SamImageEmbedding; [other: string]: unknown } = {},
 ): Promise<{ records: MaskRecord[]; decoderCalls: number }> {
   const o = { ...SEGMENT_EVERYTHING_DEFAULTS, ...options };
   const { width, height } = image;
@@ -135,7 +137,7 @@ export async function naiveSegmentEverything(
     );
     survivors = keep.map((i) => all[i]);
   }
-  const records = survivors.map((c) => ({
+  let records: MaskRecord[] = survivors.map((c) => ({
     segmentation: c.rle,
     area: c.area,
     bbox: boxXyxyToXywh(c.box),
@@ -145,5 +147,18 @@ export async function naiveSegmentEverything(
     cropBox: boxXyxyToXywh(c.cropBox),
     maskIndex: c.maskIndex,
   }));
+  if (o.minMaskRegionArea > 0 && records.length > 0) {
+    const { masks, keep } = cleanupSmallRegions(
+      records.map((r) => decodeRle(r.segmentation)),
+      o.minMaskRegionArea,
+      Math.max(o.boxNmsThresh, o.cropNmsThresh),
+    );
+    records = keep.map((index, k) => ({
+      ...records[index],
+      segmentation: encodeRle(masks[k]),
+      area: maskArea(masks[k]),
+      bbox: boxXyxyToXywh(maskToBox(masks[k])),
+    }));
+  }
   return { records, decoderCalls };
 }

@@ -9,8 +9,11 @@ import {
   maskToBox,
   rleArea,
   segmentEverything,
+  FAST_EVERYTHING_DEFAULTS,
+  pointGrid,
   type MaskRecord,
 } from '../../../src/index.js';
+import { coarseToFineOrder } from '../../../src/pipeline/stages/everything-fast.js';
 import { createFakeSam, testImage } from '../../helpers/fake-sam.js';
 
 function checkInvariants(records: MaskRecord[], width: number, height: number, opts: { predIouThresh: number; stabilityScoreThresh: number; boxNmsThresh: number }) {
@@ -135,5 +138,131 @@ describe('segmentEverything', () => {
     const err = await segmentEverything(createFakeSam(), testImage(16, 16), opts).catch((e) => e);
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.message).toContain(name);
+  });
+});
+
+describe('segmentEverything modes', () => {
+  const keyOf = (r: MaskRecord) => `${r.pointCoords[0].join(',')}#${r.maskIndex}`;
+
+  it("defaults to 'exact' and rejects an unknown mode or bad fast options, naming them", async () => {
+    const sam = createFakeSam();
+    const { options } = await segmentEverything(sam, testImage(16, 16), { pointsPerSide: 1 });
+    expect(options.mode).toBe('exact');
+    expect(options.fast).toEqual(FAST_EVERYTHING_DEFAULTS);
+    for (const [opts, name] of [
+      [{ mode: 'quick' }, 'mode'],
+      [{ mode: 'fast', fast: { coverStability: 2 } }, 'fast.coverStability'],
+      [{ mode: 'fast', fast: { coverMaxArea: -0.1 } }, 'fast.coverMaxArea'],
+      [{ mode: 'fast', fast: { patience: 1.5 } }, 'fast.patience'],
+      [{ mode: 'fast', fast: { minCoverage: Number.NaN } }, 'fast.minCoverage'],
+    ] as const) {
+      const err = await segmentEverything(sam, testImage(16, 16), opts as never).catch((e) => e);
+      expect(err.code).toBe('INVALID_ARGUMENT');
+      expect(err.message).toContain(name);
+    }
+  });
+
+  it('fast mode with skipping and early stop off keeps exactly the exact-mode records', async () => {
+    const image = testImage(80, 64);
+    const opts = { pointsPerSide: 6, predIouThresh: 0.8, stabilityScoreThresh: 0.3, boxNmsThresh: 0.7 };
+    const exact = await segmentEverything(createFakeSam(), image, opts);
+    const fast = await segmentEverything(createFakeSam(), image, { ...opts, mode: 'fast', fast: { coverStability: 1, coverMaxArea: 0, patience: 0 } });
+    expect(fast.stats.decoderCalls).toBe(36);
+    expect(fast.stats.skippedPoints).toBe(0);
+    const byKey = (records: MaskRecord[]) => new Map(records.map((r) => [keyOf(r), r]));
+    expect(byKey(fast.records)).toEqual(byKey(exact.records));
+  });
+
+  it('fast mode skips points inside stable candidates: fewer calls, every record one the exact loop computes', async () => {
+    const image = testImage(64, 64);
+    // 8 x 8 grid, spacing 8 px; the radius-10 disks (stability ~0.82, 4.9 % of the image) cover
+    // the neighbouring points, so those are not prompted.
+    const opts = { pointsPerSide: 8, predIouThresh: 0.8, stabilityScoreThresh: 0, boxNmsThresh: 0.7 };
+    const sam = createFakeSam();
+    const fast = await segmentEverything(sam, image, { ...opts, mode: 'fast', fast: { coverStability: 0.8, coverMaxArea: 0.1, cover: 'all', patience: 0 } });
+    expect(fast.stats.decoderCalls).toBe(sam.decodeCalls);
+    expect(fast.stats.decoderCalls + fast.stats.skippedPoints).toBe(64);
+    expect(fast.stats.decoderCalls).toBeLessThan(32);
+    // Every fast record is a candidate of the plain loop (no NMS there, so none is hidden).
+    const all = await segmentEverything(createFakeSam(), image, { ...opts, boxNmsThresh: 1 });
+    const plain = new Map(all.records.map((r) => [keyOf(r), r]));
+    for (const r of fast.records) expect(r).toEqual(plain.get(keyOf(r)));
+    // No prompted point lies inside a covering (radius-10) disk of an earlier prompted point.
+    const prompted = fast.records.filter((r) => r.maskIndex === 2).map((r) => r.pointCoords[0]);
+    for (let i = 0; i < prompted.length; i++) {
+      for (let j = 0; j < i; j++) expect(Math.hypot(prompted[i][0] - prompted[j][0], prompted[i][1] - prompted[j][1])).toBeGreaterThan(9);
+    }
+  });
+
+  it('cover: smallest paints only the smallest qualifying candidate of a point', async () => {
+    const image = testImage(64, 64);
+    const opts = { pointsPerSide: 8, predIouThresh: 0, stabilityScoreThresh: 0, boxNmsThresh: 1, mode: 'fast' as const };
+    // Disks of radius 3 (stability 0.5), 6 (0.71) and 10 (0.82): with coverStability 0.7 the
+    // smallest qualifying disk has radius 6, which reaches no neighbour 8 px away.
+    const smallest = await segmentEverything(createFakeSam(), image, { ...opts, fast: { coverStability: 0.7, coverMaxArea: 1, cover: 'smallest' } });
+    const all = await segmentEverything(createFakeSam(), image, { ...opts, fast: { coverStability: 0.7, coverMaxArea: 1, cover: 'all' } });
+    expect(smallest.stats.decoderCalls).toBe(64);
+    expect(all.stats.decoderCalls).toBeLessThan(64);
+  });
+
+  it('fast mode stops a crop after `patience` prompted points with only duplicates, once minCoverage is reached', async () => {
+    const image = testImage(64, 64);
+    // Every disk of the fake is new (its box differs), so make boxes collide: NMS threshold 0
+    // treats any overlap as a duplicate, and neighbouring disks overlap.
+    const opts = { pointsPerSide: 8, predIouThresh: 0.8, stabilityScoreThresh: 0, boxNmsThresh: 0, mode: 'fast' as const };
+    const early = await segmentEverything(createFakeSam(), image, { ...opts, fast: { coverStability: 1, coverMaxArea: 0, patience: 3, minCoverage: 0.5 } });
+    expect(early.stats.decoderCalls).toBeGreaterThanOrEqual(32);
+    expect(early.stats.decoderCalls).toBeLessThan(64);
+    expect(early.stats.skippedPoints).toBe(64 - early.stats.decoderCalls);
+    const never = await segmentEverything(createFakeSam(), image, { ...opts, fast: { coverStability: 1, coverMaxArea: 0, patience: 0 } });
+    expect(never.stats.decoderCalls).toBe(64);
+  });
+
+  it('fast mode reports progress up to the total, skipped points included', async () => {
+    const events: number[] = [];
+    const { stats } = await segmentEverything(createFakeSam(), testImage(64, 64), {
+      pointsPerSide: 8,
+      pointsPerBatch: 4,
+      predIouThresh: 0.8,
+      stabilityScoreThresh: 0,
+      mode: 'fast',
+      fast: { coverStability: 0.8, coverMaxArea: 0.1, cover: 'all' },
+      onProgress: (e) => events.push(e.done),
+    });
+    expect(stats.skippedPoints).toBeGreaterThan(0);
+    expect(events[events.length - 1]).toBe(64);
+    expect([...events].sort((a, b) => a - b)).toEqual(events);
+  });
+
+  it('fast mode with crop layers keeps records inside the image with their crop boxes', async () => {
+    const sam = createFakeSam();
+    const opts = { pointsPerSide: 4, cropNLayers: 1, predIouThresh: 0.8, stabilityScoreThresh: 0.3, boxNmsThresh: 0.7 };
+    const { records } = await segmentEverything(sam, testImage(80, 60), { ...opts, mode: 'fast' });
+    expect(records.length).toBeGreaterThan(0);
+    checkInvariants(records, 80, 60, opts);
+  });
+});
+
+describe('coarseToFineOrder', () => {
+  it('is a permutation that starts at the point nearest the centre and spreads the first points', () => {
+    const grid = pointGrid(16);
+    const order = coarseToFineOrder(grid);
+    expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: 256 }, (_, i) => i));
+    const centre = (p: number) => (grid[2 * p] - 0.5) ** 2 + (grid[2 * p + 1] - 0.5) ** 2;
+    for (let p = 0; p < 256; p++) expect(centre(order[0])).toBeLessThanOrEqual(centre(p));
+    // The first five points: the centre and one in each quadrant's far corner region.
+    const quadrants = new Set([...order.slice(1, 5)].map((p) => `${grid[2 * p] < 0.5}${grid[2 * p + 1] < 0.5}`));
+    expect(quadrants.size).toBe(4);
+    // Any prefix of 16 points leaves no grid point farther than ~1.5 grid cells... from a taken one.
+    const taken = [...order.slice(0, 16)];
+    for (let p = 0; p < 256; p++) {
+      const d = Math.min(...taken.map((q) => Math.hypot(grid[2 * p] - grid[2 * q], grid[2 * p + 1] - grid[2 * q + 1])));
+      expect(d).toBeLessThan(0.2);
+    }
+  });
+
+  it('handles an empty and a one-point grid', () => {
+    expect(coarseToFineOrder(new Float32Array(0))).toEqual(new Int32Array(0));
+    expect(coarseToFineOrder(Float32Array.of(0.3, 0.7))).toEqual(Int32Array.of(0));
   });
 });

@@ -1,0 +1,189 @@
+/**
+ * npm run bench: segment-everything and the cascade on the real MobileSAM weights and the dev
+ * images. Every figure is a ratio against a baseline measured in the same run (medians over
+ * several runs after a warm-up); prints a table and writes bench/results.json.
+ *
+ *   tsx bench/run.ts [--speed-runs 3] [--images-per-task 5] [--rss-mode exact|fast|skip] [--out bench/results.json]
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultSamFiles } from '../src/backends/default-models.js';
+import { nodeBackend } from '../src/backends/node.js';
+import { createSalip } from '../src/pipeline/salip.js';
+import { createSamModel } from '../src/pipeline/sam.js';
+import { evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
+import { segmentEverything, type SegmentEverythingOptions } from '../src/pipeline/stages/segment-everything.js';
+import { TASK_PRESETS, type SalipTask } from '../src/pipeline/tasks.js';
+import { DEV_TASKS, PRESET_OF, REPO_ROOT, devNames, loadDevItem, machineInfo, mean, median, now, OrtMeter, spreadSubset, type DevTask } from './harness.js';
+import { loadNaiveDecoder, naiveSegmentEverything } from './naive.js';
+
+const { values: args } = parseArgs({
+  options: {
+    'speed-runs': { type: 'string', default: '3' },
+    'images-per-task': { type: 'string', default: '5' },
+    'rss-mode': { type: 'string', default: 'exact' },
+    out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results.json') },
+  },
+});
+const speedRuns = Number(args['speed-runs']);
+const imagesPerTask = Number(args['images-per-task']);
+const rssMode = args['rss-mode'] as 'exact' | 'fast' | 'skip';
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+const started = now();
+const machine = machineInfo();
+const threads = availableParallelism();
+log(`bench on ${machine.cpu}, ${threads} cores, node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}, load ${machine.loadAverage.join(' ')}`);
+const files = defaultSamFiles();
+// The library picks its thread count from the machine; the naive loop takes the runtime's default.
+const backend = nodeBackend({ intraOpThreads: threads });
+const meter = new OrtMeter(backend);
+const naiveBackend = nodeBackend();
+const naiveMeter = new OrtMeter(naiveBackend);
+const sam = await createSamModel(backend, files);
+const naiveDecoder = await loadNaiveDecoder(naiveBackend, files.decoder);
+
+// 1. Speed of segment-everything: naive loop vs exact mode vs fast mode, same image, same parameters.
+const speedTask: DevTask = 'lung_xray';
+const speedItem = prepareEvalItem(loadDevItem(speedTask, devNames(speedTask)[0]), 256);
+const params: SegmentEverythingOptions = { ...TASK_PRESETS[PRESET_OF[speedTask]].everything };
+const embedding = await sam.embed(speedItem.image);
+const times = { naive: [] as number[], exact: [] as number[], fast: [] as number[] };
+const ort = { naive: [] as number[], exact: [] as number[], fast: [] as number[] };
+let calls = { naive: 0, exact: 0, fast: 0 };
+let identical = true;
+for (let round = 0; round <= speedRuns; round++) {
+  // Interleaved, so that a change in machine load hits all three alike; round 0 is the warm-up.
+  naiveMeter.start();
+  let t = now();
+  const naive = await naiveSegmentEverything(sam, naiveDecoder, speedItem.image, { ...params, embedding });
+  const naiveMs = now() - t;
+  const naiveOrt = naiveMeter.read().ms;
+  meter.start();
+  t = now();
+  const exact = await segmentEverything(sam, speedItem.image, { ...params, mode: 'exact', embedding });
+  const exactMs = now() - t;
+  const exactOrt = meter.read().ms;
+  meter.start();
+  t = now();
+  const fast = await segmentEverything(sam, speedItem.image, { ...params, mode: 'fast', embedding });
+  const fastMs = now() - t;
+  const fastOrt = meter.read().ms;
+  identical &&= JSON.stringify(naive.records) === JSON.stringify(exact.records);
+  calls = { naive: naive.decoderCalls, exact: exact.stats.decoderCalls, fast: fast.stats.decoderCalls };
+  log(`speed round ${round}${round === 0 ? ' (warm-up)' : ''}: naive ${naiveMs.toFixed(0)} ms, exact ${exactMs.toFixed(0)} ms, fast ${fastMs.toFixed(0)} ms (${fast.stats.decoderCalls} calls)`);
+  if (round === 0) continue;
+  times.naive.push(naiveMs);
+  times.exact.push(exactMs);
+  times.fast.push(fastMs);
+  ort.naive.push(naiveOrt);
+  ort.exact.push(exactOrt);
+  ort.fast.push(fastOrt);
+}
+const speed = {
+  image: `${speedTask}/${speedItem.name} at 256 x 256`,
+  params,
+  runs: speedRuns,
+  naiveMs: median(times.naive),
+  exactMs: median(times.exact),
+  fastMs: median(times.fast),
+  naiveOrtMs: median(ort.naive),
+  exactOrtMs: median(ort.exact),
+  fastOrtMs: median(ort.fast),
+  decoderCalls: calls,
+  exactSpeedup: median(times.naive) / median(times.exact),
+  speedup: median(times.naive) / median(times.fast),
+  exactIdenticalToNaive: identical,
+};
+
+// 2. The cascade on dev subsets, exact vs fast: final Dice and overhead (wall / ONNX Runtime time).
+const salip = await createSalip({ backend, sam });
+const cascade: Record<string, unknown> = {};
+const overheadRatios: Record<'exact' | 'fast', number[]> = { exact: [], fast: [] };
+const wallAll = { exact: 0, fast: 0 };
+const ortAll = { exact: 0, fast: 0 };
+const diceByMode: Record<'exact' | 'fast', number[]> = { exact: [], fast: [] };
+for (const task of DEV_TASKS) {
+  const names = spreadSubset(devNames(task), imagesPerTask + 3);
+  const items = names.map((name) => loadDevItem(task, name));
+  const preset = TASK_PRESETS[PRESET_OF[task]];
+  const row: Record<string, unknown> = { images: names };
+  for (const mode of ['exact', 'fast'] as const) {
+    const taskObject: SalipTask = { ...preset, everything: { ...preset.everything, mode } };
+    let last = now();
+    meter.start();
+    let lastOrt = 0;
+    const report = await evaluate(salip, items, {
+      task: taskObject,
+      modes: ['cascade'],
+      size: 256,
+      exemplars: 3,
+      seed: 0,
+      onImage: () => {
+        const t = now();
+        const o = meter.read().ms;
+        overheadRatios[mode].push((t - last) / (o - lastOrt));
+        wallAll[mode] += t - last;
+        ortAll[mode] += o - lastOrt;
+        last = t;
+        lastOrt = o;
+      },
+    });
+    const dice = report.images.map((r) => r.modes.cascade!.dice);
+    diceByMode[mode].push(...dice);
+    row[mode] = { meanDice: report.mean.cascade!.dice, dice, exemplars: report.exemplarNames };
+    log(`cascade ${task} ${mode}: mean Dice ${report.mean.cascade!.dice.toFixed(4)} over ${report.count} images`);
+  }
+  row.diceChange = (row.fast as { meanDice: number }).meanDice - (row.exact as { meanDice: number }).meanDice;
+  cascade[task] = row;
+}
+const overhead = {
+  exact: median(overheadRatios.exact),
+  fast: median(overheadRatios.fast),
+  exactAggregate: wallAll.exact / ortAll.exact,
+  fastAggregate: wallAll.fast / ortAll.fast,
+};
+const diceChange = mean(diceByMode.fast) - mean(diceByMode.exact);
+const diceAbsChange = mean(diceByMode.fast.map((d, i) => Math.abs(d - diceByMode.exact[i])));
+
+// 3. Peak RSS in a process of its own.
+let rss: unknown = { skipped: true };
+if (rssMode !== 'skip') {
+  log(`peak RSS run (${rssMode} mode, 32 x 32 points, one crop layer, 1024 x 1024)...`);
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'rss.ts'), rssMode], { cwd: REPO_ROOT, encoding: 'utf8' });
+  rss = JSON.parse(out.trim().split('\n').pop()!);
+}
+
+await salip.dispose();
+await naiveDecoder.dispose();
+
+const results = {
+  date: new Date().toISOString(),
+  machine: { ...machine, loadAverageAtEnd: machineInfo().loadAverage, threads },
+  speed,
+  cascade: { imagesPerTask, exemplars: 3, seed: 0, size: 256, perTask: cascade, diceChange, diceAbsChange },
+  overhead,
+  rss,
+  gpu: { measured: false, reason: 'no GPU on this machine (onnxruntime-web WebGPU needs one); the batched-prompt graph edit is not benchmarked here' },
+  benchMinutes: (now() - started) / 60000,
+};
+writeFileSync(args.out!, `${JSON.stringify(results, null, 2)}\n`);
+
+const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+const rssRow = rss as { peakRssMb?: number; rssAfterModelLoadMb?: number; decoderCalls?: number; wallMs?: number; mode?: string };
+const table = [
+  ['figure', 'value', 'target', 'baseline (same run)'],
+  ['overhead (exact)', f(overhead.exact, 3), '<= 1.05', `cascade wall / summed ONNX Runtime time, median per image (aggregate ${f(overhead.exactAggregate, 3)})`],
+  ['overhead (fast)', f(overhead.fast, 3), '<= 1.05', `same, fast mode (aggregate ${f(overhead.fastAggregate, 3)})`],
+  ['speedup (fast)', f(speed.speedup), '>= 4', `naive loop ${f(speed.naiveMs, 0)} ms vs fast ${f(speed.fastMs, 0)} ms (${speed.decoderCalls.fast}/${speed.decoderCalls.naive} decoder calls)`],
+  ['Dice change (fast - exact)', f(diceChange, 4), '|.| <= 0.01', `mean over ${diceByMode.exact.length} dev images; mean |per-image change| ${f(diceAbsChange, 4)}`],
+  ['exactSpeedup', f(speed.exactSpeedup), '>= 1.3', `naive loop ${f(speed.naiveMs, 0)} ms vs exact ${f(speed.exactMs, 0)} ms; identical masks: ${speed.exactIdenticalToNaive}`],
+  ['peak RSS (MB)', rssRow.peakRssMb === undefined ? 'skipped' : String(rssRow.peakRssMb), '<= 1536', rssRow.peakRssMb === undefined ? '' : `${rssRow.mode} mode; ${rssRow.rssAfterModelLoadMb} MB after model load; ${rssRow.decoderCalls} decoder calls in ${f((rssRow.wallMs ?? NaN) / 1000, 0)} s`],
+];
+const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
+for (const r of table) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join(' | '));
+console.log(`\nmachine: ${machine.cpu}, ${threads} cores, ${machine.memoryGb} GB, node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}; load ${machine.loadAverage.join(' ')} -> ${results.machine.loadAverageAtEnd.join(' ')}`);
+console.log(`bench took ${f(results.benchMinutes, 1)} min; results in ${args.out}`);
