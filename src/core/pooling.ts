@@ -181,3 +181,54 @@ export function imageCoverage(grid: EmbeddingGrid): Float32Array {
   addRectangle(g, coverage, 0, grid.transform.imageWidth, 0, grid.transform.imageHeight);
   return coverage;
 }
+
+/**
+ * The surroundings of a region on the embedding grid: every cell within `cells` cells (Chebyshev
+ * distance) of a cell the region touches, weighted by the part of the cell that is image but not
+ * region. Pooling it describes what the region's context looks like (for an organ: the tissue
+ * around it), which tells a whole organ from one of its parts.
+ */
+export function contextRingCoverage(grid: EmbeddingGrid, coverage: Float32Array, cells: number): Float32Array {
+  const g = geometry(grid);
+  const n = g.gridW * g.gridH;
+  if (!(coverage instanceof Float32Array) || coverage.length !== n) {
+    throw new SalipError('INVALID_ARGUMENT', `coverage: expected a Float32Array of h * w = ${n} values`);
+  }
+  if (!Number.isInteger(cells) || cells < 1) {
+    throw new SalipError('INVALID_ARGUMENT', `context ring width: expected an integer number of cells >= 1, got ${String(cells)}`);
+  }
+  // Separable dilation of the touched cells: distance to the nearest touched cell along rows, then columns.
+  const rowNear = new Uint8Array(n);
+  for (let y = 0; y < g.gridH; y++) {
+    let last = -Infinity;
+    for (let x = 0; x < g.gridW; x++) {
+      if (coverage[y * g.gridW + x] > 0) last = x;
+      if (x - last <= cells) rowNear[y * g.gridW + x] = 1;
+    }
+    last = Infinity;
+    for (let x = g.gridW - 1; x >= 0; x--) {
+      if (coverage[y * g.gridW + x] > 0) last = x;
+      if (last - x <= cells) rowNear[y * g.gridW + x] = 1;
+    }
+  }
+  const image = imageCoverage(grid);
+  const ring = new Float32Array(n);
+  for (let x = 0; x < g.gridW; x++) {
+    let last = -Infinity;
+    const near = new Uint8Array(g.gridH);
+    for (let y = 0; y < g.gridH; y++) {
+      if (rowNear[y * g.gridW + x]) last = y;
+      if (y - last <= cells) near[y] = 1;
+    }
+    last = Infinity;
+    for (let y = g.gridH - 1; y >= 0; y--) {
+      if (rowNear[y * g.gridW + x]) last = y;
+      if (last - y <= cells) near[y] = 1;
+    }
+    for (let y = 0; y < g.gridH; y++) {
+      const i = y * g.gridW + x;
+      if (near[y]) ring[i] = Math.max(0, image[i] - coverage[i]);
+    }
+  }
+  return ring;
+}

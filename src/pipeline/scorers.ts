@@ -6,9 +6,9 @@
  */
 import { SalipError } from '../core/errors.js';
 import { decodeRle } from '../core/mask.js';
-import { imageCoverage, maskCoverage, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
+import { contextRingCoverage, imageCoverage, maskCoverage, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
-import { ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
+import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../core/types.js';
 import type { ClipModel } from './clip.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from './types.js';
@@ -141,47 +141,79 @@ export function createClipTextScorer(clip: ClipModel, options: ClipTextScorerOpt
 }
 
 /**
- * How exemplar and candidate features are compared:
- * 'image-mean' (default) subtracts the mean feature of the image each region comes from, so the
- * score measures what sets the region apart from its own image (SAM features share a large common
- * component, which otherwise makes every cosine close to 1); 'none' compares raw pooled features.
+ * How exemplar and candidate regions are compared.
+ * 'region+context' (default): 100 x the mean of two cosines, the region's pooled feature vs the
+ * exemplars' and the pooled feature of its surroundings (a ring of `contextCells` embedding cells)
+ * vs the exemplars' surroundings. A part of an organ looks like the organ inside but is
+ * surrounded by more organ, so the context term separates whole organs from their parts.
+ * 'region': 100 x cosine of the pooled region features only.
+ * On 27 fetal-head ultrasound images with 3 exemplars (MobileSAM, 6 x 6 point candidates), the
+ * context term raised the share of images whose best candidate has Dice >= 0.5 from ~73 % to
+ * ~83 % (mean over 7 exemplar choices); subtracting the image's mean feature instead made it worse.
  */
-export type ExemplarContrast = 'image-mean' | 'none';
+export type ExemplarSimilarity = 'region+context' | 'region';
+
+/**
+ * 'none' (default): pooled features as they are. 'image-mean': the mean feature of the region's
+ * own image is subtracted first (kept for experiments: on the fetal-head study above, with 8 x 8
+ * point candidates and 'region' similarity, it lowered the hit rate from 20/27 to 15/27).
+ */
+export type ExemplarContrast = 'none' | 'image-mean';
 
 export interface ExemplarScorerOptions {
+  similarity?: ExemplarSimilarity;
+  /** Width of the context ring in embedding cells (default 3; 48 px of SAM's 1024 frame). */
+  contextCells?: number;
   contrast?: ExemplarContrast;
 }
 
-/** The mean feature of the whole image (what 'image-mean' contrast subtracts), or null for 'none'. */
-function contrastFeature(embedding: EmbeddingGrid, contrast: ExemplarContrast): Float32Array | null {
-  return contrast === 'image-mean' ? pooledFeature(embedding, imageCoverage(embedding)) : null;
-}
-
-/** Pooled feature of a region minus its image's mean feature (when given). */
-function regionFeature(embedding: EmbeddingGrid, coverage: Float32Array, background: Float32Array | null): Float32Array {
-  const feature = pooledFeature(embedding, coverage);
-  if (background) for (let k = 0; k < feature.length; k++) feature[k] -= background[k];
-  return feature;
+/** Region and context features of one region, both unnormalised. */
+interface RegionFeatures {
+  region: Float32Array;
+  context: Float32Array | null;
 }
 
 /**
- * Retrieval by example: each class is described by 1-5 images with masks. Prototype = the
- * normalised mean of the exemplars' normalised mask-pooled SAM features (computed once per
- * exemplar list: one encoder pass per exemplar image). Candidates are pooled from the image's
- * existing embedding (ctx.embedding), so scoring costs no encoder pass. Score = 100 x cosine.
+ * Retrieval by example: each class is described by 1-5 images with masks. Prototypes = the
+ * normalised mean of the exemplars' normalised mask-pooled SAM features (region, and context when
+ * used), computed once per exemplar list: one encoder pass per exemplar image. Candidates are
+ * pooled from the image's existing embedding (ctx.embedding), so scoring costs no encoder pass.
  */
 export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Exemplar[]> = {}, options: ExemplarScorerOptions = {}): Scorer {
-  const contrast = options.contrast ?? 'image-mean';
-  if (contrast !== 'image-mean' && contrast !== 'none') {
-    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer contrast: expected 'image-mean' or 'none', got ${JSON.stringify(contrast)}`);
+  const similarity = options.similarity ?? 'region+context';
+  if (similarity !== 'region+context' && similarity !== 'region') {
+    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer similarity: expected 'region+context' or 'region', got ${JSON.stringify(similarity)}`);
   }
-  const prototypes = new WeakMap<Exemplar[], Promise<Float32Array>>();
+  const contextCells = options.contextCells ?? 3;
+  if (!Number.isInteger(contextCells) || contextCells < 1) {
+    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer contextCells: expected an integer >= 1, got ${String(options.contextCells)}`);
+  }
+  const contrast = options.contrast ?? 'none';
+  if (contrast !== 'none' && contrast !== 'image-mean') {
+    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer contrast: expected 'none' or 'image-mean', got ${JSON.stringify(contrast)}`);
+  }
+  const withContext = similarity === 'region+context';
+  /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
+  const featuresOf = (embedding: EmbeddingGrid, coverage: Float32Array, imageMean: Float32Array | null): RegionFeatures => {
+    const region = pooledFeature(embedding, coverage);
+    const context = withContext ? pooledFeature(embedding, contextRingCoverage(embedding, coverage, contextCells)) : null;
+    if (imageMean) {
+      for (let k = 0; k < region.length; k++) {
+        region[k] -= imageMean[k];
+        if (context) context[k] -= imageMean[k];
+      }
+    }
+    return { region, context };
+  };
+  const imageMeanOf = (embedding: EmbeddingGrid) => (contrast === 'image-mean' ? pooledFeature(embedding, imageCoverage(embedding)) : null);
+  const prototypes = new WeakMap<Exemplar[], Promise<{ region: Float32Array; context: Float32Array | null }>>();
 
-  const prototypeOf = (className: string, list: Exemplar[], signal?: AbortSignal): Promise<Float32Array> => {
+  const prototypeOf = (className: string, list: Exemplar[], signal?: AbortSignal) => {
     let cached = prototypes.get(list);
     if (!cached) {
       cached = (async () => {
-        let sum: Float64Array | undefined;
+        const regions: Float32Array[] = [];
+        const contexts: Float32Array[] = [];
         for (const [j, exemplar] of list.entries()) {
           throwIfAborted(signal, 'exemplar prototype');
           if (!exemplar?.image || !exemplar.mask) {
@@ -196,11 +228,11 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
           if (!coverage.some((v) => v > 0)) {
             throw new SalipError('INVALID_TASK', `class '${className}': exemplars[${j}] has an empty mask (an exemplar must show the class)`);
           }
-          const feature = l2Normalize(regionFeature(embedding, coverage, contrastFeature(embedding, contrast)));
-          sum ??= new Float64Array(feature.length);
-          for (let k = 0; k < feature.length; k++) sum[k] += feature[k];
+          const f = featuresOf(embedding, coverage, imageMeanOf(embedding));
+          regions.push(f.region);
+          if (f.context) contexts.push(f.context);
         }
-        return l2Normalize(Float32Array.from(sum!, (v) => v / list.length));
+        return { region: prototype(regions), context: withContext ? prototype(contexts) : null };
       })();
       cached.catch(() => prototypes.delete(list));
       prototypes.set(list, cached);
@@ -209,7 +241,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   };
 
   return {
-    name: `exemplar:${contrast}`,
+    name: `exemplar:${similarity}${contrast === 'none' ? '' : `:${contrast}`}`,
     async score(ctx: ScoreContext): Promise<ScoreTable> {
       assertContext(ctx, 'exemplar');
       const lists = ctx.classes.map((cls) => {
@@ -227,21 +259,30 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       if (ctx.image && (ctx.image.width !== imageWidth || ctx.image.height !== imageHeight)) {
         throw new SalipError('SIZE_MISMATCH', `exemplar scorer: ctx.embedding was made for a ${imageWidth} x ${imageHeight} image, ctx.image is ${ctx.image.width} x ${ctx.image.height}`);
       }
-      const protos: Float32Array[] = [];
+      const protos: Array<{ region: Float32Array; context: Float32Array | null }> = [];
       for (const [c, list] of lists.entries()) protos.push(await prototypeOf(ctx.classes[c].name, list, ctx.signal));
       throwIfAborted(ctx.signal, 'exemplar scoring');
       const n = ctx.candidates.length;
-      const dim = embedding.dims[1];
-      const features = new Float32Array(n * dim);
-      const background = contrastFeature(embedding, contrast);
-      ctx.candidates.forEach((record, i) => features.set(regionFeature(embedding, rleCoverage(embedding, record.segmentation), background), i * dim));
-      const classMatrix = new Float32Array(protos.length * dim);
-      protos.forEach((p, c) => classMatrix.set(p, c * dim));
-      return {
-        classNames: ctx.classes.map((c) => c.name),
-        candidateCount: n,
-        scores: scaledCosineScores(features, n, classMatrix, protos.length, dim, 100),
-      };
+      const nClasses = protos.length;
+      const scores = new Float32Array(nClasses * n);
+      const imageMean = imageMeanOf(embedding);
+      ctx.candidates.forEach((record, i) => {
+        const f = featuresOf(embedding, rleCoverage(embedding, record.segmentation), imageMean);
+        protos.forEach((p, c) => {
+          scores[c * n + i] = f.context && p.context ? 50 * (cosine(f.region, p.region) + cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
+        });
+      });
+      return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };
     },
   };
+}
+
+/** Normalised mean of normalised feature vectors (a zero vector when every input is zero). */
+function prototype(features: Float32Array[]): Float32Array {
+  const sum = new Float32Array(features[0]?.length ?? 0);
+  for (const f of features) {
+    const unit = l2Normalize(f);
+    for (let k = 0; k < sum.length; k++) sum[k] += unit[k];
+  }
+  return l2Normalize(sum);
 }

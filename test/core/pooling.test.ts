@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { isSalipError } from '../../src/core/errors.js';
 import { createMask, encodeRle, maskArea } from '../../src/core/mask.js';
 import {
+  contextRingCoverage,
   imageCoverage,
   maskCoverage,
   maskPooledFeature,
@@ -92,6 +93,40 @@ describe('maskPooledFeature', () => {
     expect(code(() => rlePooledFeature(TOP_ROW, encodeRle(createMask(4, 4))))).toBe('SIZE_MISMATCH');
     expect(code(() => maskPooledFeature({ ...TOP_ROW, dims: [2, 1, 2, 2] }, createMask(8, 4)))).toBe('INVALID_ARGUMENT');
     expect(code(() => maskPooledFeature({ ...TOP_ROW, data: new Float32Array(3) }, createMask(8, 4)))).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('contextRingCoverage', () => {
+  // 4 x 4 grid of 16 px cells over a 64 frame.
+  const g = (imageHeight: number) => grid([new Array(16).fill(0)], 4, 4, { inputSize: 64, scale: 1, imageWidth: 64, imageHeight });
+  const cells = (values: Float32Array) => Array.from({ length: 4 }, (_, y) => Array.from(values.subarray(y * 4, y * 4 + 4)));
+
+  it('is the neighbouring cells within the ring width, weighted by image-but-not-region', () => {
+    const full = g(64);
+    expect(cells(contextRingCoverage(full, maskCoverage(full, rect(64, 64, 16, 32, 16, 32)), 1))).toEqual([
+      [1, 1, 1, 0],
+      [1, 0, 1, 0],
+      [1, 1, 1, 0],
+      [0, 0, 0, 0],
+    ]);
+    // Half of cell (0, 0): the other half of that cell belongs to the ring too.
+    expect(cells(contextRingCoverage(full, maskCoverage(full, rect(64, 64, 0, 8, 0, 16)), 2))).toEqual([
+      [0.5, 1, 1, 0],
+      [1, 1, 1, 0],
+      [1, 1, 1, 0],
+      [0, 0, 0, 0],
+    ]);
+  });
+
+  it('excludes padding (no image there) and rejects a bad width', () => {
+    const half = g(32);
+    expect(cells(contextRingCoverage(half, maskCoverage(half, rect(64, 32, 0, 16, 0, 16)), 3))).toEqual([
+      [0, 1, 1, 1],
+      [1, 1, 1, 1],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ]);
+    expect(() => contextRingCoverage(half, new Float32Array(16), 0)).toThrow(/ring width/);
   });
 });
 

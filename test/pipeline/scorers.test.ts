@@ -234,16 +234,48 @@ describe('createExemplarScorer', () => {
   const redExemplar = { image: paint(48, 48, [{ x0: 16, y0: 16, x1: 32, y1: 32, colour: RED }]), mask: rectMask(48, 48, { x0: 16, y0: 16, x1: 32, y1: 32 }) };
   const greenExemplar = { image: paint(64, 32, [{ x0: 0, y0: 16, x1: 16, y1: 32, colour: GREEN }]), mask: rectMask(64, 32, { x0: 0, y0: 16, x1: 16, y1: 32 }) };
 
-  it.each(['image-mean', 'none'] as const)('ranks the candidate that looks like the exemplars first (contrast %s)', async (contrast) => {
+  it.each(['region+context', 'region'] as const)('ranks the candidate that looks like the exemplars first (%s)', async (similarity) => {
     const sam = colourSam();
     const embedding = await sam.embed(image);
-    const scorer = createExemplarScorer(sam, { red: [redExemplar], green: [greenExemplar] }, { contrast });
+    const scorer = createExemplarScorer(sam, { red: [redExemplar], green: [greenExemplar] }, { similarity });
     const table = await scorer.score({ image, embedding, candidates, classes: [{ name: 'red' }, { name: 'green' }] });
     expect(table.classNames).toEqual(['red', 'green']);
     expect(topK(classScores(table, 'red'), 1)).toEqual([0]);
     expect(topK(classScores(table, 'green'), 1)).toEqual([1]);
-    // The red candidate's feature points the same way as the red exemplar's.
-    if (contrast === 'none') expect(classScores(table, 'red')[0]).toBeCloseTo(100, 3);
+    // The red candidate's feature points the same way as the red exemplar's. Their context (black)
+    // pools to a zero vector, whose cosine is 0, so the context half adds nothing.
+    expect(classScores(table, 'red')[0]).toBeCloseTo(similarity === 'region' ? 100 : 50, 3);
+  });
+
+  it("'image-mean' contrast subtracts the image's mean feature from region and context", async () => {
+    const sam = colourSam();
+    // Target: red left half, green right half (mean colour (0.5, 0.5, 0)); the red half minus the
+    // mean is (0.5, -0.5, 0). Exemplar: the same layout, so the prototype is that direction too.
+    const halves = paint(64, 64, [{ x0: 0, y0: 0, x1: 32, y1: 64, colour: RED }, { x0: 32, y0: 0, x1: 64, y1: 64, colour: GREEN }]);
+    const leftHalf = rectMask(64, 64, { x0: 0, y0: 0, x1: 32, y1: 64 });
+    const embedding = await sam.embed(halves);
+    const scorer = createExemplarScorer(sam, { red: [{ image: halves, mask: leftHalf }] }, { similarity: 'region', contrast: 'image-mean' });
+    expect(scorer.name).toBe('exemplar:region:image-mean');
+    const table = await scorer.score({ image: halves, embedding, candidates: [record(leftHalf), record(rectMask(64, 64, { x0: 32, y0: 0, x1: 64, y1: 64 }))], classes: [{ name: 'red' }] });
+    // Left half: same direction (100). Right half minus the mean is (-0.5, 0.5, 0): opposite (-100).
+    expect(table.scores[0]).toBeCloseTo(100, 3);
+    expect(table.scores[1]).toBeCloseTo(-100, 3);
+  });
+
+  it('the context term prefers the whole organ to a part of it', async () => {
+    const sam = colourSam();
+    // Exemplar: a red 2 x 2-cell organ on blue. Target: a red 3 x 3-cell organ on blue; candidates are
+    // the whole organ and its centre cell, which look the same inside (pure red).
+    const exemplar = { image: paint(64, 64, [{ x0: 0, y0: 0, x1: 64, y1: 64, colour: BLUE }, { x0: 0, y0: 0, x1: 32, y1: 32, colour: RED }]), mask: rectMask(64, 64, { x0: 0, y0: 0, x1: 32, y1: 32 }) };
+    const target = paint(64, 64, [{ x0: 0, y0: 0, x1: 64, y1: 64, colour: BLUE }, { x0: 0, y0: 0, x1: 48, y1: 48, colour: RED }]);
+    const embedding = await sam.embed(target);
+    const candidates = [record(rectMask(64, 64, { x0: 16, y0: 16, x1: 32, y1: 32 })), record(rectMask(64, 64, { x0: 0, y0: 0, x1: 48, y1: 48 }))];
+    const withContext = await createExemplarScorer(sam, { organ: [exemplar] }, { contextCells: 1 }).score({ image: target, embedding, candidates, classes: [{ name: 'organ' }] });
+    // Whole organ: red inside, blue around, like the exemplar -> 50 * (1 + 1). Part: red around -> 50 * (1 + 0).
+    expect(withContext.scores[1]).toBeCloseTo(100, 3);
+    expect(withContext.scores[0]).toBeCloseTo(50, 3);
+    const regionOnly = await createExemplarScorer(sam, { organ: [exemplar] }, { similarity: 'region' }).score({ image: target, embedding, candidates, classes: [{ name: 'organ' }] });
+    expect(Array.from(regionOnly.scores).map((v) => Math.round(v))).toEqual([100, 100]);
   });
 
   it('takes exemplars from the class spec too, and embeds each exemplar image once', async () => {
@@ -267,6 +299,8 @@ describe('createExemplarScorer', () => {
     const embedding = await sam.embed(image);
     const scorer = createExemplarScorer(sam, { red: [redExemplar] });
     expect((await codeOf(scorer.score({ image, candidates, classes: [{ name: 'red' }] }))).code).toBe('INVALID_ARGUMENT');
+    expect(() => createExemplarScorer(sam, {}, { contextCells: 0 })).toThrow(/contextCells/);
+    expect(() => createExemplarScorer(sam, {}, { contrast: 'mean' as 'none' })).toThrow(/contrast/);
     const missing = await codeOf(scorer.score({ image, embedding, candidates, classes: [{ name: 'liver' }] }));
     expect(missing.code).toBe('INVALID_TASK');
     expect(missing.message).toMatch(/class 'liver'/);
