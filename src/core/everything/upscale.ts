@@ -171,18 +171,57 @@ export interface UpscaledMaskStats {
 export type ThresholdUpscaler = (lowRes: Float32Array, threshold: number, offset: number, out: Uint8Array) => UpscaledMaskStats;
 
 /**
- * Low-res logits this far beyond both stability cut-offs decide an output pixel without
- * interpolating: the weights are non-negative and sum to 1, so the output lies within its taps
- * up to a relative rounding of ~1e-15, far inside this margin.
+ * One low-res row resampled to output columns from..to: sum over taps in order from 0, as
+ * createLogitUpscaler's x pass (2 and 3 taps written out, the same left-to-right additions).
+ */
+function resampleRow(
+  lowRes: Float32Array,
+  inRow: number,
+  rows: Float64Array,
+  outRow: number,
+  from: number,
+  to: number,
+  xStart: Int32Array,
+  xTaps: number,
+  xWeights: Float64Array,
+): void {
+  if (xTaps === 3) {
+    for (let ox = from; ox <= to; ox++) {
+      const src = inRow + xStart[ox];
+      const w = ox * 3;
+      rows[outRow + ox] = xWeights[w] * lowRes[src] + xWeights[w + 1] * lowRes[src + 1] + xWeights[w + 2] * lowRes[src + 2];
+    }
+  } else if (xTaps === 2) {
+    for (let ox = from; ox <= to; ox++) {
+      const src = inRow + xStart[ox];
+      const w = ox * 2;
+      rows[outRow + ox] = xWeights[w] * lowRes[src] + xWeights[w + 1] * lowRes[src + 1];
+    }
+  } else {
+    for (let ox = from; ox <= to; ox++) {
+      const src = inRow + xStart[ox];
+      const w = ox * xTaps;
+      let sum = 0;
+      for (let t = 0; t < xTaps; t++) sum += xWeights[w + t] * lowRes[src + t];
+      rows[outRow + ox] = sum;
+    }
+  }
+}
+
+/**
+ * Low-res logits this far below both stability cut-offs make an output pixel surely below too:
+ * the weights are non-negative and sum to 1, so an output lies within its taps up to a relative
+ * rounding of ~1e-15, far inside this margin.
  */
 const DECISION_MARGIN = 1e-3;
 
 /**
  * Builds a threshold upscaler for one geometry. Its decisions equal thresholding the output of
- * createLogitUpscaler (same float64 sums in the same order, rounded to float32): an output pixel
- * whose taps all lie above threshold + offset (or all at or below threshold - offset) is decided
- * without interpolating, and output rows and columns whose taps are all below are never visited,
- * so the work grows with the mask's box, not the output size. Not re-entrant.
+ * createLogitUpscaler: the same float64 sums in the same order, rounded to float32. Output rows
+ * and columns whose taps all lie surely below both cut-offs are never computed, so the work
+ * follows the mask's box (plus the soft margin around it), not the output size; the rest is
+ * createLogitUpscaler's two passes restricted to that box, with the threshold, the stability
+ * counts, the area and the box taken in the second pass. Not re-entrant.
  */
 export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpscaler {
   checkGeometry(p);
@@ -191,7 +230,8 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
   const { start: yStart, taps: yTaps, weights: yWeights } = composeAxis(n, inputSize, resizedHeight, outHeight);
   const lowLength = n * n;
   const outLength = outWidth * outHeight;
-  // Output columns whose taps reach low-res column c: firstReaching[c] .. lastStarting[c] (starts grow with ox).
+  // Output columns whose taps reach low-res column c or beyond: from firstReaching[c]; whose taps
+  // start at or before c: up to lastStarting[c] (starts grow with ox).
   const firstReaching = new Int32Array(n).fill(outWidth);
   const lastStarting = new Int32Array(n).fill(-1);
   for (let ox = outWidth - 1; ox >= 0; ox--) {
@@ -200,15 +240,12 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
   for (let ox = 0; ox < outWidth; ox++) lastStarting[xStart[ox]] = ox;
   for (let c = 1; c < n; c++) if (lastStarting[c] < lastStarting[c - 1]) lastStarting[c] = lastStarting[c - 1];
   for (let c = n - 2; c >= 0; c--) if (firstReaching[c] > firstReaching[c + 1]) firstReaching[c] = firstReaching[c + 1];
-  // Per low-res pixel: 0 = surely below both cut-offs, 2 = surely above both, 1 = near one.
-  const level = new Uint8Array(lowLength);
-  // Per low-res row: first and last column that is not surely below (first > last: none).
+  // Per low-res row: first and last column not surely below (first > last: none).
   const rowFirst = new Int32Array(n);
   const rowLast = new Int32Array(n);
-  // For the current window of low-res rows: the first column at or after c that is not
-  // uniformly 0 (resp. 2) over those rows.
-  const nextNotLow = new Int32Array(n + 1);
-  const nextNotHigh = new Int32Array(n + 1);
+  const rowsResampled = new Float64Array(n * outWidth);
+  const accumulator = new Float64Array(outWidth);
+  const reach = yTaps - 1;
 
   return (lowRes, threshold, offset, out) => {
     assertArgument(lowRes instanceof Float32Array && lowRes.length === lowLength, 'lowRes', `a Float32Array of lowResSize^2 = ${lowLength} logits`, lowRes);
@@ -216,23 +253,28 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
     assertArgument(Number.isFinite(threshold) && Number.isFinite(offset), 'threshold and offset', 'finite numbers', [threshold, offset]);
     const high = threshold + offset;
     const low = threshold - offset;
-    const sureHigh = Math.max(high, low) + DECISION_MARGIN;
     const sureLow = Math.min(high, low) - DECISION_MARGIN;
-    for (let r = 0, i = 0; r < n; r++) {
-      let first = n;
-      let last = -1;
-      for (let c = 0; c < n; c++, i++) {
-        const v = lowRes[i];
-        // NaN lands in 1 (interpolated, and then fails every comparison, as when thresholded).
-        const l = v > sureHigh ? 2 : v <= sureLow ? 0 : 1;
-        level[i] = l;
-        if (l !== 0) {
-          if (first === n) first = c;
-          last = c;
-        }
-      }
+    for (let r = 0; r < n; r++) {
+      const row = r * n;
+      let first = 0;
+      // `!(v <= sureLow)` keeps NaN in the span, where it is interpolated like any value.
+      while (first < n && lowRes[row + first] <= sureLow) first++;
+      let last = n - 1;
+      while (last > first && lowRes[row + last] <= sureLow) last--;
       rowFirst[r] = first;
-      rowLast[r] = last;
+      rowLast[r] = first < n ? last : -1;
+    }
+    // x pass: row r serves the windows of output rows whose taps start in r - reach .. r, so it
+    // is resampled over the output columns reaching the union of the spans of r - reach .. r + reach.
+    for (let r = 0; r < n; r++) {
+      let lo = n;
+      let hi = -1;
+      for (let q = Math.max(0, r - reach), qEnd = Math.min(n - 1, r + reach); q <= qEnd; q++) {
+        if (rowFirst[q] < lo) lo = rowFirst[q];
+        if (rowLast[q] > hi) hi = rowLast[q];
+      }
+      if (lo > hi) continue;
+      resampleRow(lowRes, r * n, rowsResampled, r * outWidth, firstReaching[lo], lastStarting[hi], xStart, xTaps, xWeights);
     }
     out.fill(0);
     let inHigh = 0;
@@ -242,70 +284,38 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
     let y0 = -1;
     let x1 = -1;
     let y1 = -1;
-    let windowStart = -1;
-    let spanLo = n;
-    let spanHi = -1;
     for (let oy = 0; oy < outHeight; oy++) {
       const ys = yStart[oy];
-      if (ys !== windowStart) {
-        windowStart = ys;
-        spanLo = n;
-        spanHi = -1;
-        for (let k = 0; k < yTaps; k++) {
-          if (rowFirst[ys + k] < spanLo) spanLo = rowFirst[ys + k];
-          if (rowLast[ys + k] > spanHi) spanHi = rowLast[ys + k];
-        }
-        if (spanLo > spanHi) continue;
-        // Beyond the span every column is uniformly 0 over the window.
-        nextNotLow[spanHi + 1] = n;
-        nextNotHigh[spanHi + 1] = spanHi + 1;
-        for (let c = spanHi; c >= spanLo; c--) {
-          let allLow = true;
-          let allHigh = true;
-          for (let k = 0, i = ys * n + c; k < yTaps; k++, i += n) {
-            const l = level[i];
-            if (l !== 0) allLow = false;
-            if (l !== 2) allHigh = false;
-          }
-          nextNotLow[c] = allLow ? nextNotLow[c + 1] : c;
-          nextNotHigh[c] = allHigh ? nextNotHigh[c + 1] : c;
-        }
+      let spanLo = n;
+      let spanHi = -1;
+      for (let k = 0; k < yTaps; k++) {
+        if (rowFirst[ys + k] < spanLo) spanLo = rowFirst[ys + k];
+        if (rowLast[ys + k] > spanHi) spanHi = rowLast[ys + k];
       }
       if (spanLo > spanHi) continue;
+      const from = firstReaching[spanLo];
+      const to = lastStarting[spanHi];
+      // y pass as createLogitUpscaler: accumulate the taps in order, skipping zero weights.
+      accumulator.fill(0, from, to + 1);
+      for (let k = 0; k < yTaps; k++) {
+        const weight = yWeights[oy * yTaps + k];
+        if (weight === 0) continue;
+        const tmpRow = (ys + k) * outWidth;
+        for (let ox = from; ox <= to; ox++) accumulator[ox] += weight * rowsResampled[tmpRow + ox];
+      }
       const row = oy * outWidth;
-      const oxEnd = lastStarting[spanHi];
       let first = -1;
       let last = -1;
-      for (let ox = firstReaching[spanLo]; ox <= oxEnd; ox++) {
-        // Columns before spanLo are uniformly 0 too, so start the look-up inside the span.
-        const xs = xStart[ox];
-        const xe = xs + xTaps;
-        const from = xs < spanLo ? spanLo : xs;
-        if (nextNotLow[from] >= xe) continue;
-        if (xs >= spanLo && nextNotHigh[xs] >= xe) {
-          inHigh++;
-          inLow++;
-        } else {
-          // Same sums, same order as createLogitUpscaler: x taps, then y taps skipping zero weights.
-          let acc = 0;
-          for (let k = 0; k < yTaps; k++) {
-            const weight = yWeights[oy * yTaps + k];
-            if (weight === 0) continue;
-            const src = (ys + k) * n + xs;
-            const w = ox * xTaps;
-            let sum = 0;
-            for (let t = 0; t < xTaps; t++) sum += xWeights[w + t] * lowRes[src + t];
-            acc += weight * sum;
-          }
-          const v = Math.fround(acc);
-          if (v > high) inHigh++;
-          if (v > low) inLow++;
-          if (!(v > threshold)) continue;
+      for (let ox = from; ox <= to; ox++) {
+        const v = Math.fround(accumulator[ox]);
+        if (v > high) inHigh++;
+        if (v > low) inLow++;
+        if (v > threshold) {
+          out[row + ox] = 1;
+          area++;
+          if (first < 0) first = ox;
+          last = ox;
         }
-        out[row + ox] = 1;
-        area++;
-        if (first < 0) first = ox;
-        last = ox;
       }
       if (first < 0) continue;
       if (y0 < 0) y0 = oy;
