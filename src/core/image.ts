@@ -47,6 +47,25 @@ function checkDataLength(data: ArrayLike<number>, expected: number, what: string
 }
 
 /** Validates size and data length and returns an RgbImage (zero-filled when no data is given). */
+/** Throws INVALID_IMAGE unless `image` is a well-formed RgbImage; `what` names the input. */
+export function assertRgbImage(image: RgbImage, what: string): void {
+  if (
+    image === null ||
+    typeof image !== 'object' ||
+    !(image.data instanceof Uint8Array) ||
+    !Number.isInteger(image.width) ||
+    !Number.isInteger(image.height) ||
+    image.width < 1 ||
+    image.height < 1 ||
+    image.data.length !== image.width * image.height * 3
+  ) {
+    throw new SalipError(
+      'INVALID_IMAGE',
+      `${what}: expected an RgbImage { width, height, data: Uint8Array of width*height*3 }, got ${describeValue(image?.width)} x ${describeValue(image?.height)} with ${describeValue(image?.data)}`,
+    );
+  }
+}
+
 export function createRgbImage(
   width: number,
   height: number,

@@ -5,7 +5,7 @@
  * and keeps every stage's output in the result for provenance.
  */
 import { SalipError, describeValue } from '../core/errors.js';
-import { resizeImage } from '../core/image.js';
+import { assertRgbImage, resizeImage } from '../core/image.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../core/types.js';
 import type { Backend } from '../backends/types.js';
 import { createClipModel, type ClipConfig, type ClipModel } from './clip.js';
@@ -190,7 +190,7 @@ class SalipInstance implements Salip {
   }
 
   private async runCascade(image: RgbImage, task: SalipTask, control: StageControl): Promise<SalipResult> {
-    assertImage(image, 'segment: image');
+    assertRgbImage(image, 'segment: image');
     const t0 = now();
     const scorer = this.scorerFor(task);
     const working = task.workingSize ? resizeImage(image, task.workingSize, task.workingSize, 'bilinear') : image;
@@ -235,7 +235,7 @@ class SalipInstance implements Salip {
 
   segmentEverything(image: RgbImage, options: SegmentEverythingOptions = {}) {
     return this.exclusive('segmentEverything', async () => {
-      assertImage(image, 'segmentEverything: image');
+      assertRgbImage(image, 'segmentEverything: image');
       assertOptions(options, 'segmentEverything: options');
       const r = await segmentEverything(this.sam, image, options);
       return { records: r.records, embedding: r.embedding, stats: r.stats };
@@ -244,14 +244,14 @@ class SalipInstance implements Salip {
 
   segmentWithBoxes(image: RgbImage, boxes: readonly BoxXYXY[], options: PromptedOptions = {}) {
     return this.exclusive('segmentWithBoxes', () => {
-      assertImage(image, 'segmentWithBoxes: image');
+      assertRgbImage(image, 'segmentWithBoxes: image');
       return segmentWithBoxes(this.sam, image, boxes, options);
     });
   }
 
   segmentWithPrompts(image: RgbImage, prompts: readonly SamPrompt[], options: PromptedOptions = {}) {
     return this.exclusive('segmentWithPrompts', () => {
-      assertImage(image, 'segmentWithPrompts: image');
+      assertRgbImage(image, 'segmentWithPrompts: image');
       return segmentWithPrompts(this.sam, image, prompts, options);
     });
   }
@@ -288,21 +288,6 @@ function combineScorers(text: Scorer, exemplar: Scorer, exemplarNames: Set<strin
 function assertOptions(options: unknown, what: string): void {
   if (options === null || typeof options !== 'object') {
     throw new SalipError('INVALID_ARGUMENT', `${what}: expected an options object, got ${describeValue(options)}`);
-  }
-}
-
-function assertImage(image: RgbImage, what: string): void {
-  if (
-    !image ||
-    typeof image !== 'object' ||
-    !(image.data instanceof Uint8Array) ||
-    !Number.isInteger(image.width) ||
-    !Number.isInteger(image.height) ||
-    image.width < 1 ||
-    image.height < 1 ||
-    image.data.length !== image.width * image.height * 3
-  ) {
-    throw new SalipError('INVALID_IMAGE', `${what}: expected an RgbImage { width, height, data: Uint8Array of width*height*3 }`);
   }
 }
 

@@ -1,6 +1,7 @@
 /** Greedy non-maximum suppression over boxes (torchvision.ops.nms semantics). */
 import { assertArgument } from '../errors.js';
 import { boxIoU } from '../mask.js';
+import { topK } from '../similarity.js';
 import type { BoxXYXY } from '../types.js';
 
 /**
@@ -19,15 +20,7 @@ export function boxNms(boxes: BoxXYXY[], scores: ArrayLike<number>, iouThreshold
   );
   assertArgument(typeof iouThreshold === 'number' && !Number.isNaN(iouThreshold), 'iouThreshold', 'a number', iouThreshold);
   const n = boxes.length;
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => {
-    const sa = scores[a];
-    const sb = scores[b];
-    const na = Number.isNaN(sa);
-    const nb = Number.isNaN(sb);
-    if (na || nb) return na === nb ? a - b : na ? 1 : -1;
-    return sb - sa || a - b;
-  });
+  const order = topK(scores, n);
   const suppressed = new Uint8Array(n);
   const keep: number[] = [];
   for (let oi = 0; oi < n; oi++) {

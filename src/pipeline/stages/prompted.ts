@@ -4,6 +4,7 @@
  */
 import { SalipError, describeValue } from '../../core/errors.js';
 import { createLogitUpscaler, stabilityScore } from '../../core/everything/index.js';
+import { assertRgbImage } from '../../core/image.js';
 import { maskFromLogits, maskUnion, createMask } from '../../core/mask.js';
 import type { BinaryMask, BoxXYXY, Point, RgbImage } from '../../core/types.js';
 import { checkSamPrompt } from '../prompt-checks.js';
@@ -108,18 +109,7 @@ function checkPromptedInputs(sam: SamModel, image: RgbImage, prompts: readonly S
   if (options === null || typeof options !== 'object') {
     throw new SalipError('INVALID_ARGUMENT', `prompted segmentation options: expected an object, got ${describeValue(options)}`);
   }
-  if (
-    image === null ||
-    typeof image !== 'object' ||
-    !(image.data instanceof Uint8Array) ||
-    !Number.isInteger(image.width) ||
-    !Number.isInteger(image.height) ||
-    image.width < 1 ||
-    image.height < 1 ||
-    image.data.length !== image.width * image.height * 3
-  ) {
-    throw new SalipError('INVALID_IMAGE', `prompted segmentation image: expected an RgbImage { width, height, data: Uint8Array of width*height*3 }, got ${describeValue(image?.width)} x ${describeValue(image?.height)} with ${describeValue(image?.data)}`);
-  }
+  assertRgbImage(image, 'prompted segmentation image');
   if (!Array.isArray(prompts)) {
     throw new SalipError('INVALID_ARGUMENT', `prompts: expected an array of prompts ({ points?, box? }), got ${describeValue(prompts)}`);
   }
