@@ -221,7 +221,8 @@ const DECISION_MARGIN = 1e-3;
  * and columns whose taps all lie surely below both cut-offs are never computed, so the work
  * follows the mask's box (plus the soft margin around it), not the output size; the rest is
  * createLogitUpscaler's two passes restricted to that box, with the threshold, the stability
- * counts, the area and the box taken in the second pass. Not re-entrant.
+ * counts, the area and the box taken in the second pass; inside the mask, output pixels whose
+ * taps all lie surely above both cut-offs are set without interpolating. Not re-entrant.
  */
 export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpscaler {
   checkGeometry(p);
@@ -243,6 +244,16 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
   // Per low-res row: first and last column not surely below (first > last: none).
   const rowFirst = new Int32Array(n);
   const rowLast = new Int32Array(n);
+  // Per low-res row: the longest run of columns surely above both cut-offs.
+  const highFirst = new Int32Array(n);
+  const highLast = new Int32Array(n);
+  // Output columns whose taps all lie in low-res columns >= c: from firstStartingAt[c]; <= c: up to lastEndingAt[c].
+  const firstStartingAt = new Int32Array(n + 1).fill(outWidth);
+  const lastEndingAt = new Int32Array(n).fill(-1);
+  for (let ox = outWidth - 1; ox >= 0; ox--) firstStartingAt[xStart[ox]] = ox;
+  for (let c = n - 1; c >= 0; c--) if (firstStartingAt[c] > firstStartingAt[c + 1]) firstStartingAt[c] = firstStartingAt[c + 1];
+  for (let ox = 0; ox < outWidth; ox++) lastEndingAt[xStart[ox] + xTaps - 1] = ox;
+  for (let c = 1; c < n; c++) if (lastEndingAt[c] < lastEndingAt[c - 1]) lastEndingAt[c] = lastEndingAt[c - 1];
   const rowsResampled = new Float64Array(n * outWidth);
   const accumulator = new Float64Array(outWidth);
   const reach = yTaps - 1;
@@ -254,8 +265,25 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
     const high = threshold + offset;
     const low = threshold - offset;
     const sureLow = Math.min(high, low) - DECISION_MARGIN;
+    const sureHigh = Math.max(high, low) + DECISION_MARGIN;
     for (let r = 0; r < n; r++) {
       const row = r * n;
+      let bestFirst = 0;
+      let bestLength = 0;
+      for (let c = 0; c < n; ) {
+        if (!(lowRes[row + c] > sureHigh)) {
+          c++;
+          continue;
+        }
+        const start = c;
+        while (c < n && lowRes[row + c] > sureHigh) c++;
+        if (c - start > bestLength) {
+          bestLength = c - start;
+          bestFirst = start;
+        }
+      }
+      highFirst[r] = bestFirst;
+      highLast[r] = bestFirst + bestLength - 1;
       let first = 0;
       // `!(v <= sureLow)` keeps NaN in the span, where it is interpolated like any value.
       while (first < n && lowRes[row + first] <= sureLow) first++;
@@ -295,18 +323,44 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
       if (spanLo > spanHi) continue;
       const from = firstReaching[spanLo];
       const to = lastStarting[spanHi];
+      // Output columns whose taps all lie in a run surely above in every row of the window are
+      // above all three cut-offs: no interpolation needed there.
+      let innerFrom = to + 1;
+      let innerTo = to;
+      let h0 = 0;
+      let h1 = n - 1;
+      for (let k = 0; k < yTaps; k++) {
+        if (highFirst[ys + k] > h0) h0 = highFirst[ys + k];
+        if (highLast[ys + k] < h1) h1 = highLast[ys + k];
+      }
+      if (h0 <= h1 && firstStartingAt[h0] <= lastEndingAt[h1]) {
+        innerFrom = firstStartingAt[h0];
+        innerTo = lastEndingAt[h1];
+      }
       // y pass as createLogitUpscaler: accumulate the taps in order, skipping zero weights.
       accumulator.fill(0, from, to + 1);
       for (let k = 0; k < yTaps; k++) {
         const weight = yWeights[oy * yTaps + k];
         if (weight === 0) continue;
         const tmpRow = (ys + k) * outWidth;
-        for (let ox = from; ox <= to; ox++) accumulator[ox] += weight * rowsResampled[tmpRow + ox];
+        for (let ox = from; ox < innerFrom; ox++) accumulator[ox] += weight * rowsResampled[tmpRow + ox];
+        for (let ox = innerTo + 1; ox <= to; ox++) accumulator[ox] += weight * rowsResampled[tmpRow + ox];
       }
       const row = oy * outWidth;
       let first = -1;
       let last = -1;
       for (let ox = from; ox <= to; ox++) {
+        if (ox === innerFrom) {
+          const count = innerTo - innerFrom + 1;
+          out.fill(1, row + innerFrom, row + innerTo + 1);
+          inHigh += count;
+          inLow += count;
+          area += count;
+          if (first < 0) first = innerFrom;
+          last = innerTo;
+          ox = innerTo;
+          continue;
+        }
         const v = Math.fround(accumulator[ox]);
         if (v > high) inHigh++;
         if (v > low) inLow++;

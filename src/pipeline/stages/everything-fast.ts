@@ -30,11 +30,16 @@ export interface FastEverythingOptions {
 
 export type ResolvedFastOptions = Required<FastEverythingOptions>;
 
+/**
+ * Defaults chosen offline on the dev sets (all 16 x 16 decoder outputs cached per image, the
+ * fast mode replayed over them, the cascade's retrieval and refinement run on each pool): about
+ * a quarter of the points is prompted (24-27 %); see docs/performance.md.
+ */
 export const FAST_EVERYTHING_DEFAULTS: Readonly<ResolvedFastOptions> = {
   coverStability: 0.9,
   coverMaxArea: 0.25,
   cover: 'smallest',
-  patience: 0,
+  patience: 16,
   minCoverage: 0.25,
 };
 
