@@ -65,7 +65,8 @@ export type TaskPresetName = keyof typeof TASK_PRESETS;
 /** A task by preset name, or the given task validated. */
 export function resolveTask(task: SalipTask | string): SalipTask {
   if (typeof task === 'string') {
-    const preset = (TASK_PRESETS as Record<string, SalipTask>)[task];
+    // Own keys only: 'constructor' and friends are not presets.
+    const preset = Object.hasOwn(TASK_PRESETS, task) ? (TASK_PRESETS as Record<string, SalipTask>)[task] : undefined;
     if (!preset) {
       throw new SalipError('INVALID_TASK', `task: unknown preset '${task}'; expected one of ${Object.keys(TASK_PRESETS).join(', ')} or a task object`);
     }

@@ -58,6 +58,7 @@ describe('tasks', () => {
     expect(resolveTask('fetal-head-us').classes[0].topK).toBe(1);
     expect(resolveTask('brain-mri')).toBe(TASK_PRESETS['brain-mri']);
     expect(() => resolveTask('liver')).toThrow(/unknown preset 'liver'/);
+    expect(() => resolveTask('constructor')).toThrow(/unknown preset 'constructor'/);
   });
 
   it.each([
