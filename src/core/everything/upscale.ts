@@ -255,7 +255,6 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
   for (let ox = 0; ox < outWidth; ox++) lastEndingAt[xStart[ox] + xTaps - 1] = ox;
   for (let c = 1; c < n; c++) if (lastEndingAt[c] < lastEndingAt[c - 1]) lastEndingAt[c] = lastEndingAt[c - 1];
   const rowsResampled = new Float64Array(n * outWidth);
-  const accumulator = new Float64Array(outWidth);
   const reach = yTaps - 1;
 
   return (lowRes, threshold, offset, out) => {
@@ -266,43 +265,65 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
     const low = threshold - offset;
     const sureLow = Math.min(high, low) - DECISION_MARGIN;
     const sureHigh = Math.max(high, low) + DECISION_MARGIN;
+    // One pass per low-res row: the span not surely below, and the longest run surely above.
     for (let r = 0; r < n; r++) {
       const row = r * n;
+      let first = n;
+      let last = -1;
       let bestFirst = 0;
       let bestLength = 0;
-      for (let c = 0; c < n; ) {
-        if (!(lowRes[row + c] > sureHigh)) {
-          c++;
-          continue;
+      let runStart = -1;
+      for (let c = 0; c < n; c++) {
+        const v = lowRes[row + c];
+        // `!(v <= sureLow)` keeps NaN in the span, where it is interpolated like any value.
+        if (!(v <= sureLow)) {
+          if (first === n) first = c;
+          last = c;
         }
-        const start = c;
-        while (c < n && lowRes[row + c] > sureHigh) c++;
-        if (c - start > bestLength) {
-          bestLength = c - start;
-          bestFirst = start;
+        if (v > sureHigh) {
+          if (runStart < 0) runStart = c;
+        } else if (runStart >= 0) {
+          if (c - runStart > bestLength) {
+            bestLength = c - runStart;
+            bestFirst = runStart;
+          }
+          runStart = -1;
         }
       }
+      if (runStart >= 0 && n - runStart > bestLength) {
+        bestLength = n - runStart;
+        bestFirst = runStart;
+      }
+      rowFirst[r] = first;
+      rowLast[r] = last;
       highFirst[r] = bestFirst;
       highLast[r] = bestFirst + bestLength - 1;
-      let first = 0;
-      // `!(v <= sureLow)` keeps NaN in the span, where it is interpolated like any value.
-      while (first < n && lowRes[row + first] <= sureLow) first++;
-      let last = n - 1;
-      while (last > first && lowRes[row + last] <= sureLow) last--;
-      rowFirst[r] = first;
-      rowLast[r] = first < n ? last : -1;
     }
     // x pass: row r serves the windows of output rows whose taps start in r - reach .. r, so it
     // is resampled over the output columns reaching the union of the spans of r - reach .. r + reach.
     for (let r = 0; r < n; r++) {
       let lo = n;
       let hi = -1;
+      // Columns surely above in every row of the neighbourhood are inside every window that
+      // reads row r: the y pass never interpolates there, so neither does the x pass.
+      let h0 = 0;
+      let h1 = n - 1;
       for (let q = Math.max(0, r - reach), qEnd = Math.min(n - 1, r + reach); q <= qEnd; q++) {
         if (rowFirst[q] < lo) lo = rowFirst[q];
         if (rowLast[q] > hi) hi = rowLast[q];
+        if (highFirst[q] > h0) h0 = highFirst[q];
+        if (highLast[q] < h1) h1 = highLast[q];
       }
       if (lo > hi) continue;
-      resampleRow(lowRes, r * n, rowsResampled, r * outWidth, firstReaching[lo], lastStarting[hi], xStart, xTaps, xWeights);
+      const from = firstReaching[lo];
+      const to = lastStarting[hi];
+      const skipFrom = h0 <= h1 ? Math.max(from, firstStartingAt[h0]) : to + 1;
+      const skipTo = h0 <= h1 ? Math.min(to, lastEndingAt[h1]) : to;
+      if (skipFrom > skipTo) resampleRow(lowRes, r * n, rowsResampled, r * outWidth, from, to, xStart, xTaps, xWeights);
+      else {
+        resampleRow(lowRes, r * n, rowsResampled, r * outWidth, from, skipFrom - 1, xStart, xTaps, xWeights);
+        resampleRow(lowRes, r * n, rowsResampled, r * outWidth, skipTo + 1, to, xStart, xTaps, xWeights);
+      }
     }
     out.fill(0);
     let inHigh = 0;
@@ -337,14 +358,30 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
         innerFrom = firstStartingAt[h0];
         innerTo = lastEndingAt[h1];
       }
-      // y pass as createLogitUpscaler: accumulate the taps in order, skipping zero weights.
-      accumulator.fill(0, from, to + 1);
+      // y pass as createLogitUpscaler: the taps added in order from 0, zero weights skipped
+      // (written out for up to three taps: 0 + x is x, and a signed zero decides alike).
+      let taps = 0;
+      let wA = 0;
+      let wB = 0;
+      let wC = 0;
+      let rA = 0;
+      let rB = 0;
+      let rC = 0;
       for (let k = 0; k < yTaps; k++) {
         const weight = yWeights[oy * yTaps + k];
         if (weight === 0) continue;
-        const tmpRow = (ys + k) * outWidth;
-        for (let ox = from; ox < innerFrom; ox++) accumulator[ox] += weight * rowsResampled[tmpRow + ox];
-        for (let ox = innerTo + 1; ox <= to; ox++) accumulator[ox] += weight * rowsResampled[tmpRow + ox];
+        const offset = (ys + k) * outWidth;
+        if (taps === 0) {
+          wA = weight;
+          rA = offset;
+        } else if (taps === 1) {
+          wB = weight;
+          rB = offset;
+        } else if (taps === 2) {
+          wC = weight;
+          rC = offset;
+        }
+        taps++;
       }
       const row = oy * outWidth;
       let first = -1;
@@ -361,7 +398,18 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
           ox = innerTo;
           continue;
         }
-        const v = Math.fround(accumulator[ox]);
+        let acc: number;
+        if (taps === 3) acc = wA * rowsResampled[rA + ox] + wB * rowsResampled[rB + ox] + wC * rowsResampled[rC + ox];
+        else if (taps === 2) acc = wA * rowsResampled[rA + ox] + wB * rowsResampled[rB + ox];
+        else if (taps === 1) acc = wA * rowsResampled[rA + ox];
+        else {
+          acc = 0;
+          for (let k = 0; k < yTaps; k++) {
+            const weight = yWeights[oy * yTaps + k];
+            if (weight !== 0) acc += weight * rowsResampled[(ys + k) * outWidth + ox];
+          }
+        }
+        const v = Math.fround(acc);
         if (v > high) inHigh++;
         if (v > low) inLow++;
         if (v > threshold) {
