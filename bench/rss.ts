@@ -8,11 +8,10 @@ import { nodeBackend } from '../src/backends/node.js';
 import { resizeImage } from '../src/core/image.js';
 import { createSamModel } from '../src/pipeline/sam.js';
 import { segmentEverything } from '../src/pipeline/stages/segment-everything.js';
-import { availableParallelism } from 'node:os';
 import { devNames, loadDevItem, now, OrtMeter } from './harness.js';
 
 const mode = process.argv[2] === 'fast' ? 'fast' : 'exact';
-const backend = nodeBackend({ intraOpThreads: availableParallelism() });
+const backend = nodeBackend();
 const meter = new OrtMeter(backend);
 const sam = await createSamModel(backend, defaultSamFiles());
 const name = devNames('lung_xray')[0];

@@ -3,7 +3,9 @@
  * images. Every figure is a ratio against a baseline measured in the same run (medians over
  * several runs after a warm-up); prints a table and writes bench/results.json.
  *
- *   tsx bench/run.ts [--speed-runs 3] [--images-per-task 5] [--rss-mode exact|fast|skip] [--out bench/results.json]
+ *   tsx bench/run.ts [--speed-runs 3] [--images-per-task 5] [--rss-mode fast|exact|skip] [--out bench/results.json]
+ *
+ * About 8 minutes on the 2-core dev machine with the defaults (--rss-mode exact adds ~6).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -24,7 +26,8 @@ const { values: args } = parseArgs({
   options: {
     'speed-runs': { type: 'string', default: '3' },
     'images-per-task': { type: 'string', default: '5' },
-    'rss-mode': { type: 'string', default: 'exact' },
+    // fast by default: the exact run makes 5120 decoder calls at 1024 x 1024 (~8 min here).
+    'rss-mode': { type: 'string', default: 'fast' },
     out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results.json') },
   },
 });
@@ -35,11 +38,13 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 
 const started = now();
 const machine = machineInfo();
-const threads = availableParallelism();
-log(`bench on ${machine.cpu}, ${threads} cores, node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}, load ${machine.loadAverage.join(' ')}`);
+const cores = availableParallelism();
+log(`bench on ${machine.cpu}, ${cores} cores, node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}, load ${machine.loadAverage.join(' ')}`);
 const files = defaultSamFiles();
-// The library picks its thread count from the machine; the naive loop takes the runtime's default.
-const backend = nodeBackend({ intraOpThreads: threads });
+// Both sides leave the thread count to ONNX Runtime, which sizes its pool from the machine's
+// physical cores; forcing 2 intra-op threads on the shared 2-core machine was 2x slower per
+// decode (docs/performance.md).
+const backend = nodeBackend();
 const meter = new OrtMeter(backend);
 const naiveBackend = nodeBackend();
 const naiveMeter = new OrtMeter(naiveBackend);
@@ -162,7 +167,7 @@ await naiveDecoder.dispose();
 
 const results = {
   date: new Date().toISOString(),
-  machine: { ...machine, loadAverageAtEnd: machineInfo().loadAverage, threads },
+  machine: { ...machine, loadAverageAtEnd: machineInfo().loadAverage, intraOpThreads: 'runtime default' },
   speed,
   cascade: { imagesPerTask, exemplars: 3, seed: 0, size: 256, perTask: cascade, diceChange, diceAbsChange },
   overhead,
@@ -185,5 +190,5 @@ const table = [
 ];
 const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
 for (const r of table) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join(' | '));
-console.log(`\nmachine: ${machine.cpu}, ${threads} cores, ${machine.memoryGb} GB, node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}; load ${machine.loadAverage.join(' ')} -> ${results.machine.loadAverageAtEnd.join(' ')}`);
+console.log(`\nmachine: ${machine.cpu}, ${cores} cores, ${machine.memoryGb} GB, node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}; load ${machine.loadAverage.join(' ')} -> ${results.machine.loadAverageAtEnd.join(' ')}`);
 console.log(`bench took ${f(results.benchMinutes, 1)} min; results in ${args.out}`);

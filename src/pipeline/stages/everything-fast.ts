@@ -33,13 +33,13 @@ export type ResolvedFastOptions = Required<FastEverythingOptions>;
 /**
  * Defaults chosen offline on the dev sets (all 16 x 16 decoder outputs cached per image, the
  * fast mode replayed over them, the cascade's retrieval and refinement run on each pool): about
- * a quarter of the points is prompted (21-25 % at 16 x 16); see docs/performance.md.
+ * a fifth of the points is prompted (19-20 % at 16 x 16); see docs/performance.md.
  */
 export const FAST_EVERYTHING_DEFAULTS: Readonly<ResolvedFastOptions> = {
   coverStability: 0.9,
   coverMaxArea: 0.25,
   cover: 'smallest',
-  patience: 16,
+  patience: 8,
   minCoverage: 0.2,
 };
 
