@@ -237,7 +237,8 @@ describe('createExemplarScorer', () => {
   it.each(['region+context', 'region'] as const)('ranks the candidate that looks like the exemplars first (%s)', async (similarity) => {
     const sam = colourSam();
     const embedding = await sam.embed(image);
-    const scorer = createExemplarScorer(sam, { red: [redExemplar], green: [greenExemplar] }, { similarity });
+    // Plain features and no stability prior, so the scores are the cosines this test predicts.
+    const scorer = createExemplarScorer(sam, { red: [redExemplar], green: [greenExemplar] }, { similarity, contrast: 'none', stabilityWeight: 0 });
     const table = await scorer.score({ image, embedding, candidates, classes: [{ name: 'red' }, { name: 'green' }] });
     expect(table.classNames).toEqual(['red', 'green']);
     expect(topK(classScores(table, 'red'), 1)).toEqual([0]);
@@ -254,12 +255,31 @@ describe('createExemplarScorer', () => {
     const halves = paint(64, 64, [{ x0: 0, y0: 0, x1: 32, y1: 64, colour: RED }, { x0: 32, y0: 0, x1: 64, y1: 64, colour: GREEN }]);
     const leftHalf = rectMask(64, 64, { x0: 0, y0: 0, x1: 32, y1: 64 });
     const embedding = await sam.embed(halves);
-    const scorer = createExemplarScorer(sam, { red: [{ image: halves, mask: leftHalf }] }, { similarity: 'region', contrast: 'image-mean' });
-    expect(scorer.name).toBe('exemplar:region:image-mean');
+    const scorer = createExemplarScorer(sam, { red: [{ image: halves, mask: leftHalf }] }, { similarity: 'region', contrast: 'image-mean', stabilityWeight: 0 });
+    expect(scorer.name).toBe('exemplar:region:image-mean:stability0');
     const table = await scorer.score({ image: halves, embedding, candidates: [record(leftHalf), record(rectMask(64, 64, { x0: 32, y0: 0, x1: 64, y1: 64 }))], classes: [{ name: 'red' }] });
     // Left half: same direction (100). Right half minus the mean is (-0.5, 0.5, 0): opposite (-100).
     expect(table.scores[0]).toBeCloseTo(100, 3);
     expect(table.scores[1]).toBeCloseTo(-100, 3);
+  });
+
+  it('defaults to image-mean contrast with a stability prior of 10 points per unit of SAM stability', async () => {
+    const sam = colourSam();
+    const halves = paint(64, 64, [{ x0: 0, y0: 0, x1: 32, y1: 64, colour: RED }, { x0: 32, y0: 0, x1: 64, y1: 64, colour: GREEN }]);
+    const leftHalf = rectMask(64, 64, { x0: 0, y0: 0, x1: 32, y1: 64 });
+    const embedding = await sam.embed(halves);
+    const scorer = createExemplarScorer(sam, { red: [{ image: halves, mask: leftHalf }] }, { similarity: 'region' });
+    expect(scorer.name).toBe('exemplar:region:image-mean:stability10');
+    // Two candidates with the same pixels: the one SAM is surer of wins by 10 x the stability gap.
+    const sure = { ...record(leftHalf), stabilityScore: 0.9 };
+    const unsure = { ...record(leftHalf), stabilityScore: 0.4 };
+    const unknown = { ...record(leftHalf), stabilityScore: Number.NaN };
+    const table = await scorer.score({ image: halves, embedding, candidates: [unsure, sure, unknown], classes: [{ name: 'red' }] });
+    expect(table.scores[0]).toBeCloseTo(100 + 4, 3);
+    expect(table.scores[1]).toBeCloseTo(100 + 9, 3);
+    // A hand-made record without a stability score gets no prior (and no NaN).
+    expect(table.scores[2]).toBeCloseTo(100, 3);
+    expect(topK(table.scores, 1)).toEqual([1]);
   });
 
   it('the context term prefers the whole organ to a part of it', async () => {
@@ -270,11 +290,11 @@ describe('createExemplarScorer', () => {
     const target = paint(64, 64, [{ x0: 0, y0: 0, x1: 64, y1: 64, colour: BLUE }, { x0: 0, y0: 0, x1: 48, y1: 48, colour: RED }]);
     const embedding = await sam.embed(target);
     const candidates = [record(rectMask(64, 64, { x0: 16, y0: 16, x1: 32, y1: 32 })), record(rectMask(64, 64, { x0: 0, y0: 0, x1: 48, y1: 48 }))];
-    const withContext = await createExemplarScorer(sam, { organ: [exemplar] }, { contextCells: 1 }).score({ image: target, embedding, candidates, classes: [{ name: 'organ' }] });
+    const withContext = await createExemplarScorer(sam, { organ: [exemplar] }, { contextCells: 1, contrast: 'none', stabilityWeight: 0 }).score({ image: target, embedding, candidates, classes: [{ name: 'organ' }] });
     // Whole organ: red inside, blue around, like the exemplar -> 50 * (1 + 1). Part: red around -> 50 * (1 + 0).
     expect(withContext.scores[1]).toBeCloseTo(100, 3);
     expect(withContext.scores[0]).toBeCloseTo(50, 3);
-    const regionOnly = await createExemplarScorer(sam, { organ: [exemplar] }, { similarity: 'region' }).score({ image: target, embedding, candidates, classes: [{ name: 'organ' }] });
+    const regionOnly = await createExemplarScorer(sam, { organ: [exemplar] }, { similarity: 'region', contrast: 'none', stabilityWeight: 0 }).score({ image: target, embedding, candidates, classes: [{ name: 'organ' }] });
     expect(Array.from(regionOnly.scores).map((v) => Math.round(v))).toEqual([100, 100]);
   });
 
@@ -301,6 +321,8 @@ describe('createExemplarScorer', () => {
     expect((await codeOf(scorer.score({ image, candidates, classes: [{ name: 'red' }] }))).code).toBe('INVALID_ARGUMENT');
     expect(() => createExemplarScorer(sam, {}, { contextCells: 0 })).toThrow(/contextCells/);
     expect(() => createExemplarScorer(sam, {}, { contrast: 'mean' as 'none' })).toThrow(/contrast/);
+    expect(() => createExemplarScorer(sam, {}, { stabilityWeight: -1 })).toThrow(/stabilityWeight/);
+    expect(() => createExemplarScorer(sam, {}, { stabilityWeight: Number.NaN })).toThrow(/stabilityWeight/);
     const missing = await codeOf(scorer.score({ image, embedding, candidates, classes: [{ name: 'liver' }] }));
     expect(missing.code).toBe('INVALID_TASK');
     expect(missing.message).toMatch(/class 'liver'/);

@@ -1,0 +1,93 @@
+/**
+ * The fast mode of segment-everything replayed over the study cache (cache.ts) with a task's
+ * preset, against the exact mode's pool, on every dev image: points prompted, and the change of
+ * the cascade's final Dice (exemplar scorer as createSalip builds it, 3 exemplars, seed 0). The
+ * bench (npm run bench) measures the same on a subset with the real code path; this covers the
+ * whole dev sets in minutes.
+ *
+ *   npx tsx bench/study/fast-replay.ts [task,...] [--seed 0] [--settings '<json array of FastEverythingOptions>']
+ */
+import { parseArgs } from 'node:util';
+import { isBoxNearCropEdge, pointGrid } from '../../src/core/everything/index.js';
+import { maskDice } from '../../src/core/mask.js';
+import { topK } from '../../src/core/similarity.js';
+import type { BoxXYXY } from '../../src/core/types.js';
+import { collectFast, resolveFastOptions, type FastEverythingOptions } from '../../src/pipeline/stages/everything-fast.js';
+import { SEGMENT_EVERYTHING_DEFAULTS, type CropCandidate } from '../../src/pipeline/stages/segment-everything.js';
+import { boxNms } from '../../src/core/everything/index.js';
+import { boxXyxyToXywh } from '../../src/core/mask.js';
+import { TASK_PRESETS } from '../../src/pipeline/tasks.js';
+import type { MaskRecord } from '../../src/pipeline/types.js';
+import { DATA_TASKS, PRESET_OF, loadMobileSam, mean, type DataTask } from './common.js';
+import { STABILITY_OFFSETS } from './pool.js';
+import { loadStudy, refinedUnion, saveRefined } from './simulate.js';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { seed: { type: 'string', default: '0' }, settings: { type: 'string', default: '[{}]' } } });
+const settings = JSON.parse(values.settings!) as FastEverythingOptions[];
+const tasks = (positionals[0]?.split(',') ?? DATA_TASKS) as DataTask[];
+const model = await loadMobileSam();
+// The study caches similarity scores without the stability prior (its records carry no
+// stability); the prior is added here exactly as createExemplarScorer adds it (default weight).
+const STABILITY_WEIGHT = 10;
+
+for (const task of tasks) {
+  const preset = TASK_PRESETS[PRESET_OF[task]];
+  const params = { ...SEGMENT_EVERYTHING_DEFAULTS, ...preset.everything };
+  const side = params.pointsPerSide!;
+  const offsetIndex = STABILITY_OFFSETS.indexOf(params.stabilityScoreOffset as (typeof STABILITY_OFFSETS)[number]);
+  if (offsetIndex < 0) throw new Error(`stability offset ${params.stabilityScoreOffset} is not cached`);
+  const study = await loadStudy(task, [side], { seed: Number(values.seed), model, stabilityWeight: 0, tag: 'exemplar-default-nostab' });
+  const grid = pointGrid(side);
+  const exactDice: number[] = [];
+  const fastDice = settings.map(() => [] as number[]);
+  const prompted = settings.map(() => [] as number[]);
+  for (const img of study.images) {
+    const raw = img.raw.get(side)!;
+    const imageBox: BoxXYXY = [0, 0, raw.width, raw.height];
+    const perPoint = new Map<string, CropCandidate[]>();
+    for (const c of raw.candidates) {
+      if (!(c.predictedIou > params.predIouThresh && c.stability[offsetIndex] >= params.stabilityScoreThresh && !isBoxNearCropEdge(c.box, imageBox, imageBox))) continue;
+      const k = `${c.xy[0]},${c.xy[1]}`;
+      const list = perPoint.get(k) ?? [];
+      list.push({ rle: { size: [raw.height, raw.width], counts: c.counts }, area: c.area, box: c.box, predictedIou: c.predictedIou, stabilityScore: c.stability[offsetIndex], point: c.xy, maskIndex: c.maskIndex });
+      perPoint.set(k, list);
+    }
+    const toPool = (cands: CropCandidate[]): MaskRecord[] =>
+      boxNms(cands.map((c) => c.box), cands.map((c) => c.predictedIou), params.boxNmsThresh!).map((i) => ({
+        segmentation: cands[i].rle,
+        area: cands[i].area,
+        bbox: boxXyxyToXywh(cands[i].box),
+        predictedIou: cands[i].predictedIou,
+        pointCoords: [cands[i].point],
+        stabilityScore: cands[i].stabilityScore,
+        cropBox: [0, 0, raw.width, raw.height],
+        maskIndex: cands[i].maskIndex,
+      }));
+    const cascade = async (pool: MaskRecord[]) => {
+      const kept = pool.filter((r) => r.bbox[2] > 0 && r.bbox[3] > 0 && r.area < preset.maxAreaFraction! * raw.width * raw.height);
+      if (kept.length === 0) return 0;
+      const scores = kept.map((r) => img.scoreOf.get(r.segmentation.counts.join(','))! + STABILITY_WEIGHT * r.stabilityScore);
+      const chosen = topK(scores, study.topK).map((i) => kept[i]);
+      return maskDice(await refinedUnion(study, img, chosen.map((r) => r.bbox)), img.item.groundTruth);
+    };
+    const all: CropCandidate[] = [];
+    for (let p = 0; p < grid.length / 2; p++) all.push(...(perPoint.get(`${grid[2 * p] * raw.width},${grid[2 * p + 1] * raw.height}`) ?? []));
+    exactDice.push(await cascade(toPool(all)));
+    for (const [s, setting] of settings.entries()) {
+      let calls = 0;
+      const fast = await collectFast(grid, raw.width, raw.height, async (x, y) => perPoint.get(`${x},${y}`) ?? [], { ...resolveFastOptions(setting), boxNmsThresh: (setting as { dup?: number }).dup ?? params.boxNmsThresh! }, () => calls++);
+      fastDice[s].push(await cascade(toPool(fast)));
+      prompted[s].push(calls / (grid.length / 2));
+    }
+  }
+  saveRefined(study);
+  console.log(`${task} (${side} x ${side}, ${study.images.length} images): exact mode ${mean(exactDice).toFixed(4)}`);
+  for (const [s, setting] of settings.entries()) {
+    const changes = fastDice[s].map((d, i) => d - exactDice[i]);
+    console.log(
+      `  fast ${JSON.stringify(setting)}: ${mean(fastDice[s]).toFixed(4)}, change ${mean(changes) >= 0 ? '+' : ''}${mean(changes).toFixed(4)}, ` +
+        `worst image ${Math.min(...changes).toFixed(3)}, points prompted ${(100 * mean(prompted[s])).toFixed(0)} %`,
+    );
+  }
+}
+await model.dispose();
