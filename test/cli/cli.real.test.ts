@@ -57,6 +57,22 @@ describe('salip everything', () => {
       expect(best).toBeGreaterThanOrEqual(0.5);
     }
   });
+
+  it('--fast prompts fewer grid points and says how many in its log', async () => {
+    const name = taskImageNames('lung_xray').filter((n) => n.startsWith('MCUCXR'))[0];
+    const run = async (...extra: string[]) => {
+      const res = await cli('everything', dataPath('lung_xray', 'images', name), '--size', '256', '--points-per-side', '16', '--pred-iou-thresh', '0.5', ...extra);
+      expect(res.code).toBe(0);
+      // The summary line is logged to stdout unless --quiet.
+      const calls = /\((\d+) decoder calls/.exec(res.out + res.err);
+      expect(calls, res.out + res.err).not.toBeNull();
+      return Number(calls![1]);
+    };
+    expect(await run()).toBe(256);
+    const fast = await run('--fast');
+    expect(fast).toBeGreaterThan(0);
+    expect(fast).toBeLessThan(128);
+  });
 });
 
 describe('salip eval', () => {

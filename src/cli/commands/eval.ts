@@ -14,7 +14,7 @@ import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
 import { renderEvalHtml, type ReportPanel } from '../report.js';
-import { OUTPUT_FLAGS, checkDistinctPaths, checkOutputPath, ensureOutputDir, loadTask, type Options } from './shared.js';
+import { FAST_FLAGS, OUTPUT_FLAGS, withFastMode, checkDistinctPaths, checkOutputPath, ensureOutputDir, loadTask, type Options } from './shared.js';
 
 export const EVAL_COMMAND: CommandSpec = {
   name: 'eval',
@@ -32,6 +32,7 @@ export const EVAL_COMMAND: CommandSpec = {
     'save-masks': { type: 'string', valueName: '<dir>', description: 'write predicted masks to <dir>/<mode>/<name>.png' },
     json: { type: 'string', valueName: '<report.json>', description: 'write per-image and mean Dice/IoU' },
     report: { type: 'string', valueName: '<report.html>', description: 'write an HTML report with the scores and overlays' },
+    ...FAST_FLAGS,
     ...MODEL_FLAGS,
     ...OUTPUT_FLAGS,
   },
@@ -67,7 +68,7 @@ export async function runEval(o: Options, progress: ProgressReporter, log: (s: s
       if (existsSync(dir) && readdirSync(dir).length > 0) throw new SalipError('OUTPUT_EXISTS', `--save-masks ${saveDir}: ${dir} already holds files; use --force to overwrite them`);
     }
   }
-  const task = needsTask ? await loadTask(o.task as string) : BASELINE_TASK;
+  const task = needsTask ? withFastMode(await loadTask(o.task as string), o) : BASELINE_TASK;
   const scorer = (o.scorer as string | undefined) ?? (o.clipPreset !== undefined ? 'clip' : 'exemplar');
   if (scorer === 'clip' && modes.includes('cascade') && o.clipPreset === undefined) {
     throw new SalipError('INVALID_ARGUMENT', '--scorer clip needs a CLIP model (--clip-preset with --clip-vision and --clip-text)');

@@ -11,7 +11,7 @@ import { SEGMENT_EVERYTHING_DEFAULTS, type SegmentEverythingOptions } from '../.
 import type { CommandSpec, FlagSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
-import { OUTPUT_FLAGS, checkDistinctPaths, checkOutputPath, recordToJson, type Options } from './shared.js';
+import { FAST_FLAGS, OUTPUT_FLAGS, checkDistinctPaths, checkOutputPath, recordToJson, type Options } from './shared.js';
 
 const d = SEGMENT_EVERYTHING_DEFAULTS;
 export const EVERYTHING_PARAM_FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -37,6 +37,7 @@ export const EVERYTHING_COMMAND: CommandSpec = {
     json: { type: 'string', valueName: '<records.json>', description: 'write the records (COCO RLE, XYWH bbox, scores)' },
     overlay: { type: 'string', valueName: '<overlay.png>', description: 'write every candidate outlined on the image' },
     ...EVERYTHING_PARAM_FLAGS,
+    ...FAST_FLAGS,
     ...MODEL_FLAGS,
     ...OUTPUT_FLAGS,
   },
@@ -57,6 +58,7 @@ export function everythingOptionsFromFlags(o: Options): SegmentEverythingOptions
     cropOverlapRatio: o.cropOverlapRatio as number,
     cropNPointsDownscaleFactor: o.cropNPointsDownscaleFactor as number,
     minMaskRegionArea: o.minMaskRegionArea as number,
+    mode: o.fast === true ? 'fast' : 'exact',
   };
 }
 

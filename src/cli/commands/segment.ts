@@ -13,7 +13,7 @@ import { segmentVolume } from '../../pipeline/volume.js';
 import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
-import { EXEMPLAR_FLAGS, OUTPUT_FLAGS, cascadeOverlay, checkDistinctPaths, checkOutputPath, extensionOf, isVolumePath, loadTask, resultToJson, withExemplars, type Options } from './shared.js';
+import { EXEMPLAR_FLAGS, FAST_FLAGS, OUTPUT_FLAGS, cascadeOverlay, withFastMode, checkDistinctPaths, checkOutputPath, extensionOf, isVolumePath, loadTask, resultToJson, withExemplars, type Options } from './shared.js';
 
 export const SEGMENT_COMMAND: CommandSpec = {
   name: 'segment',
@@ -27,6 +27,7 @@ export const SEGMENT_COMMAND: CommandSpec = {
     class: { type: 'string', description: 'class whose mask --out writes (default: the first)' },
     axis: { type: 'integer', min: 0, max: 2, default: 2, description: 'volume slicing axis (0 x, 1 y, 2 z)' },
     slices: { type: 'string', valueName: '<start:end[:step]>', description: 'volume: segment only these slices (end exclusive); others stay empty' },
+    ...FAST_FLAGS,
     ...EXEMPLAR_FLAGS,
     ...MODEL_FLAGS,
     ...OUTPUT_FLAGS,
@@ -53,7 +54,7 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
     [['--out', o.out as string | undefined], ['--overlay', o.overlay as string | undefined], ['--json', o.json as string | undefined]],
     [['the input', input]],
   );
-  const { task } = await withExemplars(await loadTask(o.task as string), o);
+  const { task } = await withExemplars(withFastMode(await loadTask(o.task as string), o), o);
   // The input is read and checked before the models load, so a bad file fails in milliseconds.
   const axis = (o.axis as 0 | 1 | 2 | undefined) ?? 2;
   const nifti = volume ? readNifti(await readFileBytes(input, 'volume'), { name: input }) : undefined;

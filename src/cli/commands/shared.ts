@@ -24,6 +24,15 @@ export const OUTPUT_FLAGS: Readonly<Record<string, FlagSpec>> = {
   force: { type: 'boolean', description: 'overwrite existing output files' },
 };
 
+export const FAST_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  fast: { type: 'boolean', description: "segment-everything's fast mode: about a fifth of the decoder calls, lower Dice on some tasks (docs/performance.md)" },
+};
+
+/** The task with segment-everything switched to fast mode when --fast is given. */
+export function withFastMode(task: SalipTask, o: Options): SalipTask {
+  return o.fast === true ? { ...task, everything: { ...task.everything, mode: 'fast' } } : task;
+}
+
 export const EXEMPLAR_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'exemplar-images': { type: 'string', valueName: '<dir>', description: 'folder of labelled images to draw exemplars from' },
   'exemplar-masks': { type: 'string', valueName: '<dir>', description: 'folder of their masks (same file names)' },
