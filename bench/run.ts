@@ -5,7 +5,7 @@
  *
  *   tsx bench/run.ts [--speed-runs 3] [--images-per-task 5] [--rss-mode fast|exact|skip] [--out bench/results.json]
  *
- * About 8 minutes on the 2-core dev machine with the defaults (--rss-mode exact adds ~6).
+ * About 6 minutes on the idle 2-core dev machine with the defaults (--rss-mode exact adds ~4).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
