@@ -30,6 +30,7 @@ import type {
   SamModelInfo,
   SamPrompt,
 } from './types.js';
+import { checkSamPrompt } from './prompt-checks.js';
 
 export type SamMultimaskMode = 'auto' | 'native' | 'graph-edit' | 'off';
 
@@ -96,47 +97,6 @@ interface MultimaskPlan {
 
 function isBytes(source: ModelSource): source is Uint8Array | ArrayBuffer {
   return source instanceof Uint8Array || source instanceof ArrayBuffer;
-}
-
-function invalidPrompt(message: string): SalipError {
-  return new SalipError('INVALID_PROMPT', message);
-}
-
-/** Checks prompt coordinates against the image: finite, box not inverted, within 1 px of the image. */
-function validatePrompt(prompt: SamPrompt, t: SamInputTransform, supportsPoints: boolean): void {
-  if (prompt === null || typeof prompt !== 'object') throw invalidPrompt(`prompt: expected { points?, box? }, got ${describeValue(prompt)}`);
-  const points = prompt.points ?? [];
-  if (!Array.isArray(points)) throw invalidPrompt(`prompt.points: expected an array of { x, y, label }, got ${describeValue(points)}`);
-  // An explicit empty point list is the un-prompted query (padding point only, the paper's
-  // "un-prompted SAM" baseline); a prompt with neither key is a mistake.
-  if (prompt.points === undefined && prompt.box === undefined) {
-    throw invalidPrompt('prompt: expected at least one point or a box (or points: [] for the un-prompted query), got neither');
-  }
-  if (points.length > 0 && !supportsPoints) {
-    throw invalidPrompt(`prompt.points: this SAM preset takes boxes only (MedSAM-style), got ${points.length} point(s)`);
-  }
-  const w = t.imageWidth;
-  const h = t.imageHeight;
-  const inside = (x: number, y: number): boolean => x >= -1 && y >= -1 && x <= w + 1 && y <= h + 1;
-  points.forEach((p, i) => {
-    const what = `prompt.points[${i}]`;
-    if (!p || !Number.isFinite(p.x) || !Number.isFinite(p.y)) {
-      throw invalidPrompt(`${what}: expected finite x and y, got (${describeValue(p?.x)}, ${describeValue(p?.y)})`);
-    }
-    if (p.label !== 0 && p.label !== 1) throw invalidPrompt(`${what}.label: expected 0 (background) or 1 (foreground), got ${describeValue(p.label)}`);
-    if (!inside(p.x, p.y)) throw invalidPrompt(`${what}: (${p.x}, ${p.y}) is outside the ${w}x${h} image by more than 1 px`);
-  });
-  const box = prompt.box;
-  if (box !== undefined) {
-    if (!Array.isArray(box) || box.length !== 4 || !box.every((v) => Number.isFinite(v))) {
-      throw invalidPrompt(`prompt.box: expected four finite numbers [x0, y0, x1, y1], got ${describeValue(box)}`);
-    }
-    const [x0, y0, x1, y1] = box;
-    if (x1 < x0 || y1 < y0) throw invalidPrompt(`prompt.box: [${box.join(', ')}] is inverted (expected x1 >= x0 and y1 >= y0)`);
-    if (!inside(x0, y0) || !inside(x1, y1)) {
-      throw invalidPrompt(`prompt.box: [${box.join(', ')}] is outside the ${w}x${h} image by more than 1 px`);
-    }
-  }
 }
 
 function numberTensor(type: NumberFeedType, dims: number[], values: ArrayLike<number>): TensorData {
@@ -504,7 +464,7 @@ function makeSamModel(
     async decode(embedding, prompt, options: SamDecodeOptions): Promise<SamDecodeResult> {
       assertLive('decode()');
       checkEmbedding(embedding, ctx);
-      validatePrompt(prompt, embedding.transform, preset.supportsPoints);
+      checkSamPrompt(prompt, embedding.transform.imageWidth, embedding.transform.imageHeight, preset.supportsPoints);
       const multimask = options?.multimask === true;
       if (multimask && plan.source === 'none') {
         throw new SalipError('INVALID_ARGUMENT', `SAM decode: multimask: true, but this decoder gives one mask per prompt (${plan.note})`);
