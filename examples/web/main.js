@@ -1,18 +1,22 @@
 /**
  * The example page: loads MobileSAM into onnxruntime-web through salip/web, opens an image,
- * runs segment-everything or box-prompted SAM and draws the overlay. Plain ESM, no bundler (see
+ * runs segment-everything, box-prompted SAM or the whole SaLIP cascade (classes described by
+ * exemplar images with masks) and draws the overlay. Plain ESM, no bundler (see
  * the import map in index.html). window.salipExample exposes the same actions for scripts and
  * the end-to-end test.
  */
 import {
   PALETTE,
+  TASK_PRESETS,
   createSalip,
+  decodeMask,
   decodeRle,
   imageFromBlob,
   maskToImageData,
   overlayToImageData,
   renderOverlay,
   resizeImage,
+  resizeMaskNearest,
   webBackend,
 } from 'salip/web';
 
@@ -245,6 +249,71 @@ function runBoxes(boxes = state.boxes) {
   });
 }
 
+/** Exemplars at the working size, as the evaluation prepares them (image bilinear, mask nearest). */
+function toWorkingSize(exemplar) {
+  if ($('working-size').value === 'original') return exemplar;
+  return {
+    image: resizeImage(exemplar.image, WORKING_SIZE, WORKING_SIZE, 'bilinear'),
+    mask: resizeMaskNearest(exemplar.mask, WORKING_SIZE, WORKING_SIZE),
+  };
+}
+
+/** Image files and mask files paired by file name. */
+async function exemplarsFromFiles(imageFiles, maskFiles) {
+  const masks = new Map([...maskFiles].map((f) => [f.name, f]));
+  const exemplars = [];
+  for (const file of imageFiles) {
+    const maskFile = masks.get(file.name);
+    if (!maskFile) throw Object.assign(new Error(`exemplar ${file.name}: no mask file with the same name`), { code: 'INVALID_TASK' });
+    const image = await imageFromBlob(file);
+    const mask = decodeMask(new Uint8Array(await maskFile.arrayBuffer()), { name: maskFile.name });
+    exemplars.push(toWorkingSize({ image, mask }));
+  }
+  return exemplars;
+}
+
+/** Exemplars from URL pairs [{ image, mask }] (scripts and the end-to-end test). */
+async function exemplarsFromUrls(pairs) {
+  const fetchBytes = async (url) => {
+    const response = await fetch(url);
+    if (!response.ok) throw Object.assign(new Error(`exemplar "${url}": HTTP ${response.status}`), { code: 'FILE_NOT_FOUND' });
+    return response;
+  };
+  const exemplars = [];
+  for (const pair of pairs) {
+    const image = await imageFromBlob(await (await fetchBytes(pair.image)).blob());
+    const mask = decodeMask(new Uint8Array(await (await fetchBytes(pair.mask)).arrayBuffer()), { name: pair.mask });
+    exemplars.push(toWorkingSize({ image, mask }));
+  }
+  return exemplars;
+}
+
+/**
+ * The SaLIP cascade on the working image: segment everything with the preset's parameters,
+ * score the candidates against the exemplars, refine the top-k with box prompts.
+ */
+function runCascade(presetName = $('cascade-task').value, exemplars) {
+  return enqueue(async () => {
+    const preset = TASK_PRESETS[presetName];
+    if (!preset) throw Object.assign(new Error(`unknown task preset "${presetName}"`), { code: 'INVALID_TASK' });
+    if (!exemplars || exemplars.length === 0) {
+      throw Object.assign(new Error('choose 1 to 5 exemplar images and their masks (same file names) first'), { code: 'INVALID_TASK' });
+    }
+    await ensureEmbedding();
+    const start = performance.now();
+    const task = { ...preset, classes: preset.classes.map((c) => ({ name: c.name, topK: c.topK, exemplars })) };
+    const result = await state.salip.segment(state.image, task, {
+      onProgress: (e) => setProgress(e.done, e.total, `cascade: ${e.stage} ${e.done} / ${e.total}`),
+    });
+    const cls = result.classes[task.classes[0].name];
+    state.boxes = [];
+    state.result = { kind: 'cascade', task: presetName, result, mask: cls.mask, chosen: cls.chosen };
+    renderResult();
+    finish(`cascade ${presetName}: ${result.pool.length} candidates, ${cls.chosen.length} chosen, in ${seconds(start)} s`);
+    showInfo();
+  });
+}
+
 // ---- drawing ----------------------------------------------------------------------------------
 
 function renderResult() {
@@ -255,6 +324,15 @@ function renderResult() {
     result.layers.forEach((mask, i) => layers.push({ mask, color: PALETTE[i % PALETTE.length], outline: 1, fillAlpha: 0.15 }));
   } else if (result?.kind === 'boxes') {
     result.masks.forEach((m, i) => layers.push({ mask: m.mask, color: PALETTE[i % PALETTE.length], fillAlpha: 0.35, outline: 1, box: m.prompt.box }));
+  } else if (result?.kind === 'cascade') {
+    // Every candidate outlined thinly, the chosen ones thick, the final mask filled.
+    // (chosen[].index points into result.retrieval.pool: the candidates that were scored.)
+    const chosen = new Set(result.chosen.map((c) => c.index));
+    result.result.retrieval.pool.forEach((r, i) => {
+      if (!chosen.has(i)) layers.push({ mask: decodeRle(r.segmentation), color: [160, 160, 160], outline: 1, fillAlpha: 0 });
+    });
+    layers.push({ mask: result.mask, color: PALETTE[0], fillAlpha: 0.4, outline: 0 });
+    for (const c of result.chosen) layers.push({ mask: decodeRle(c.record.segmentation), color: PALETTE[1], outline: 2, fillAlpha: 0 });
   }
   state.base = overlayToImageData(renderOverlay(state.image, layers));
   drawFrame();
@@ -375,6 +453,16 @@ function exportResult() {
       masks: r.masks.map((m) => ({ box: m.prompt.box, mask: bytesToBase64(m.mask.data), predictedIou: m.predictedIou })),
     };
   }
+  if (r.kind === 'cascade') {
+    return {
+      kind: 'cascade',
+      ...size,
+      task: r.task,
+      mask: bytesToBase64(r.mask.data),
+      chosen: r.chosen.map((c) => ({ score: c.score, bbox: c.record.bbox })),
+      poolSize: r.result.pool.length,
+    };
+  }
   return { kind: 'everything', ...size, pointsPerSide: r.pointsPerSide, records: r.records };
 }
 
@@ -385,6 +473,8 @@ window.salipExample = {
   openImageUrl: (url) => openImageUrl(url),
   runEverything,
   runBoxes,
+  /** runCascade(preset, [{ image: url, mask: url }, ...]) */
+  runCascade: async (preset, pairs) => runCascade(preset, await exemplarsFromUrls(pairs)),
   clearBoxes,
   clientPointOf,
   exportResult,
@@ -403,6 +493,11 @@ $('load-image-url').addEventListener('click', () => openImageUrl($('image-url').
 $('working-size').addEventListener('change', () => applyWorkingSize());
 $('run-everything').addEventListener('click', () => runEverything().catch(() => undefined));
 $('clear-boxes').addEventListener('click', clearBoxes);
+$('run-cascade').addEventListener('click', () =>
+  exemplarsFromFiles($('exemplar-images').files ?? [], $('exemplar-masks').files ?? [])
+    .then((exemplars) => runCascade($('cascade-task').value, exemplars))
+    .catch(fail),
+);
 $('save-mask').addEventListener('click', () => saveMask().catch(fail));
 
 $('provider').value = params.get('ep') === 'webgpu' ? 'webgpu' : 'wasm';

@@ -4,7 +4,8 @@
  * the mouse, one per lung: the box of each connected component of the ground truth that covers
  * at least 1 % of the image (this drops the stray specks some masks have). The browser's masks
  * must match the ground truth (Dice >= 0.8) and the Node backend's masks for the same image and
- * boxes (Dice >= 0.99). Screenshots go to test-output/browser/.
+ * boxes (Dice >= 0.99). The whole cascade with exemplars runs in the page too and must match the
+ * ground truth and Node's cascade. Screenshots go to test-output/browser/.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import {
   maskIoU,
   maskToBox,
   nodeBackend,
+  TASK_PRESETS,
   resizeImage,
   resizeMaskNearest,
   type BinaryMask,
@@ -44,6 +46,15 @@ interface BoxesExport {
   union: string;
   masks: Array<{ box: BoxXYXY; mask: string; predictedIou: number }>;
 }
+interface CascadeExport {
+  kind: 'cascade';
+  width: number;
+  height: number;
+  task: string;
+  mask: string;
+  chosen: Array<{ score: number; bbox: [number, number, number, number] }>;
+  poolSize: number;
+}
 interface EverythingExport {
   kind: 'everything';
   width: number;
@@ -53,7 +64,8 @@ interface EverythingExport {
 }
 type Example = {
   salipExample: {
-    exportResult(): BoxesExport | EverythingExport | null;
+    exportResult(): BoxesExport | EverythingExport | CascadeExport | null;
+    runCascade(preset: string, pairs: Array<{ image: string; mask: string }>): Promise<void>;
     exportImage(): { width: number; height: number; data: string } | null;
     clientPointOf(x: number, y: number): { x: number; y: number };
   };
@@ -153,6 +165,36 @@ describe('example page in Chromium (wasm MobileSAM)', () => {
     const ticks = new Set(log.filter((text) => /^SAM image encoder running\.\.\. \d+\.\d s$/.test(text)));
     expect(ticks.size).toBeGreaterThanOrEqual(2);
     expect(statSync(join(OUTPUT_DIR, 'example-boxes.png')).size).toBeGreaterThan(0);
+  });
+
+  it('runs the whole cascade (lungs preset, 3 exemplars) like the Node backend does', async () => {
+    const { page } = session;
+    // The exemplars the acceptance suite draws for lungs with seed 0.
+    const exemplarNames = ['CHNCXR_0461_1.png', 'CHNCXR_0063_0.png', 'CHNCXR_0539_1.png'];
+    const before = await actionCount(page);
+    await page.evaluate(
+      (pairs) => (window as unknown as Example).salipExample.runCascade('lungs-cxr', pairs),
+      exemplarNames.map((n) => ({ image: `/data/lung_xray/images/${n}`, mask: `/data/lung_xray/masks/${n}` })),
+    );
+    await waitForAction(session, before);
+    await page.screenshot({ path: join(OUTPUT_DIR, 'example-cascade.png'), fullPage: true });
+    const result = (await page.evaluate(() => (window as unknown as Example).salipExample.exportResult())) as CascadeExport;
+    expect(result.kind).toBe('cascade');
+    expect(result.chosen).toHaveLength(2);
+    const browserMask = maskFrom(result.mask);
+    expect(maskDice(browserMask, truth)).toBeGreaterThanOrEqual(0.8);
+
+    // Node, same working image and exemplars (prepared as the page does: bilinear / nearest to 256).
+    const exemplars = exemplarNames.map((n) => {
+      const p = readPair('lung_xray', n);
+      return { image: resizeImage(decodeImage(p.image).image, SIZE, SIZE, 'bilinear'), mask: resizeMaskNearest(decodeMask(p.mask), SIZE, SIZE) };
+    });
+    const preset = TASK_PRESETS['lungs-cxr'];
+    const reference = await nodeSalip.segment(image, { ...preset, classes: [{ name: 'lungs', topK: 2, exemplars }] });
+    // wasm and native kernels differ in the last bits, so masks are compared, not bytes.
+    expect(maskDice(browserMask, reference.classes.lungs.mask)).toBeGreaterThanOrEqual(0.95);
+    expect(result.poolSize).toBeGreaterThan(0);
+    expect(Math.abs(result.poolSize - reference.pool.length)).toBeLessThanOrEqual(2);
   });
 
   it('runs segment-everything on a 4 x 4 grid, with records whose RLE decodes to the image size', async () => {
