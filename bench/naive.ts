@@ -16,6 +16,7 @@ import {
   boxNms,
   cleanupSmallRegions,
   createLogitUpscaler,
+  upscalerGeometry,
   generateCropBoxes,
   isBoxNearCropEdge,
   pointGridsPerLayer,
@@ -98,14 +99,7 @@ export async function naiveSegmentEverything(
       const py = grid[2 * p + 1] * cropH;
       const { side, masks, ious } = await decodePoint(decoder, embedding, px, py);
       decoderCalls++;
-      upscale ??= createLogitUpscaler({
-        lowResSize: side,
-        inputSize: t.inputSize,
-        resizedWidth: t.resizedWidth,
-        resizedHeight: t.resizedHeight,
-        outWidth: cropW,
-        outHeight: cropH,
-      });
+      upscale ??= createLogitUpscaler(upscalerGeometry(side, t, cropW, cropH));
       const logits = masks.map((m) => upscale!(m));
       for (let m = 0; m < 3; m++) {
         if (!(ious[m] > o.predIouThresh)) continue;

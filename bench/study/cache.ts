@@ -10,7 +10,7 @@
  * Existing entries are kept, so an interrupted run resumes.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { createLogitUpscaler, pointGrid, stabilityScore } from '../../src/core/everything/index.js';
+import { createLogitUpscaler, pointGrid, stabilityScore, upscalerGeometry } from '../../src/core/everything/index.js';
 import { encodeRle, maskArea, maskFromLogits, maskToBox } from '../../src/core/mask.js';
 import { DATA_TASKS, SIZE, cachePath, cachedEmbedding, loadMobileSam, loadTaskItems, type DataTask } from './common.js';
 import type { RawCandidate, RawPool } from './pool.js';
@@ -41,14 +41,7 @@ try {
           const x = grid[2 * p] * t.imageWidth;
           const y = grid[2 * p + 1] * t.imageHeight;
           const result = await sam.decode(embedding, { points: [{ x, y, label: 1 }] }, { multimask: true });
-          upscale ??= createLogitUpscaler({
-            lowResSize: result.lowResSize,
-            inputSize: t.inputSize,
-            resizedWidth: t.resizedWidth,
-            resizedHeight: t.resizedHeight,
-            outWidth: t.imageWidth,
-            outHeight: t.imageHeight,
-          });
+          upscale ??= createLogitUpscaler(upscalerGeometry(result.lowResSize, t));
           for (let m = 0; m < result.lowResLogits.length; m++) {
             upscale(result.lowResLogits[m], logits);
             const mask = maskFromLogits(logits, t.imageWidth, t.imageHeight, 0);

@@ -7,7 +7,7 @@
  * - oracle retrieval: the candidates with the best Dice against the ground truth, top-k, then
  *   refined (the bound of the retrieval stage).
  */
-import { createLogitUpscaler } from '../core/everything/index.js';
+import { createLogitUpscaler, upscalerGeometry } from '../core/everything/index.js';
 import { componentBoxes, decodeRle, maskDice, maskFromLogits, createMask } from '../core/mask.js';
 import { SalipError } from '../core/errors.js';
 import type { BinaryMask, RgbImage } from '../core/types.js';
@@ -29,14 +29,7 @@ export async function unpromptedSam(
   const t = embedding.transform;
   const outWidth = options.outputWidth ?? image.width;
   const outHeight = options.outputHeight ?? image.height;
-  const logits = createLogitUpscaler({
-    lowResSize: result.lowResSize,
-    inputSize: t.inputSize,
-    resizedWidth: t.resizedWidth,
-    resizedHeight: t.resizedHeight,
-    outWidth,
-    outHeight,
-  })(result.lowResLogits[best]);
+  const logits = createLogitUpscaler(upscalerGeometry(result.lowResSize, t, outWidth, outHeight))(result.lowResLogits[best]);
   return { mask: maskFromLogits(logits, outWidth, outHeight, options.maskThreshold ?? 0), predictedIou: result.iouPredictions[best], embedding };
 }
 

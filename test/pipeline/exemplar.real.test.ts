@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSamFiles } from '../../src/backends/default-models.js';
 import { nodeBackend } from '../../src/backends/node.js';
-import { boxNms, createLogitUpscaler } from '../../src/core/everything/index.js';
+import { boxNms, createLogitUpscaler, upscalerGeometry } from '../../src/core/everything/index.js';
 import { resizeImage } from '../../src/core/image.js';
 import { boxXyxyToXywh, decodeRle, encodeRle, maskArea, maskDice, maskFromLogits, maskToBox, resizeMaskNearest } from '../../src/core/mask.js';
 import { topK } from '../../src/core/similarity.js';
@@ -59,14 +59,7 @@ async function standInCandidatePool(sam: SamModel, embedding: SamImageEmbedding,
       const x = ((i + 0.5) / perSide) * image.width;
       const y = ((j + 0.5) / perSide) * image.height;
       const result = await sam.decode(embedding, { points: [{ x, y, label: 1 }] }, { multimask: true });
-      upscale ??= createLogitUpscaler({
-        lowResSize: result.lowResSize,
-        inputSize: t.inputSize,
-        resizedWidth: t.resizedWidth,
-        resizedHeight: t.resizedHeight,
-        outWidth: image.width,
-        outHeight: image.height,
-      });
+      upscale ??= createLogitUpscaler(upscalerGeometry(result.lowResSize, t, image.width, image.height));
       result.lowResLogits.forEach((logits, k) => {
         if (result.iouPredictions[k] < 0.5) return;
         const mask = maskFromLogits(upscale!(logits), image.width, image.height, 0);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeBackend } from '../../src/backends/node.js';
-import { createLogitUpscaler } from '../../src/core/everything/index.js';
+import { createLogitUpscaler, upscalerGeometry } from '../../src/core/everything/index.js';
 import { resizeImage } from '../../src/core/image.js';
 import { connectedComponents, componentBoxes, maskDice, maskFromLogits, maskUnion, resizeMaskNearest } from '../../src/core/mask.js';
 import type { BinaryMask, RgbImage } from '../../src/core/types.js';
@@ -39,14 +39,7 @@ function loadCase(task: DataTask, name: string): { image: RgbImage; gt: BinaryMa
 
 function upscaleToImage(embedding: SamImageEmbedding, lowResSize: number) {
   const t = embedding.transform;
-  return createLogitUpscaler({
-    lowResSize,
-    inputSize: t.inputSize,
-    resizedWidth: t.resizedWidth,
-    resizedHeight: t.resizedHeight,
-    outWidth: t.imageWidth,
-    outHeight: t.imageHeight,
-  });
+  return createLogitUpscaler(upscalerGeometry(lowResSize, t));
 }
 
 /** The deepest point (city-block distance to the background) of the largest GT component. */

@@ -4,5 +4,5 @@ export { generateCropBoxes, isBoxNearCropEdge, uncropBox, uncropMask, uncropPoin
 export { stabilityScore } from './stability.js';
 export { boxNms } from './nms.js';
 export { cleanupSmallRegions, removeSmallRegions } from './small-regions.js';
-export { createLogitUpscaler, createThresholdUpscaler } from './upscale.js';
-export type { LogitUpscaler, LogitUpscalerGeometry, ThresholdUpscaler, UpscaledMaskStats } from './upscale.js';
+export { createLogitUpscaler, createThresholdUpscaler, upscalerGeometry } from './upscale.js';
+export type { LogitUpscaler, LogitUpscalerGeometry, ModelFrame, ThresholdUpscaler, UpscaledMaskStats } from './upscale.js';

@@ -22,6 +22,20 @@ export interface LogitUpscalerGeometry {
   readonly outHeight: number;
 }
 
+/** Where an image sits in the square model input (the fields of a SAM input transform used here). */
+export interface ModelFrame {
+  readonly inputSize: number;
+  readonly resizedWidth: number;
+  readonly resizedHeight: number;
+  readonly imageWidth: number;
+  readonly imageHeight: number;
+}
+
+/** The geometry that maps a decoder's low-res logits back to the frame's image (or to outWidth x outHeight). */
+export function upscalerGeometry(lowResSize: number, frame: ModelFrame, outWidth = frame.imageWidth, outHeight = frame.imageHeight): LogitUpscalerGeometry {
+  return { lowResSize, inputSize: frame.inputSize, resizedWidth: frame.resizedWidth, resizedHeight: frame.resizedHeight, outWidth, outHeight };
+}
+
 /** Maps a low-res logit grid to out-sized logits; writes into `out` when given. */
 export type LogitUpscaler = (lowRes: Float32Array, out?: Float32Array) => Float32Array;
 

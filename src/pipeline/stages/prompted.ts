@@ -3,7 +3,7 @@
  * (boxes of retrieved candidates), by the GT-box baseline, and directly by users.
  */
 import { SalipError, describeValue } from '../../core/errors.js';
-import { createLogitUpscaler, stabilityScore } from '../../core/everything/index.js';
+import { createLogitUpscaler, stabilityScore, upscalerGeometry } from '../../core/everything/index.js';
 import { assertRgbImage } from '../../core/image.js';
 import { maskFromLogits, maskUnion, createMask } from '../../core/mask.js';
 import type { BinaryMask, BoxXYXY, Point, RgbImage } from '../../core/types.js';
@@ -79,14 +79,7 @@ export async function segmentWithPrompts(
   for (let i = 0; i < prompts.length; i++) {
     throwIfAborted(options.signal, 'prompted segmentation');
     const result = await sam.decode(embedding, prompts[i], { multimask: false });
-    upscale ??= createLogitUpscaler({
-      lowResSize: result.lowResSize,
-      inputSize: t.inputSize,
-      resizedWidth: t.resizedWidth,
-      resizedHeight: t.resizedHeight,
-      outWidth,
-      outHeight,
-    });
+    upscale ??= createLogitUpscaler(upscalerGeometry(result.lowResSize, t, outWidth, outHeight));
     const logits = upscale(result.lowResLogits[0]);
     masks.push({
       prompt: prompts[i],

@@ -15,6 +15,7 @@ import {
   generateCropBoxes,
   isBoxNearCropEdge,
   pointGridsPerLayer,
+  upscalerGeometry,
   type ThresholdUpscaler,
 } from '../../core/everything/index.js';
 import type { BinaryMask, BoxXYXY, CocoRle, RgbImage } from '../../core/types.js';
@@ -334,14 +335,7 @@ function createCropPrompter(
   return async (px, py) => {
     const result = await sam.decode(embedding, { points: [{ x: px, y: py, label: 1 }] }, { multimask: opts.multimask });
     stats.decoderCalls++;
-    upscale ??= createThresholdUpscaler({
-      lowResSize: result.lowResSize,
-      inputSize: t.inputSize,
-      resizedWidth: t.resizedWidth,
-      resizedHeight: t.resizedHeight,
-      outWidth: cropW,
-      outHeight: cropH,
-    });
+    upscale ??= createThresholdUpscaler(upscalerGeometry(result.lowResSize, t));
     const kept: CropCandidate[] = [];
     for (let m = 0; m < result.lowResLogits.length; m++) {
       stats.rawMasks++;
