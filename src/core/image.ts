@@ -46,7 +46,6 @@ function checkDataLength(data: ArrayLike<number>, expected: number, what: string
   }
 }
 
-/** Validates size and data length and returns an RgbImage (zero-filled when no data is given). */
 /** Throws INVALID_IMAGE unless `image` is a well-formed RgbImage; `what` names the input. */
 export function assertRgbImage(image: RgbImage, what: string): void {
   if (
@@ -66,6 +65,7 @@ export function assertRgbImage(image: RgbImage, what: string): void {
   }
 }
 
+/** Validates size and data length and returns an RgbImage (zero-filled when no data is given). */
 export function createRgbImage(
   width: number,
   height: number,

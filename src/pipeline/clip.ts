@@ -6,7 +6,7 @@
  */
 import type { Backend, Dim, ModelSession, ModelSource, TensorData, ValueInfo } from '../backends/types.js';
 import { SalipError, describeValue } from '../core/errors.js';
-import { clipPreprocess } from '../core/image.js';
+import { assertRgbImage, clipPreprocess } from '../core/image.js';
 import type { RgbImage } from '../core/types.js';
 import { getClipPreset, type ClipPreset, type ClipPresetName } from './clip-presets.js';
 import { resolveTokenizer, type TextTokenizer, type TokenizerSpec } from './tokenizer.js';
@@ -210,25 +210,6 @@ function assertBatchSize(value: number | undefined): number {
   const size = value ?? DEFAULT_BATCH;
   if (!Number.isInteger(size) || size < 1) throw new SalipError('INVALID_ARGUMENT', `batchSize: expected a positive integer, got ${String(value)}`);
   return size;
-}
-
-/** Checks an image before preprocessing, so a malformed one is named instead of failing inside a resize. */
-function assertRgbImage(image: RgbImage, what: string): void {
-  const ok =
-    image !== null &&
-    typeof image === 'object' &&
-    image.data instanceof Uint8Array &&
-    Number.isInteger(image.width) &&
-    Number.isInteger(image.height) &&
-    image.width > 0 &&
-    image.height > 0 &&
-    image.data.length === image.width * image.height * 3;
-  if (!ok) {
-    throw new SalipError(
-      'INVALID_IMAGE',
-      `${what}: expected an RgbImage { width, height, data: Uint8Array of width*height*3 }, got ${describeValue(image?.width)} x ${describeValue(image?.height)} with ${describeValue(image?.data)}`,
-    );
-  }
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, what: string): void {

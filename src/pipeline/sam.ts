@@ -5,7 +5,7 @@
  */
 import type { Backend, Dim, ModelSession, ModelSource, TensorData } from '../backends/types.js';
 import { SalipError, describeValue } from '../core/errors.js';
-import { longestSideSize, minMaxToChw, normalizeToChw, resizeImage } from '../core/image.js';
+import { assertRgbImage, longestSideSize, minMaxToChw, normalizeToChw, resizeImage } from '../core/image.js';
 import type { RgbImage } from '../core/types.js';
 import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, detectDecoderKind, prepareSamDecoder } from './graph-edit.js';
 import { loadSplitDecoder, type SplitDecoderRunner } from './graph-split.js';
@@ -103,24 +103,6 @@ function numberTensor(type: NumberFeedType, dims: number[], values: ArrayLike<nu
   if (type === 'int64') return { type, dims, data: BigInt64Array.from(Array.from(values, (v) => BigInt(Math.round(v)))) };
   if (type === 'int32') return { type, dims, data: Int32Array.from(values) };
   return { type, dims, data: Float32Array.from(values) };
-}
-
-function checkImage(image: RgbImage): void {
-  const ok =
-    image !== null &&
-    typeof image === 'object' &&
-    Number.isInteger(image.width) &&
-    Number.isInteger(image.height) &&
-    image.width > 0 &&
-    image.height > 0 &&
-    image.data instanceof Uint8Array &&
-    image.data.length === image.width * image.height * 3;
-  if (!ok) {
-    throw new SalipError(
-      'INVALID_IMAGE',
-      `SAM embed: image: expected { width, height, data: Uint8Array(width * height * 3) }, got ${describeValue(image?.width)} x ${describeValue(image?.height)} with ${describeValue(image?.data)}`,
-    );
-  }
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -449,7 +431,7 @@ function makeSamModel(
     info,
     async embed(image, options = {}) {
       assertLive('embed()');
-      checkImage(image);
+      assertRgbImage(image, 'SAM embed: image');
       throwIfAborted(options.signal, 'SAM embed');
       const { input, transform } = preprocess(image, preset);
       const out = await encoder.run({ [encoderIo.input]: { type: 'float32', dims: inputDims, data: input } }, [encoderIo.output]);
