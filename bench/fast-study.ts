@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
-import { boxNms, pointGrid } from '../src/core/everything/index.js';
-import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, maskDice } from '../src/core/mask.js';
+import { pointGrid } from '../src/core/everything/index.js';
+import { boxIoU, boxXywhToXyxy, maskDice } from '../src/core/mask.js';
 import { createRandom } from '../src/core/random.js';
-import type { CocoRle, RgbImage } from '../src/core/types.js';
+import type { RgbImage } from '../src/core/types.js';
 import { prepareEvalItem } from '../src/pipeline/evaluate.js';
 import { createSamModel } from '../src/pipeline/sam.js';
 import { createExemplarScorer, type Scorer } from '../src/pipeline/scorers.js';
@@ -27,7 +27,7 @@ import { retrieve } from '../src/pipeline/stages/retrieve.js';
 import { SEGMENT_EVERYTHING_DEFAULTS, segmentEverything, type CropCandidate } from '../src/pipeline/stages/segment-everything.js';
 import { TASK_PRESETS } from '../src/pipeline/tasks.js';
 import type { MaskRecord, SamImageEmbedding } from '../src/pipeline/types.js';
-import { DEV_TASKS, PRESET_OF, devNames, loadDevItem, mean, type DevTask } from './harness.js';
+import { DEV_TASKS, PRESET_OF, devNames, loadDevItem, mean, poolFromCandidates, type DevTask } from './harness.js';
 
 const { values: args } = parseArgs({ options: { tasks: { type: 'string' }, settings: { type: 'string' } } });
 const tasks = (args.tasks?.split(',') ?? DEV_TASKS) as DevTask[];
@@ -93,17 +93,7 @@ for (const task of tasks) {
     const embedding = await sam.embed(item.image);
     const perPoint = await candidatesPerPoint(task, item.name, item.image, params, embedding);
     const byPoint = new Map(perPoint.map((list, p) => [`${grid[2 * p] * 256},${grid[2 * p + 1] * 256}`, list]));
-    const toPool = (cands: CropCandidate[]): MaskRecord[] =>
-      boxNms(cands.map((c) => c.box), cands.map((c) => c.predictedIou), params.boxNmsThresh).map((i) => ({
-        segmentation: cands[i].rle as CocoRle,
-        area: cands[i].area,
-        bbox: boxXyxyToXywh(cands[i].box),
-        predictedIou: cands[i].predictedIou,
-        pointCoords: [cands[i].point],
-        stabilityScore: cands[i].stabilityScore,
-        cropBox: [0, 0, 256, 256],
-        maskIndex: cands[i].maskIndex,
-      }));
+    const toPool = (cands: CropCandidate[]) => poolFromCandidates(cands, params.boxNmsThresh, 256, 256);
     const cascadeDice = async (pool: MaskRecord[]) => {
       const retrieval = await retrieve(scorer, item.image, pool, [cls], { maxArea: preset.maxArea, maxAreaFraction: preset.maxAreaFraction, embedding }).catch(() => undefined);
       if (!retrieval) return 0;

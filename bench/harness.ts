@@ -8,7 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/backends/types.js';
 import { decodeImage, decodeMask } from '../src/io/image-codecs.js';
+import { boxNms } from '../src/core/everything/index.js';
+import { boxXyxyToXywh } from '../src/core/mask.js';
 import type { EvalItem } from '../src/pipeline/evaluate.js';
+import type { CropCandidate } from '../src/pipeline/stages/segment-everything.js';
+import type { MaskRecord } from '../src/pipeline/types.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DATA_DIR = process.env.SALIP_DATA_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'data');
@@ -90,4 +94,21 @@ export function mean(values: readonly number[]): number {
 
 export function now(): number {
   return performance.now();
+}
+
+/**
+ * The records segment-everything keeps from one whole-image crop's candidates: box NMS ranked by
+ * predicted IoU, then the record layout (for replays over cached decoder outputs).
+ */
+export function poolFromCandidates(candidates: CropCandidate[], boxNmsThresh: number, width: number, height: number): MaskRecord[] {
+  return boxNms(candidates.map((c) => c.box), candidates.map((c) => c.predictedIou), boxNmsThresh).map((i) => ({
+    segmentation: candidates[i].rle,
+    area: candidates[i].area,
+    bbox: boxXyxyToXywh(candidates[i].box),
+    predictedIou: candidates[i].predictedIou,
+    pointCoords: [candidates[i].point],
+    stabilityScore: candidates[i].stabilityScore,
+    cropBox: [0, 0, width, height],
+    maskIndex: candidates[i].maskIndex,
+  }));
 }

@@ -12,12 +12,13 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { createLogitUpscaler, pointGrid, stabilityScore, upscalerGeometry } from '../../src/core/everything/index.js';
 import { encodeRle, maskArea, maskFromLogits, maskToBox } from '../../src/core/mask.js';
-import { DATA_TASKS, SIZE, cachePath, cachedEmbedding, loadMobileSam, loadTaskItems, type DataTask } from './common.js';
+import { DEV_TASKS, type DevTask } from '../harness.js';
+import { SIZE, cachePath, cachedEmbedding, loadMobileSam, loadTaskItems } from './common.js';
 import type { RawCandidate, RawPool } from './pool.js';
 import { STABILITY_OFFSETS } from './pool.js';
 
 const [taskArg, ...sideArgs] = process.argv.slice(2);
-const tasks = taskArg === 'all' || taskArg === undefined ? DATA_TASKS : [taskArg as DataTask];
+const tasks = taskArg === 'all' || taskArg === undefined ? DEV_TASKS : [taskArg as DevTask];
 const sides = sideArgs.length > 0 ? sideArgs.map(Number) : [16];
 
 const sam = await loadMobileSam();

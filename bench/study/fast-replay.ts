@@ -6,25 +6,26 @@
  * whole dev sets in minutes.
  *
  *   npx tsx bench/study/fast-replay.ts [task,...] [--seed 0] [--settings '<json array of FastEverythingOptions>']
+ *
+ * A setting may also carry `dup`: the box IoU above which the early-stop rule counts a candidate
+ * as already found (collectFast uses the task's boxNmsThresh; this tries another value).
  */
 import { parseArgs } from 'node:util';
-import { isBoxNearCropEdge, pointGrid } from '../../src/core/everything/index.js';
+import { pointGrid } from '../../src/core/everything/index.js';
 import { maskDice } from '../../src/core/mask.js';
 import { topK } from '../../src/core/similarity.js';
-import type { BoxXYXY } from '../../src/core/types.js';
 import { collectFast, resolveFastOptions, type FastEverythingOptions } from '../../src/pipeline/stages/everything-fast.js';
 import { SEGMENT_EVERYTHING_DEFAULTS, type CropCandidate } from '../../src/pipeline/stages/segment-everything.js';
-import { boxNms } from '../../src/core/everything/index.js';
-import { boxXyxyToXywh } from '../../src/core/mask.js';
 import { TASK_PRESETS } from '../../src/pipeline/tasks.js';
 import type { MaskRecord } from '../../src/pipeline/types.js';
-import { DATA_TASKS, PRESET_OF, loadMobileSam, mean, type DataTask } from './common.js';
-import { STABILITY_OFFSETS } from './pool.js';
+import { DEV_TASKS, PRESET_OF, mean, poolFromCandidates, type DevTask } from '../harness.js';
+import { loadMobileSam } from './common.js';
+import { passingCandidates, stabilityIndex } from './pool.js';
 import { loadStudy, refinedUnion, saveRefined } from './simulate.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { seed: { type: 'string', default: '0' }, settings: { type: 'string', default: '[{}]' } } });
 const settings = JSON.parse(values.settings!) as FastEverythingOptions[];
-const tasks = (positionals[0]?.split(',') ?? DATA_TASKS) as DataTask[];
+const tasks = (positionals[0]?.split(',') ?? DEV_TASKS) as DevTask[];
 const model = await loadMobileSam();
 // The study caches similarity scores without the stability prior (its records carry no
 // stability); the prior is added here exactly as createExemplarScorer adds it (default weight).
@@ -34,8 +35,7 @@ for (const task of tasks) {
   const preset = TASK_PRESETS[PRESET_OF[task]];
   const params = { ...SEGMENT_EVERYTHING_DEFAULTS, ...preset.everything };
   const side = params.pointsPerSide!;
-  const offsetIndex = STABILITY_OFFSETS.indexOf(params.stabilityScoreOffset as (typeof STABILITY_OFFSETS)[number]);
-  if (offsetIndex < 0) throw new Error(`stability offset ${params.stabilityScoreOffset} is not cached`);
+  const offsetIndex = stabilityIndex(params.stabilityScoreOffset!);
   const study = await loadStudy(task, [side], { seed: Number(values.seed), model, stabilityWeight: 0, tag: 'exemplar-default-nostab' });
   const grid = pointGrid(side);
   const exactDice: number[] = [];
@@ -43,26 +43,14 @@ for (const task of tasks) {
   const prompted = settings.map(() => [] as number[]);
   for (const img of study.images) {
     const raw = img.raw.get(side)!;
-    const imageBox: BoxXYXY = [0, 0, raw.width, raw.height];
     const perPoint = new Map<string, CropCandidate[]>();
-    for (const c of raw.candidates) {
-      if (!(c.predictedIou > params.predIouThresh && c.stability[offsetIndex] >= params.stabilityScoreThresh && !isBoxNearCropEdge(c.box, imageBox, imageBox))) continue;
+    for (const c of passingCandidates(raw, params)) {
       const k = `${c.xy[0]},${c.xy[1]}`;
       const list = perPoint.get(k) ?? [];
       list.push({ rle: { size: [raw.height, raw.width], counts: c.counts }, area: c.area, box: c.box, predictedIou: c.predictedIou, stabilityScore: c.stability[offsetIndex], point: c.xy, maskIndex: c.maskIndex });
       perPoint.set(k, list);
     }
-    const toPool = (cands: CropCandidate[]): MaskRecord[] =>
-      boxNms(cands.map((c) => c.box), cands.map((c) => c.predictedIou), params.boxNmsThresh!).map((i) => ({
-        segmentation: cands[i].rle,
-        area: cands[i].area,
-        bbox: boxXyxyToXywh(cands[i].box),
-        predictedIou: cands[i].predictedIou,
-        pointCoords: [cands[i].point],
-        stabilityScore: cands[i].stabilityScore,
-        cropBox: [0, 0, raw.width, raw.height],
-        maskIndex: cands[i].maskIndex,
-      }));
+    const toPool = (cands: CropCandidate[]) => poolFromCandidates(cands, params.boxNmsThresh!, raw.width, raw.height);
     const cascade = async (pool: MaskRecord[]) => {
       const kept = pool.filter((r) => r.bbox[2] > 0 && r.bbox[3] > 0 && r.area < preset.maxAreaFraction! * raw.width * raw.height);
       if (kept.length === 0) return 0;

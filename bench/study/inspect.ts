@@ -9,7 +9,7 @@
 import { decodeRle, maskDice, maskUnion } from '../../src/core/mask.js';
 import { topK } from '../../src/core/similarity.js';
 import type { ExemplarScorerOptions } from '../../src/pipeline/scorers.js';
-import type { DataTask } from './common.js';
+import type { DevTask } from '../harness.js';
 import { simulatePool } from './pool.js';
 import { loadStudy, refinedUnion, saveRefined } from './simulate.js';
 
@@ -23,7 +23,7 @@ const seed = Number(flag('--seed') ?? 0);
 const similarity = flag('--similarity') as ExemplarScorerOptions['similarity'];
 const contrast = flag('--contrast') as ExemplarScorerOptions['contrast'];
 const [task, side, iou, stab, offset, nms, area, minReg] = args;
-const study = await loadStudy(task as DataTask, [Number(side)], { tag, seed, similarity, contrast });
+const study = await loadStudy(task as DevTask, [Number(side)], { tag, seed, similarity, contrast });
 const params = {
   predIouThresh: Number(iou),
   stabilityScoreThresh: Number(stab),

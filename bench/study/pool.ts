@@ -10,7 +10,8 @@ import { boxNms, cleanupSmallRegions, isBoxNearCropEdge } from '../../src/core/e
 import { boxXyxyToXywh, decodeRle, encodeRle, maskArea, maskToBox } from '../../src/core/mask.js';
 import type { BoxXYXY } from '../../src/core/types.js';
 import type { MaskRecord } from '../../src/pipeline/types.js';
-import { cachePath, type DataTask } from './common.js';
+import type { DevTask } from '../harness.js';
+import { cachePath } from './common.js';
 
 /** Offsets at which the cache stores each mask's stability score. */
 export const STABILITY_OFFSETS = [0.25, 0.5, 1, 1.5, 2] as const;
@@ -29,7 +30,7 @@ export interface RawCandidate {
 }
 
 export interface RawPool {
-  task: DataTask;
+  task: DevTask;
   name: string;
   side: number;
   width: number;
@@ -45,21 +46,33 @@ export interface PoolParams {
   minMaskRegionArea: number;
 }
 
-export function readRawPool(task: DataTask, side: number, name: string): RawPool {
+export function readRawPool(task: DevTask, side: number, name: string): RawPool {
   return JSON.parse(readFileSync(cachePath('pools', task, String(side), `${name}.json`), 'utf8')) as RawPool;
 }
 
-/** The candidate records segmentEverything would return for these parameters. */
-export function simulatePool(raw: RawPool, params: PoolParams): MaskRecord[] {
-  const offsetIndex = STABILITY_OFFSETS.indexOf(params.stabilityScoreOffset);
-  if (offsetIndex < 0) throw new Error(`stability offset ${params.stabilityScoreOffset} is not cached`);
+/** Index of a stability offset in RawCandidate.stability (throws when it is not cached). */
+export function stabilityIndex(offset: number): number {
+  const index = STABILITY_OFFSETS.indexOf(offset as (typeof STABILITY_OFFSETS)[number]);
+  if (index < 0) throw new Error(`stability offset ${offset} is not cached`);
+  return index;
+}
+
+/** The candidates of a raw pool that pass segment-everything's per-mask filters (IoU, stability, crop edge), in cache order. */
+export function passingCandidates(raw: RawPool, params: { predIouThresh: number; stabilityScoreThresh: number; stabilityScoreOffset: number }): RawCandidate[] {
+  const offsetIndex = stabilityIndex(params.stabilityScoreOffset);
   const imageBox: BoxXYXY = [0, 0, raw.width, raw.height];
-  const kept = raw.candidates.filter(
+  return raw.candidates.filter(
     (c) =>
       c.predictedIou > params.predIouThresh &&
       c.stability[offsetIndex] >= params.stabilityScoreThresh &&
       !isBoxNearCropEdge(c.box, imageBox, imageBox),
   );
+}
+
+/** The candidate records segmentEverything would return for these parameters. */
+export function simulatePool(raw: RawPool, params: PoolParams): MaskRecord[] {
+  const offsetIndex = stabilityIndex(params.stabilityScoreOffset);
+  const kept = passingCandidates(raw, params);
   const keep = boxNms(
     kept.map((c) => c.box),
     kept.map((c) => c.predictedIou),

@@ -6,15 +6,16 @@
  *
  * The settings and variants compared are listed below (edit them for another question).
  */
-import { loadMobileSam, mean, type DataTask } from './common.js';
+import { mean, type DevTask } from '../harness.js';
+import { loadMobileSam } from './common.js';
 import { describe, loadStudy, runSetting, saveRefined, type Setting, type StudyOptions } from './simulate.js';
 import { edgeScorer } from './variant-scorers.js';
 
-const [task, seedArg] = process.argv.slice(2) as [DataTask, string];
+const [task, seedArg] = process.argv.slice(2) as [DevTask, string];
 const seeds = (seedArg ?? '0,1,2,3,4').split(',').map(Number);
 const only = process.argv[4]?.split(',');
 const base = { predIouThresh: 0, minMaskRegionArea: Number(process.env.MIN_REGION ?? 0) } as const;
-const SETTINGS: Record<DataTask, Setting[]> = {
+const SETTINGS: Record<DevTask, Setting[]> = {
   fetal_head_us: [
     { ...base, side: 16, predIouThresh: 0.5, stabilityScoreThresh: 0, stabilityScoreOffset: 1, boxNmsThresh: 0.8, maxAreaFraction: 0.61 },
     { ...base, side: 16, stabilityScoreThresh: 0.5, stabilityScoreOffset: 0.5, boxNmsThresh: 0.8, maxAreaFraction: 0.61 },

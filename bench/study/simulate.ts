@@ -22,7 +22,8 @@ import { createExemplarScorer, type Exemplar, type ExemplarScorerOptions, type S
 import { segmentWithBoxes } from '../../src/pipeline/stages/prompted.js';
 import { TASK_PRESETS } from '../../src/pipeline/tasks.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
-import { PRESET_OF, REPO_ROOT, cachePath, cachedEmbedding, cachingSam, loadMobileSam, loadTaskItems, mean, type DataTask } from './common.js';
+import { PRESET_OF, REPO_ROOT, mean, type DevTask } from '../harness.js';
+import { cachePath, cachedEmbedding, cachingSam, loadMobileSam, loadTaskItems } from './common.js';
 import { STABILITY_OFFSETS, readRawPool, simulatePool, type PoolParams, type RawPool } from './pool.js';
 
 export interface StudyImage {
@@ -39,7 +40,7 @@ export interface StudyImage {
 }
 
 export interface Study {
-  task: DataTask;
+  task: DevTask;
   topK: number;
   exemplarNames: string[];
   images: StudyImage[];
@@ -82,7 +83,7 @@ export interface StudyOptions extends ExemplarScorerOptions {
   model?: SamModel;
 }
 
-export async function loadStudy(task: DataTask, sides: number[], scorerOptions: StudyOptions = {}): Promise<Study> {
+export async function loadStudy(task: DevTask, sides: number[], scorerOptions: StudyOptions = {}): Promise<Study> {
   const real = scorerOptions.model ?? (await loadMobileSam());
   const sam = cachingSam(real);
   const items = loadTaskItems(task);
@@ -278,7 +279,7 @@ async function main(): Promise<void> {
       tag: { type: 'string' },
     },
   });
-  const task = positionals[0] as DataTask;
+  const task = positionals[0] as DevTask;
   const nums = (s: string) => s.split(',').map(Number);
   const sides = nums(values.sides!);
   const t0 = performance.now();
