@@ -5,7 +5,7 @@
  * read from the sessions; the preset (clip-presets.ts) supplies only what a graph cannot say.
  */
 import type { Backend, Dim, ModelSession, ModelSource, TensorData, ValueInfo } from '../backends/types.js';
-import { SalipError, describeValue } from '../core/errors.js';
+import { SalipError } from '../core/errors.js';
 import { assertRgbImage, clipPreprocess } from '../core/image.js';
 import type { RgbImage } from '../core/types.js';
 import { getClipPreset, type ClipPreset, type ClipPresetName } from './clip-presets.js';
