@@ -16,9 +16,8 @@ import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
 import { pointGrid } from '../src/core/everything/index.js';
 import { boxIoU, boxXywhToXyxy, maskDice } from '../src/core/mask.js';
-import { createRandom } from '../src/core/random.js';
 import type { RgbImage } from '../src/core/types.js';
-import { prepareEvalItem } from '../src/pipeline/evaluate.js';
+import { drawExemplars, prepareEvalItem } from '../src/pipeline/evaluate.js';
 import { createSamModel } from '../src/pipeline/sam.js';
 import { createExemplarScorer, type Scorer } from '../src/pipeline/scorers.js';
 import { collectFast, resolveFastOptions, type FastEverythingOptions } from '../src/pipeline/stages/everything-fast.js';
@@ -68,8 +67,7 @@ for (const task of tasks) {
   const params = { ...SEGMENT_EVERYTHING_DEFAULTS, ...preset.everything } as typeof SEGMENT_EVERYTHING_DEFAULTS;
   const items = devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), 256));
   // The exemplars evaluate() draws with seed 0, excluded from scoring.
-  const picked = createRandom(0).sample([...items.keys()], 3);
-  const exemplars = picked.map((i) => ({ image: items[i].image, mask: items[i].groundTruth }));
+  const { exemplars, scored } = drawExemplars(items, 3, 0);
   const cls = { name: 'target', exemplars, topK: preset.classes[0].topK };
   const inner = createExemplarScorer(sam, { target: exemplars });
   const scores = new Map<string, number>();
@@ -87,8 +85,7 @@ for (const task of tasks) {
   };
   const rows = new Map<string, { dice: number[]; calls: number[]; recall: number[] }>();
   const exactDice: number[] = [];
-  for (const [index, item] of items.entries()) {
-    if (picked.includes(index)) continue;
+  for (const item of scored) {
     scores.clear();
     const embedding = await sam.embed(item.image);
     const perPoint = await candidatesPerPoint(task, item.name, item.image, params, embedding);

@@ -16,10 +16,9 @@ import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
 import { createSalip } from '../src/pipeline/salip.js';
 import { createSamModel } from '../src/pipeline/sam.js';
-import { evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
+import { drawExemplars, evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
 import { segmentEverything, type SegmentEverythingOptions } from '../src/pipeline/stages/segment-everything.js';
 import { TASK_PRESETS, type SalipTask } from '../src/pipeline/tasks.js';
-import { createRandom } from '../src/core/random.js';
 import { DEV_TASKS, PRESET_OF, REPO_ROOT, devNames, loadDevItem, machineInfo, mean, median, now, OrtMeter, spreadSubset, type DevTask } from './harness.js';
 import { loadNaiveDecoder, naiveSegmentEverything } from './naive.js';
 
@@ -116,16 +115,14 @@ const diceByMode: Record<'exact' | 'fast', number[]> = { exact: [], fast: [] };
 for (const task of DEV_TASKS) {
   // Exemplars as the acceptance suite draws them (3 of the whole dev set, seed 0), so that a
   // bench image's Dice is the one docs/results.md reports; the images scored are spread over the rest.
-  const all = devNames(task);
-  const picked = createRandom(0).sample([...all.keys()], 3);
-  const exemplars = picked.map((i) => {
-    const item = prepareEvalItem(loadDevItem(task, all[i]), 256);
-    return { image: item.image, mask: item.groundTruth };
-  });
-  const names = spreadSubset(all.filter((_, i) => !picked.includes(i)), imagesPerTask);
-  const items = names.map((name) => loadDevItem(task, name));
+  const all = devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), 256));
+  const drawn = drawExemplars(all, 3, 0);
+  const exemplars = drawn.exemplars;
+  const byName = new Map(drawn.scored.map((item) => [item.name, item]));
+  const names = spreadSubset([...byName.keys()], imagesPerTask);
+  const items = names.map((name) => byName.get(name)!);
   const preset = TASK_PRESETS[PRESET_OF[task]];
-  const row: Record<string, unknown> = { images: names, exemplars: picked.map((i) => all[i]) };
+  const row: Record<string, unknown> = { images: names, exemplars: drawn.names };
   for (const mode of ['exact', 'fast'] as const) {
     const cls = preset.classes[0];
     const taskObject: SalipTask = { ...preset, classes: [{ name: cls.name, topK: cls.topK, exemplars }], everything: { ...preset.everything, mode } };

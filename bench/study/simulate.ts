@@ -14,10 +14,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { boxXywhToXyxy, decodeRle, encodeRle, maskDice, maskUnion } from '../../src/core/mask.js';
-import { createRandom } from '../../src/core/random.js';
 import { topK } from '../../src/core/similarity.js';
 import type { BinaryMask, CocoRle } from '../../src/core/types.js';
-import type { EvalItem } from '../../src/pipeline/evaluate.js';
+import { drawExemplars, type EvalItem } from '../../src/pipeline/evaluate.js';
 import { createExemplarScorer, type Exemplar, type ExemplarScorerOptions, type Scorer } from '../../src/pipeline/scorers.js';
 import { segmentWithBoxes } from '../../src/pipeline/stages/prompted.js';
 import { TASK_PRESETS } from '../../src/pipeline/tasks.js';
@@ -47,17 +46,6 @@ export interface Study {
   sam: SamModel;
   scorer: Scorer;
   exemplars: Exemplar[];
-}
-
-/** Draws the exemplars as evaluate() does and excludes them from scoring. */
-export function drawExemplars(items: EvalItem[], count: number, seed: number): { exemplars: Exemplar[]; names: string[]; scored: EvalItem[] } {
-  const picked = createRandom(seed).sample([...items.keys()], count);
-  const set = new Set(picked);
-  return {
-    exemplars: picked.map((i) => ({ image: items[i].image, mask: items[i].groundTruth })),
-    names: picked.map((i) => items[i].name),
-    scored: items.filter((_, i) => !set.has(i)),
-  };
 }
 
 const key = (counts: number[]) => counts.join(',');

@@ -80,6 +80,20 @@ export function prepareEvalItem(item: EvalItem, size: number | undefined): EvalI
 }
 
 /** Evaluates the cascade and baselines on labelled items. */
+/**
+ * Draws `count` of the items as exemplars with `seed` (the draw evaluate() makes), and returns
+ * them with their names and the items left to score.
+ */
+export function drawExemplars(items: readonly EvalItem[], count: number, seed: number): { exemplars: Exemplar[]; names: string[]; scored: EvalItem[] } {
+  const picked = createRandom(seed).sample([...items.keys()], count);
+  const pickedSet = new Set(picked);
+  return {
+    exemplars: picked.map((i) => ({ image: items[i].image, mask: items[i].groundTruth })),
+    names: picked.map((i) => items[i].name),
+    scored: items.filter((_, i) => !pickedSet.has(i)),
+  };
+}
+
 export async function evaluate(salip: Salip, items: readonly EvalItem[], options: EvalOptions): Promise<EvalReport> {
   const modes = [...(options.modes ?? EVAL_MODES)];
   for (const m of modes) if (!EVAL_MODES.includes(m)) throw new SalipError('INVALID_ARGUMENT', `modes: unknown mode '${m}', expected one of ${EVAL_MODES.join(', ')}`);
@@ -94,11 +108,10 @@ export async function evaluate(salip: Salip, items: readonly EvalItem[], options
     if (prepared.length <= exemplarCount) {
       throw new SalipError('INVALID_ARGUMENT', `exemplars: ${exemplarCount} exemplars leave no image to score among ${prepared.length}`);
     }
-    const picked = createRandom(options.seed ?? 0).sample([...prepared.keys()], exemplarCount);
-    const exemplars: Exemplar[] = picked.map((i) => ({ image: prepared[i].image, mask: prepared[i].groundTruth }));
-    exemplarNames = picked.map((i) => prepared[i].name);
-    const pickedSet = new Set(picked);
-    scored = prepared.filter((_, i) => !pickedSet.has(i));
+    const drawn = drawExemplars(prepared, exemplarCount, options.seed ?? 0);
+    const exemplars = drawn.exemplars;
+    exemplarNames = drawn.names;
+    scored = drawn.scored;
     const [first, ...rest] = task.classes;
     task = { ...task, classes: [{ name: first.name, topK: first.topK, exemplars }, ...rest] };
   }
