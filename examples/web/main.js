@@ -258,6 +258,13 @@ function toWorkingSize(exemplar) {
   };
 }
 
+/** One exemplar from an image blob and the bytes of its mask PNG, at the working size. */
+async function exemplarFrom(imageBlob, maskBytes, maskName) {
+  const image = await imageFromBlob(imageBlob);
+  const mask = decodeMask(new Uint8Array(maskBytes), { name: maskName });
+  return toWorkingSize({ image, mask });
+}
+
 /** Image files and mask files paired by file name. */
 async function exemplarsFromFiles(imageFiles, maskFiles) {
   const masks = new Map([...maskFiles].map((f) => [f.name, f]));
@@ -265,25 +272,18 @@ async function exemplarsFromFiles(imageFiles, maskFiles) {
   for (const file of imageFiles) {
     const maskFile = masks.get(file.name);
     if (!maskFile) throw Object.assign(new Error(`exemplar ${file.name}: no mask file with the same name`), { code: 'INVALID_TASK' });
-    const image = await imageFromBlob(file);
-    const mask = decodeMask(new Uint8Array(await maskFile.arrayBuffer()), { name: maskFile.name });
-    exemplars.push(toWorkingSize({ image, mask }));
+    exemplars.push(await exemplarFrom(file, await maskFile.arrayBuffer(), maskFile.name));
   }
   return exemplars;
 }
 
 /** Exemplars from URL pairs [{ image, mask }] (scripts and the end-to-end test). */
 async function exemplarsFromUrls(pairs) {
-  const fetchBytes = async (url) => {
-    const response = await fetch(url);
-    if (!response.ok) throw Object.assign(new Error(`exemplar "${url}": HTTP ${response.status}`), { code: 'FILE_NOT_FOUND' });
-    return response;
-  };
   const exemplars = [];
   for (const pair of pairs) {
-    const image = await imageFromBlob(await (await fetchBytes(pair.image)).blob());
-    const mask = decodeMask(new Uint8Array(await (await fetchBytes(pair.mask)).arrayBuffer()), { name: pair.mask });
-    exemplars.push(toWorkingSize({ image, mask }));
+    const image = await (await fetchOk(pair.image, 'exemplar')).blob();
+    const mask = await (await fetchOk(pair.mask, 'exemplar mask')).arrayBuffer();
+    exemplars.push(await exemplarFrom(image, mask, pair.mask));
   }
   return exemplars;
 }
@@ -425,9 +425,15 @@ async function saveMask() {
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
-async function openImageUrl(url) {
+/** fetch() that turns an HTTP error into a FILE_NOT_FOUND error naming `what` and the URL. */
+async function fetchOk(url, what) {
   const response = await fetch(url);
-  if (!response.ok) throw Object.assign(new Error(`image "${url}": HTTP ${response.status}`), { code: 'FILE_NOT_FOUND' });
+  if (!response.ok) throw Object.assign(new Error(`${what} "${url}": HTTP ${response.status}`), { code: 'FILE_NOT_FOUND' });
+  return response;
+}
+
+async function openImageUrl(url) {
+  const response = await fetchOk(url, 'image');
   return openImage(await response.blob(), url.split('/').pop());
 }
 
