@@ -3,14 +3,12 @@
  * ultrasound images with their masks describe the class; on the 27 other images, the candidate
  * with the best exemplar score must overlap the ground truth (Dice >= 0.5) on at least 80 %.
  *
- * Measured while writing this test (stand-in pool below), hits out of 27:
+ * Measured while writing this test (pool below, scorer of that time), hits out of 27:
  * - 4 x 4 points (used here: ~50 s on 2 idle cores): 25 with these exemplars; over 7 different
  *   choices of 3 exemplars 20-25, mean 21.4 (79 %), vs 17-24, mean 19.4 with 'region' similarity.
  * - 6 x 6 points (~80 s): 23 here; 20-24, mean 22.3 (83 %), vs mean 19.7 with 'region'.
  * With both grids 25/27 images have at least one candidate with Dice >= 0.5.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSamFiles } from '../../src/backends/default-models.js';
 import { nodeBackend } from '../../src/backends/node.js';
@@ -23,8 +21,8 @@ import { decodeImage, decodeMask } from '../../src/io/image-codecs.js';
 import { createSamModel } from '../../src/pipeline/sam.js';
 import { createExemplarScorer, type Exemplar } from '../../src/pipeline/scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
+import { readPair, taskImageNames } from '../helpers/data.js';
 
-const DATA = '/work/shared/data/fetal_head_us';
 const SIDE = 256;
 const EXEMPLAR_COUNT = 3;
 
@@ -34,17 +32,21 @@ interface Case {
   truth: BinaryMask;
 }
 
-async function loadCase(name: string): Promise<Case> {
-  const image = decodeImage(await readFile(join(DATA, 'images', name)), { name }).image;
-  const truth = decodeMask(await readFile(join(DATA, 'masks', name)), { name });
+function loadCase(name: string): Case {
+  const pair = readPair('fetal_head_us', name);
+  const image = decodeImage(pair.image, { name }).image;
+  const truth = decodeMask(pair.mask, { name });
   return { name, image: resizeImage(image, SIDE, SIDE), truth: resizeMaskNearest(truth, SIDE, SIDE) };
 }
 
 /**
- * STAND-IN for the lead's segmentEverything (not written when this test was): a 4 x 4 grid of
- * single foreground points, the three multi-mask outputs of each, upscaled to the image and
- * thresholded at 0, low predicted IoU and near-whole-image masks dropped (the area filter of the
- * retrieval stage), duplicates removed by box NMS ranked by predicted IoU.
+ * The candidate pool this test measures the scorer on: a 4 x 4 grid of single foreground points,
+ * the three multi-mask outputs of each, upscaled to the image and thresholded at 0, low predicted
+ * IoU and near-whole-image masks dropped, then box NMS ranked by predicted IoU. It is not
+ * segmentEverything + filterCandidates: here the area limit runs before NMS, so a large mask
+ * cannot suppress the smaller ones inside it (with the library's order the same scorer hits
+ * 20-21 of 27 images instead of 25), and every record's stability is 1, so the scorer's
+ * stability prior is the same for all.
  */
 async function standInCandidatePool(sam: SamModel, embedding: SamImageEmbedding, image: RgbImage): Promise<MaskRecord[]> {
   const t = embedding.transform;
@@ -91,8 +93,7 @@ describe('exemplar scorer on real fetal-head ultrasound (MobileSAM)', () => {
   beforeAll(async () => {
     const files = defaultSamFiles();
     sam = await createSamModel(nodeBackend({ intraOpThreads: 2 }), { preset: 'mobilesam', encoder: files.encoder, decoder: files.decoder });
-    const names = (await readdir(join(DATA, 'images'))).filter((n) => n.endsWith('.png')).sort();
-    cases = await Promise.all(names.map(loadCase));
+    cases = taskImageNames('fetal_head_us').map(loadCase);
   });
   afterAll(() => sam?.dispose());
 
