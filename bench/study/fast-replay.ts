@@ -8,13 +8,15 @@
  *   npx tsx bench/study/fast-replay.ts [task,...] [--seed 0] [--settings '<json array of FastEverythingOptions>']
  *
  * A setting may also carry `dup`: the box IoU above which the early-stop rule counts a candidate
- * as already found (collectFast uses the task's boxNmsThresh; this tries another value).
+ * as already found (collectFast uses the task's boxNmsThresh; this tries another value), and
+ * `unguided: true` to replay fast mode without the exemplar scorer's guide (createSalip adds the
+ * guide whenever the scorer has one, as the exemplar scorer does).
  */
 import { parseArgs } from 'node:util';
 import { pointGrid } from '../../src/core/everything/index.js';
 import { maskDice } from '../../src/core/mask.js';
 import { topK } from '../../src/core/similarity.js';
-import { collectFast, resolveFastOptions, type FastEverythingOptions } from '../../src/pipeline/stages/everything-fast.js';
+import { collectFast, guidedPoints, resolveFastOptions, type FastEverythingOptions } from '../../src/pipeline/stages/everything-fast.js';
 import { SEGMENT_EVERYTHING_DEFAULTS, type CropCandidate } from '../../src/pipeline/stages/segment-everything.js';
 import { TASK_PRESETS } from '../../src/pipeline/tasks.js';
 import type { MaskRecord } from '../../src/pipeline/types.js';
@@ -24,7 +26,7 @@ import { passingCandidates, stabilityIndex } from './pool.js';
 import { loadStudy, refinedUnion, saveRefined } from './simulate.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { seed: { type: 'string', default: '0' }, settings: { type: 'string', default: '[{}]' } } });
-const settings = JSON.parse(values.settings!) as FastEverythingOptions[];
+const settings = JSON.parse(values.settings!) as Array<FastEverythingOptions & { dup?: number; unguided?: boolean }>;
 const tasks = (positionals[0]?.split(',') ?? DEV_TASKS) as DevTask[];
 const model = await loadMobileSam();
 // The study caches similarity scores without the stability prior (its records carry no
@@ -63,7 +65,11 @@ for (const task of tasks) {
     exactDice.push(await cascade(toPool(all)));
     for (const [s, setting] of settings.entries()) {
       let calls = 0;
-      const fast = await collectFast(grid, raw.width, raw.height, async (x, y) => perPoint.get(`${x},${y}`) ?? [], { ...resolveFastOptions(setting), boxNmsThresh: (setting as { dup?: number }).dup ?? params.boxNmsThresh! }, () => calls++);
+      const { dup, unguided, ...fastOptions } = setting;
+      const guide = unguided ? undefined : (points: Float32Array) => study.scorer.pointAffinity!({ classes: [{ name: 'target', exemplars: study.exemplars }], embedding: img.embedding }, points);
+      const resolved = resolveFastOptions({ ...fastOptions, guide });
+      const must = guide ? await guidedPoints(guide, resolved.guideFraction, grid, [0, 0, raw.width, raw.height]) : undefined;
+      const fast = await collectFast(grid, raw.width, raw.height, async (x, y) => perPoint.get(`${x},${y}`) ?? [], { ...resolved, boxNmsThresh: dup ?? params.boxNmsThresh! }, () => calls++, must);
       fastDice[s].push(await cascade(toPool(fast)));
       prompted[s].push(calls / (grid.length / 2));
     }

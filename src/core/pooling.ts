@@ -183,6 +183,30 @@ export function imageCoverage(grid: EmbeddingGrid): Float32Array {
 }
 
 /**
+ * Coverage of the embedding cells around an image point: the cell holding (x, y) and every cell
+ * within `cells` cells of it (Chebyshev distance), each weighted by the part of it that is image
+ * (so the padding of the model frame never counts). Pooling it describes what the image looks
+ * like near the point.
+ */
+export function pointWindowCoverage(grid: EmbeddingGrid, x: number, y: number, cells: number): Float32Array {
+  const g = geometry(grid);
+  if (!Number.isFinite(x) || !Number.isFinite(y)) {
+    throw new SalipError('INVALID_ARGUMENT', `point: expected finite image coordinates, got (${String(x)}, ${String(y)})`);
+  }
+  if (!Number.isInteger(cells) || cells < 0) {
+    throw new SalipError('INVALID_ARGUMENT', `point window: expected an integer number of cells >= 0, got ${String(cells)}`);
+  }
+  const image = imageCoverage(grid);
+  const cx = Math.min(g.gridW - 1, Math.max(0, Math.floor((x * g.pixelW) / g.cellW)));
+  const cy = Math.min(g.gridH - 1, Math.max(0, Math.floor((y * g.pixelH) / g.cellH)));
+  const coverage = new Float32Array(g.gridW * g.gridH);
+  for (let gy = Math.max(0, cy - cells); gy <= Math.min(g.gridH - 1, cy + cells); gy++) {
+    for (let gx = Math.max(0, cx - cells); gx <= Math.min(g.gridW - 1, cx + cells); gx++) coverage[gy * g.gridW + gx] = image[gy * g.gridW + gx];
+  }
+  return coverage;
+}
+
+/**
  * The surroundings of a region on the embedding grid: every cell within `cells` cells (Chebyshev
  * distance) of a cell the region touches, weighted by the part of the cell that is image but not
  * region. Pooling it describes what the region's context looks like (for an organ: the tissue

@@ -13,7 +13,7 @@ import { createSamModel, type SamConfig } from './sam.js';
 import { createClipTextScorer, createExemplarScorer, type ClassSpec, type ScoreTable, type Scorer } from './scorers.js';
 import { refine } from './stages/refine.js';
 import { retrieve, type RetrievedCandidate } from './stages/retrieve.js';
-import { segmentEverything, type SegmentEverythingOptions, type SegmentEverythingStats, type ResolvedSegmentEverythingOptions } from './stages/segment-everything.js';
+import { segmentEverything, type FastEverythingOptions, type SegmentEverythingOptions, type SegmentEverythingStats, type ResolvedSegmentEverythingOptions } from './stages/segment-everything.js';
 import { segmentWithBoxes, segmentWithPrompts, type PromptedMask, type PromptedOptions, type PromptedResult } from './stages/prompted.js';
 import type { StageControl } from './stages/options.js';
 import { resolveTask, type SalipTask } from './tasks.js';
@@ -199,7 +199,13 @@ class SalipInstance implements Salip {
     const embedding = await this.sam.embed(working, { signal: control.signal });
     control.onProgress?.({ stage: 'encoder', done: 1, total: 1 });
     const t2 = now();
-    const everything = await segmentEverything(this.sam, working, { ...task.everything, embedding, onProgress: control.onProgress, signal: control.signal });
+    const everything = await segmentEverything(this.sam, working, {
+      ...task.everything,
+      fast: guidedFastOptions(task, scorer, embedding, control.signal),
+      embedding,
+      onProgress: control.onProgress,
+      signal: control.signal,
+    });
     const t3 = now();
     const retrieval = await retrieve(scorer, working, everything.records, task.classes, {
       maxArea: task.maxArea,
@@ -293,4 +299,16 @@ function assertOptions(options: unknown, what: string): void {
 
 function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
+
+/**
+ * The task's fast-mode options with a guide from the scorer filled in: in fast mode, when the
+ * scorer can say where the classes probably are (the exemplar scorer) and the task gives no guide
+ * of its own, the grid points most like the classes are always prompted.
+ */
+function guidedFastOptions(task: SalipTask, scorer: Scorer, embedding: SamImageEmbedding, signal: AbortSignal | undefined): FastEverythingOptions | undefined {
+  const fast = task.everything?.fast;
+  if (task.everything?.mode !== 'fast' || fast?.guide !== undefined || typeof scorer.pointAffinity !== 'function') return fast;
+  const affinity = scorer.pointAffinity.bind(scorer);
+  return { ...fast, guide: (points) => affinity({ classes: task.classes, embedding, signal }, points) };
 }

@@ -6,7 +6,7 @@
  */
 import { SalipError } from '../core/errors.js';
 import { decodeRle } from '../core/mask.js';
-import { contextRingCoverage, imageCoverage, maskCoverage, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
+import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowCoverage, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../core/types.js';
@@ -46,9 +46,24 @@ export interface ScoreTable {
   scores: Float32Array;
 }
 
+/** What pointAffinity needs: the classes and the SAM embedding of the image. */
+export interface AffinityContext {
+  classes: ClassSpec[];
+  embedding: SamImageEmbedding;
+  signal?: AbortSignal;
+}
+
 export interface Scorer {
   readonly name: string;
   score(ctx: ScoreContext): Promise<ScoreTable>;
+  /**
+   * Optional: how much the image near each point looks like the classes (the highest over the
+   * classes; higher is more alike), one value per point of `points` ([x0, y0, x1, y1, ...] in
+   * image pixels). createSalip uses it to guide segment-everything's fast mode, so that the
+   * points on the likely target are always prompted. Scorers that cannot say it cheaply leave it
+   * out.
+   */
+  pointAffinity?(ctx: AffinityContext, points: Float32Array): Promise<Float32Array>;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -254,17 +269,47 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     return cached;
   };
 
+  const exemplarLists = (classes: ClassSpec[]) =>
+    classes.map((cls) => {
+      const list = cls.exemplars && cls.exemplars.length > 0 ? cls.exemplars : exemplars[cls.name];
+      if (!Array.isArray(list) || list.length === 0) {
+        throw new SalipError('INVALID_TASK', `class '${cls.name}': the exemplar scorer needs 1-5 exemplars (image + mask)`);
+      }
+      return list;
+    });
+
   return {
     name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}`,
+    /**
+     * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
+     * the image mean under 'image-mean' contrast) and each class's region prototype.
+     */
+    async pointAffinity(ctx: AffinityContext, points: Float32Array): Promise<Float32Array> {
+      if (!ctx || !Array.isArray(ctx.classes) || !ctx.embedding) {
+        throw new SalipError('INVALID_ARGUMENT', 'exemplar scorer pointAffinity: expected a context with classes and the SAM embedding');
+      }
+      if (!(points instanceof Float32Array) || points.length % 2 !== 0) {
+        throw new SalipError('INVALID_ARGUMENT', 'exemplar scorer pointAffinity: points must be a Float32Array of x, y pairs');
+      }
+      const lists = exemplarLists(ctx.classes);
+      const protos: Float32Array[] = [];
+      for (const [c, list] of lists.entries()) protos.push((await prototypeOf(ctx.classes[c].name, list, ctx.signal)).region);
+      throwIfAborted(ctx.signal, 'exemplar point affinity');
+      const embedding = ctx.embedding;
+      const imageMean = imageMeanOf(embedding);
+      const affinity = new Float32Array(points.length / 2);
+      for (let p = 0; p < affinity.length; p++) {
+        const feature = pooledFeature(embedding, pointWindowCoverage(embedding, points[2 * p], points[2 * p + 1], 1));
+        if (imageMean) for (let k = 0; k < feature.length; k++) feature[k] -= imageMean[k];
+        let best = -Infinity;
+        for (const proto of protos) best = Math.max(best, cosine(feature, proto));
+        affinity[p] = best;
+      }
+      return affinity;
+    },
     async score(ctx: ScoreContext): Promise<ScoreTable> {
       assertContext(ctx, 'exemplar');
-      const lists = ctx.classes.map((cls) => {
-        const list = cls.exemplars && cls.exemplars.length > 0 ? cls.exemplars : exemplars[cls.name];
-        if (!Array.isArray(list) || list.length === 0) {
-          throw new SalipError('INVALID_TASK', `class '${cls.name}': the exemplar scorer needs 1-5 exemplars (image + mask)`);
-        }
-        return list;
-      });
+      const lists = exemplarLists(ctx.classes);
       const embedding = ctx.embedding;
       if (!embedding) {
         throw new SalipError('INVALID_ARGUMENT', 'exemplar scorer: ctx.embedding (the SAM embedding of ctx.image) is required; candidates are pooled from it');

@@ -5,7 +5,11 @@
  * - points go coarse to fine (farthest-point order), so the first prompts spread over the crop;
  * - a point inside a stable, not-too-large candidate found earlier is skipped: it would mostly
  *   return that candidate again;
- * - a crop stops early once a run of prompted points has returned only duplicates.
+ * - a crop stops early once a run of prompted points has returned only duplicates;
+ * - when a guide says where the target probably is (createSalip builds one from the exemplar
+ *   scorer), the points most like the target are always prompted. Without it the early stop
+ *   loses candidates that only a few grid points return, and the cascade often retrieves exactly
+ *   such a candidate (docs/performance.md).
  */
 import { SalipError } from '../../core/errors.js';
 import { boxIoU } from '../../core/mask.js';
@@ -26,22 +30,38 @@ export interface FastEverythingOptions {
   patience?: number;
   /** The stop rule applies only after this fraction of the crop's points were prompted or skipped. */
   minCoverage?: number;
+  /**
+   * Scores each point of a crop's grid ([x0, y0, x1, y1, ...] in image pixels; higher = more
+   * likely on the target); the top `guideFraction` of the points are prompted whatever the skip
+   * and stop rules say. createSalip fills it in from the task's scorer when the scorer can
+   * (`Scorer.pointAffinity`, the exemplar scorer) and the task does not give one.
+   */
+  guide?: PointGuide;
+  /** Fraction of each crop's points the guide marks as always prompted. */
+  guideFraction?: number;
 }
 
-export type ResolvedFastOptions = Required<FastEverythingOptions>;
+/** Scores points (image pixels, x/y pairs) by how likely they lie on the target: one finite value per point. */
+export type PointGuide = (points: Float32Array) => Float32Array | number[] | Promise<Float32Array | number[]>;
+
+export type ResolvedFastOptions = Required<Omit<FastEverythingOptions, 'guide'>> & { guide?: PointGuide };
 
 /**
  * Defaults chosen offline on the dev sets (all 16 x 16 decoder outputs cached per image, the
  * fast mode replayed over them, the cascade's retrieval and refinement run on each pool): about
  * a fifth of the points is prompted (19-20 % at 16 x 16); see docs/performance.md.
  */
-export const FAST_EVERYTHING_DEFAULTS: Readonly<ResolvedFastOptions> = {
+export const FAST_EVERYTHING_DEFAULTS: Readonly<Required<Omit<FastEverythingOptions, 'guide'>>> = {
   coverStability: 0.9,
   coverMaxArea: 0.25,
   cover: 'smallest',
   patience: 8,
   minCoverage: 0.2,
+  guideFraction: 0.15,
 };
+
+/** `patience` when a guide is given and the task does not set it: the guided points carry the target, so the rest of the grid may stop sooner. */
+export const GUIDED_PATIENCE = 4;
 
 /** Fills in and validates the fast-mode options. */
 export function resolveFastOptions(options: FastEverythingOptions | undefined): ResolvedFastOptions {
@@ -54,8 +74,10 @@ export function resolveFastOptions(options: FastEverythingOptions | undefined): 
     coverStability: o.coverStability ?? d.coverStability,
     coverMaxArea: o.coverMaxArea ?? d.coverMaxArea,
     cover: o.cover ?? d.cover,
-    patience: o.patience ?? d.patience,
+    patience: o.patience ?? (o.guide !== undefined ? GUIDED_PATIENCE : d.patience),
     minCoverage: o.minCoverage ?? d.minCoverage,
+    guideFraction: o.guideFraction ?? d.guideFraction,
+    ...(o.guide !== undefined ? { guide: o.guide } : {}),
   };
   const fraction = (v: number) => typeof v === 'number' && v >= 0 && v <= 1;
   const bad = (name: string, expected: string, got: unknown) =>
@@ -65,6 +87,10 @@ export function resolveFastOptions(options: FastEverythingOptions | undefined): 
   if (r.cover !== 'smallest' && r.cover !== 'all') throw bad('cover', "'smallest' or 'all'", r.cover);
   if (!(Number.isInteger(r.patience) && r.patience >= 0)) throw bad('patience', 'an integer >= 0', r.patience);
   if (!fraction(r.minCoverage)) throw bad('minCoverage', 'a number in [0, 1]', r.minCoverage);
+  if (!fraction(r.guideFraction)) throw bad('guideFraction', 'a number in [0, 1]', r.guideFraction);
+  if (r.guide !== undefined && typeof r.guide !== 'function') {
+    throw new SalipError('INVALID_ARGUMENT', `fast.guide: expected a function scoring points, got ${typeof r.guide}`);
+  }
   return r;
 }
 
@@ -108,6 +134,41 @@ export function coarseToFineOrder(grid: Float32Array): Int32Array {
   return order;
 }
 
+/**
+ * The always-prompted points of a crop: the top `fraction` of its grid by the guide's scores (ties:
+ * lower index). `grid` is normalised to the crop; the guide sees image pixels.
+ */
+export async function guidedPoints(
+  guide: PointGuide,
+  fraction: number,
+  grid: Float32Array,
+  crop: readonly [number, number, number, number],
+): Promise<Uint8Array> {
+  const n = grid.length / 2;
+  const [x0, y0, x1, y1] = crop;
+  const points = new Float32Array(grid.length);
+  for (let p = 0; p < n; p++) {
+    points[2 * p] = x0 + grid[2 * p] * (x1 - x0);
+    points[2 * p + 1] = y0 + grid[2 * p + 1] * (y1 - y0);
+  }
+  const scores = await guide(points);
+  if (!(scores instanceof Float32Array || Array.isArray(scores)) || scores.length !== n || !Array.prototype.every.call(scores, (v: unknown) => typeof v === 'number' && Number.isFinite(v))) {
+    throw new SalipError('INVALID_ARGUMENT', `fast.guide: expected ${n} finite scores (one per grid point), got ${describeScores(scores)}`);
+  }
+  const order = Array.from({ length: n }, (_, p) => p).sort((a, b) => scores[b] - scores[a] || a - b);
+  const must = new Uint8Array(n);
+  for (let k = 0; k < Math.round(fraction * n); k++) must[order[k]] = 1;
+  return must;
+}
+
+function describeScores(scores: unknown): string {
+  if (scores instanceof Float32Array || Array.isArray(scores)) {
+    const bad = Array.prototype.findIndex.call(scores, (v: unknown) => typeof v !== 'number' || !Number.isFinite(v));
+    return bad >= 0 ? `${scores.length} values with ${String(scores[bad])} at index ${bad}` : `${scores.length} values`;
+  }
+  return scores === null ? 'null' : typeof scores;
+}
+
 /** Paints a crop-frame RLE (column-major runs) into a row-major coverage map. */
 function paintRle(candidate: CropCandidate, covered: Uint8Array, width: number): void {
   const [height] = candidate.rle.size;
@@ -128,7 +189,8 @@ function paintRle(candidate: CropCandidate, covered: Uint8Array, width: number):
 /**
  * Prompts a crop's grid points coarse to fine, skipping covered points and stopping early as the
  * options say; returns the candidates in prompt order (the caller runs the crop's NMS).
- * `onPoint` is called once per prompted point.
+ * `mustPrompt` (one flag per grid point) marks points that are prompted whatever the skip and
+ * stop rules say (the guided points). `onPoint` is called once per prompted point.
  */
 export async function collectFast(
   grid: Float32Array,
@@ -137,6 +199,7 @@ export async function collectFast(
   prompt: CropPrompter,
   options: ResolvedFastOptions & { boxNmsThresh: number },
   onPoint: () => void,
+  mustPrompt?: Uint8Array,
 ): Promise<CropCandidate[]> {
   const order = coarseToFineOrder(grid);
   const covered = new Uint8Array(cropW * cropH);
@@ -144,13 +207,16 @@ export async function collectFast(
   const candidates: CropCandidate[] = [];
   let visited = 0;
   let sinceNew = 0;
+  let stopped = false;
   for (const p of order) {
     visited++;
+    const must = mustPrompt !== undefined && mustPrompt[p] !== 0;
+    if (stopped && !must) continue;
     const px = grid[2 * p] * cropW;
     const py = grid[2 * p + 1] * cropH;
     const ix = Math.min(cropW - 1, Math.max(0, Math.floor(px)));
     const iy = Math.min(cropH - 1, Math.max(0, Math.floor(py)));
-    if (covered[iy * cropW + ix] !== 0) continue;
+    if (!must && covered[iy * cropW + ix] !== 0) continue;
     const found = await prompt(px, py);
     onPoint();
     let anyNew = false;
@@ -165,7 +231,11 @@ export async function collectFast(
       paintRle(smallest, covered, cropW);
     } else for (const c of covers) paintRle(c, covered, cropW);
     sinceNew = anyNew ? 0 : sinceNew + 1;
-    if (options.patience > 0 && sinceNew >= options.patience && visited >= options.minCoverage * order.length) break;
+    if (options.patience > 0 && sinceNew >= options.patience && visited >= options.minCoverage * order.length) {
+      // Past the stop only the guided points are still prompted.
+      if (mustPrompt === undefined) break;
+      stopped = true;
+    }
   }
   return candidates;
 }

@@ -20,9 +20,9 @@ import {
 } from '../../core/everything/index.js';
 import type { BinaryMask, BoxXYXY, CocoRle, RgbImage } from '../../core/types.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
-import { collectFast, resolveFastOptions, type FastEverythingOptions, type ResolvedFastOptions } from './everything-fast.js';
+import { collectFast, guidedPoints, resolveFastOptions, type FastEverythingOptions, type ResolvedFastOptions } from './everything-fast.js';
 
-export { FAST_EVERYTHING_DEFAULTS, type FastEverythingOptions } from './everything-fast.js';
+export { FAST_EVERYTHING_DEFAULTS, GUIDED_PATIENCE, type FastEverythingOptions, type PointGuide } from './everything-fast.js';
 import { numberOption, throwIfAborted, type StageControl } from './options.js';
 
 /** Parameters of segment-everything; defaults are segment-anything's. */
@@ -63,7 +63,8 @@ export interface SegmentEverythingOptions extends StageControl {
   /**
    * 'exact' (default): every grid point is prompted, in grid order; the kept masks are those of
    * the reference loop. 'fast': points coarse to fine, skipping points inside stable masks
-   * already found and stopping a crop when new points give only duplicates (see `fast`).
+   * already found and stopping a crop when new points give only duplicates, always prompting
+   * the points a guide marks (see `fast`).
    */
   mode?: 'exact' | 'fast';
   /** Parameters of the fast mode (ignored in exact mode); defaults in FAST_EVERYTHING_DEFAULTS. */
@@ -244,10 +245,12 @@ export async function segmentEverything(
       if (++promptedInCrop % opts.pointsPerBatch === 0) throwIfAborted(options.signal, 'segmentEverything');
       if (donePoints % opts.pointsPerBatch === 0) report();
     };
-    const candidates =
-      opts.mode === 'fast'
-        ? await collectFast(grid, cropW, cropH, prompter, { ...opts.fast, boxNmsThresh: opts.boxNmsThresh }, onPoint)
-        : await collectExact(grid, cropW, cropH, prompter, onPoint);
+    let candidates: CropCandidate[];
+    if (opts.mode === 'fast') {
+      const guided = opts.fast.guide ? await guidedPoints(opts.fast.guide, opts.fast.guideFraction, grid, cropBox) : undefined;
+      throwIfAborted(options.signal, 'segmentEverything');
+      candidates = await collectFast(grid, cropW, cropH, prompter, { ...opts.fast, boxNmsThresh: opts.boxNmsThresh }, onPoint, guided);
+    } else candidates = await collectExact(grid, cropW, cropH, prompter, onPoint);
     if (opts.mode === 'fast') {
       const skipped = grid.length / 2 - promptedInCrop;
       stats.skippedPoints += skipped;
