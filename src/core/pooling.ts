@@ -197,8 +197,11 @@ export function pointWindowCoverage(grid: EmbeddingGrid, x: number, y: number, c
     throw new SalipError('INVALID_ARGUMENT', `point window: expected an integer number of cells >= 0, got ${String(cells)}`);
   }
   const image = imageCoverage(grid);
-  const cx = Math.min(g.gridW - 1, Math.max(0, Math.floor((x * g.pixelW) / g.cellW)));
-  const cy = Math.min(g.gridH - 1, Math.max(0, Math.floor((y * g.pixelH) / g.cellH)));
+  // A point outside the image counts as the nearest image pixel (never a padding cell).
+  const px = Math.min(Math.max(x, 0), grid.transform.imageWidth - 1);
+  const py = Math.min(Math.max(y, 0), grid.transform.imageHeight - 1);
+  const cx = Math.min(g.gridW - 1, Math.floor((px * g.pixelW) / g.cellW));
+  const cy = Math.min(g.gridH - 1, Math.floor((py * g.pixelH) / g.cellH));
   const coverage = new Float32Array(g.gridW * g.gridH);
   for (let gy = Math.max(0, cy - cells); gy <= Math.min(g.gridH - 1, cy + cells); gy++) {
     for (let gx = Math.max(0, cx - cells); gx <= Math.min(g.gridW - 1, cx + cells); gx++) coverage[gy * g.gridW + gx] = image[gy * g.gridW + gx];

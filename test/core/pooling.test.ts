@@ -7,6 +7,7 @@ import {
   imageCoverage,
   maskCoverage,
   maskPooledFeature,
+  pointWindowCoverage,
   pooledFeature,
   rleCoverage,
   rlePooledFeature,
@@ -188,5 +189,44 @@ describe('coverage properties', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('pointWindowCoverage', () => {
+  // 4 x 4 grid over a 16 x 16 frame (cells of 4 x 4); a 12 x 10 image at scale 1: the last column
+  // and the last row of cells are padding, the third row holds image rows 8-9 only (half a cell).
+  const g = grid([Array.from({ length: 16 }, (_, i) => i)], 4, 4, { inputSize: 16, scale: 1, imageWidth: 12, imageHeight: 10 });
+
+  it('covers the point’s cell and its neighbours within `cells`, weighted by the image part of each', () => {
+    expect(Array.from(pointWindowCoverage(g, 5, 5, 0))).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // Around cell (2, 2): the padding column and row get 0, the half-image row 0.5.
+    expect(Array.from(pointWindowCoverage(g, 9, 9, 1))).toEqual([0, 0, 0, 0, 0, 1, 1, 0, 0, 0.5, 0.5, 0, 0, 0, 0, 0]);
+    // A corner point: the window is clipped at the grid edge.
+    expect(Array.from(pointWindowCoverage(g, 0, 0, 1))).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // Its pooled feature is the mean of the four cells' values (0, 1, 4, 5).
+    expect(pooledFeature(g, pointWindowCoverage(g, 0, 0, 1))[0]).toBeCloseTo(2.5, 6);
+  });
+
+  it('takes a point outside the image as the nearest image pixel, never a padding cell', () => {
+    expect(pointWindowCoverage(g, 15.9, 15.9, 0)).toEqual(pointWindowCoverage(g, 11, 9, 0));
+    expect(Array.from(pointWindowCoverage(g, 15.9, 15.9, 0))).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.5, 0, 0, 0, 0, 0]);
+    expect(pointWindowCoverage(g, -3, -3, 0)).toEqual(pointWindowCoverage(g, 0, 0, 0));
+  });
+
+  it('rejects non-finite points and a bad window width, naming them', () => {
+    for (const [x, y, cells, text] of [
+      [Number.NaN, 1, 1, 'point'],
+      [1, Infinity, 1, 'point'],
+      [1, 1, -1, 'point window'],
+      [1, 1, 1.5, 'point window'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        pointWindowCoverage(g, x, y, cells);
+      } catch (e) {
+        caught = e;
+      }
+      expect(isSalipError(caught) && caught.code === 'INVALID_ARGUMENT' && caught.message.includes(text)).toBe(true);
+    }
   });
 });

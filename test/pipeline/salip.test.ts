@@ -112,6 +112,50 @@ describe('createSalip', () => {
     await salip.dispose();
   });
 
+  it('in fast mode, guides segment-everything with the scorer’s pointAffinity unless the task gives a guide', async () => {
+    const asked: Array<{ points: number; classes: string[]; sameEmbedding: boolean }> = [];
+    let embedding: unknown;
+    const image = testImage(64, 48, [30, 10, 50, 30]);
+    const brightness = (x: number, y: number) => image.data[(Math.floor(y) * image.width + Math.floor(x)) * 3];
+    const guidedScorer: Scorer = {
+      ...brightnessScorer,
+      async pointAffinity(ctx, points) {
+        asked.push({ points: points.length / 2, classes: ctx.classes.map((c) => c.name), sameEmbedding: ctx.embedding === embedding });
+        return Float32Array.from({ length: points.length / 2 }, (_, p) => brightness(points[2 * p], points[2 * p + 1]));
+      },
+    };
+    const sam = createFakeSam();
+    const embed = sam.embed.bind(sam);
+    sam.embed = async (img, o) => (embedding = await embed(img, o));
+    const salip = await createSalip({ backend: noBackend, sam, scorer: guidedScorer });
+    const fastTask: SalipTask = { ...TASK, everything: { ...TASK.everything, pointsPerSide: 8, mode: 'fast' } };
+    const result = await salip.segment(image, fastTask);
+    expect(asked).toEqual([{ points: 64, classes: ['organ'], sameEmbedding: true }]);
+    expect(typeof result.everything.options.fast.guide).toBe('function');
+    // The guided points (the brightest 15 %, inside the rectangle) were prompted.
+    const prompted = new Set(result.pool.map((r) => r.pointCoords[0].join(',')));
+    expect([...prompted].some((k) => brightness(...(k.split(',').map(Number) as [number, number])) > 200)).toBe(true);
+    // Exact mode asks no guide; a task's own guide replaces the scorer's.
+    await salip.segment(image, TASK);
+    let own = 0;
+    await salip.segment(image, { ...fastTask, everything: { ...fastTask.everything, fast: { guide: (p) => (own++, new Float32Array(p.length / 2)) } } });
+    expect(asked).toHaveLength(1);
+    expect(own).toBe(1);
+    await salip.dispose();
+  });
+
+  it('the exemplar scorer createSalip builds guides fast mode by itself', async () => {
+    const salip = await createSalip({ backend: noBackend, sam: createFakeSam() });
+    const image = testImage(64, 48, [30, 10, 50, 30]);
+    const mask = { width: 64, height: 48, data: new Uint8Array(64 * 48) };
+    for (let y = 10; y < 30; y++) mask.data.fill(1, y * 64 + 30, y * 64 + 50);
+    const task: SalipTask = { name: 'bright', classes: [{ name: 'organ', exemplars: [{ image, mask }], topK: 1 }], everything: { pointsPerSide: 8, predIouThresh: 0.8, stabilityScoreThresh: 0.3, mode: 'fast' } };
+    const result = await salip.segment(image, task);
+    expect(typeof result.everything.options.fast.guide).toBe('function');
+    expect(result.everything.stats.decoderCalls).toBeGreaterThanOrEqual(Math.round(0.15 * 64));
+    await salip.dispose();
+  });
+
   it('returns masks at the input size when the task has a working size', async () => {
     const salip = await createSalip({ backend: noBackend, sam: createFakeSam(), scorer: brightnessScorer });
     const result = await salip.segment(testImage(100, 80, [40, 20, 70, 50]), { ...TASK, workingSize: 32 });

@@ -331,4 +331,50 @@ describe('createExemplarScorer', () => {
     const wrongSize = [{ image: redExemplar.image, mask: createMask(10, 10) }];
     expect((await codeOf(scorer.score({ image, embedding, candidates, classes: [{ name: 'w', exemplars: wrongSize }] }))).code).toBe('SIZE_MISMATCH');
   });
+
+  describe('pointAffinity', () => {
+    // Left half red, right half green; the stand-in grid has 4 x 4 cells of 16 px, and a point's
+    // window is its cell and the neighbours (3 x 3, clipped).
+    const halves = paint(64, 64, [{ x0: 0, y0: 0, x1: 32, y1: 64, colour: RED }, { x0: 32, y0: 0, x1: 64, y1: 64, colour: GREEN }]);
+    const points = Float32Array.of(8, 32, 56, 32, 32, 8);
+
+    it('is the cosine between the window around each point and the closest class prototype', async () => {
+      const sam = colourSam();
+      const embedding = await sam.embed(halves);
+      const scorer = createExemplarScorer(sam, { red: [redExemplar], green: [greenExemplar] }, { contrast: 'none' });
+      const red = await scorer.pointAffinity!({ embedding, classes: [{ name: 'red' }] }, points);
+      // Left point: columns 0-1, all red -> 1. Right point: columns 2-3, all green -> 0. Top
+      // middle point (cell column 2): columns 1-3 -> 1/3 red, 2/3 green -> cos = 1 / sqrt(5).
+      expect(Array.from(red).map((v) => +v.toFixed(5))).toEqual([1, 0, +(1 / Math.sqrt(5)).toFixed(5)]);
+      const both = await scorer.pointAffinity!({ embedding, classes: [{ name: 'red' }, { name: 'green' }] }, points);
+      expect(Array.from(both).map((v) => +v.toFixed(5))).toEqual([1, 1, +(2 / Math.sqrt(5)).toFixed(5)]);
+    });
+
+    it("under 'image-mean' contrast, ranks the points on the class above the others and shares the prototypes with score()", async () => {
+      const sam = colourSam();
+      const embedding = await sam.embed(halves);
+      const leftHalf = rectMask(64, 64, { x0: 0, y0: 0, x1: 32, y1: 64 });
+      const scorer = createExemplarScorer(sam, {}, { contrast: 'image-mean' });
+      const classes = [{ name: 'red', exemplars: [{ image: halves, mask: leftHalf }] }];
+      const affinity = await scorer.pointAffinity!({ embedding, classes }, points);
+      expect(affinity[0]).toBeCloseTo(1, 5);
+      expect(affinity[1]).toBeCloseTo(-1, 5);
+      const embeds = sam.embedCalls;
+      await scorer.score({ image: halves, embedding, candidates: [record(leftHalf)], classes });
+      expect(sam.embedCalls).toBe(embeds);
+    });
+
+    it('needs the embedding, x/y pairs and exemplars for every class', async () => {
+      const sam = colourSam();
+      const embedding = await sam.embed(halves);
+      const scorer = createExemplarScorer(sam, { red: [redExemplar] });
+      expect((await codeOf(scorer.pointAffinity!({ classes: [{ name: 'red' }] } as never, points))).code).toBe('INVALID_ARGUMENT');
+      const odd = await codeOf(scorer.pointAffinity!({ embedding, classes: [{ name: 'red' }] }, Float32Array.of(1, 2, 3)));
+      expect(odd.code).toBe('INVALID_ARGUMENT');
+      expect(odd.message).toContain('x, y pairs');
+      const missing = await codeOf(scorer.pointAffinity!({ embedding, classes: [{ name: 'liver' }] }, points));
+      expect(missing.code).toBe('INVALID_TASK');
+      expect(missing.message).toContain('liver');
+    });
+  });
 });

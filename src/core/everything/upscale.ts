@@ -236,8 +236,8 @@ function lowestBit(word: number): number {
 
 /*
  * The bitsets below hold one bit per low-res column (or per window start): bit c & 31 of word
- * c >>> 5, `count` words from `base`. Scanning them word by word skips 32 columns with nothing to
- * do at once.
+ * c >>> 5, `count` words from `base`. Scanning them a word at a time skips 32 columns with
+ * nothing to do in one step.
  */
 
 /** The first set bit at or after `from`, or count * 32 when there is none. */
@@ -265,29 +265,29 @@ function nextClearBit(words: Int32Array, base: number, count: number, from: numb
 }
 
 /**
- * The window OR along a row: bit c of dst is set when any of src's bits c .. c + taps - 1 is
- * (bits past the end read as clear), i.e. when the window of `taps` columns starting at c holds
- * a set cell.
+ * The window AND along a row, in place: bit c becomes set when all of bits c .. c + taps - 1
+ * were (bits past the end read as clear), i.e. when the window of `taps` columns starting at c
+ * lies wholly in the set.
  */
-function windowOr(src: Int32Array, dst: Int32Array, count: number, taps: number): void {
+function windowAnd(bits: Int32Array, count: number, taps: number): void {
   for (let w = 0; w < count; w++) {
-    let bits = src[w];
-    for (let t = 1; t < taps; t++) {
+    let all = bits[w];
+    for (let t = 1; t < taps && all !== 0; t++) {
       const at = w + (t >>> 5);
       const shift = t & 31;
-      const lo = at < count ? src[at] : 0;
-      const hi = at + 1 < count ? src[at + 1] : 0;
-      bits |= shift === 0 ? lo : (lo >>> shift) | (hi << (32 - shift));
+      const lo = at < count ? bits[at] : 0;
+      const hi = at + 1 < count ? bits[at + 1] : 0;
+      all &= shift === 0 ? lo : (lo >>> shift) | (hi << (32 - shift));
     }
-    dst[w] = bits;
+    bits[w] = all;
   }
 }
 
 /**
- * Classes every low-res cell into two bitsets per row: notBelow unless the cell is surely below
- * both cut-offs, notAbove unless it is surely above them. NaN is neither. Neither is +Infinity:
- * a zero weight on it makes its window's sum NaN (-Infinity stays surely below: its sums are
- * -Infinity or NaN, below either way). rowLive[r] is 1 when row r has a cell not surely below.
+ * Sets, per low-res cell, its bit in `below` when it is surely below both cut-offs and in
+ * `above` when it is surely above them; NaN is in neither, nor is +Infinity (a zero weight on it
+ * makes the sum NaN). -Infinity is surely below: the sums it enters are -Infinity or NaN, below
+ * either way. rowLive[r] is 1 when row r has a cell not surely below.
  */
 function classifyCells(
   lowRes: Float32Array,
@@ -295,28 +295,27 @@ function classifyCells(
   count: number,
   sureLow: number,
   sureHigh: number,
-  notBelow: Int32Array,
-  notAbove: Int32Array,
+  below: Int32Array,
+  above: Int32Array,
   rowLive: Uint8Array,
 ): void {
+  const lastBits = n - ((count - 1) << 5);
+  const lastFull = lastBits === 32 ? -1 : (1 << lastBits) - 1;
   for (let r = 0; r < n; r++) {
-    const row = r * n;
     let live = 0;
     for (let w = 0; w < count; w++) {
-      let nb = 0;
-      let na = 0;
-      for (let c = w << 5, end = Math.min(n, c + 32); c < end; c++) {
-        const v = lowRes[row + c];
-        const bit = 1 << (c & 31);
-        if (v <= sureLow) na |= bit;
-        else {
-          nb |= bit;
-          if (!(v > sureHigh && v < Infinity)) na |= bit;
-        }
+      const cell = r * n + (w << 5);
+      const bits = w === count - 1 ? lastBits : 32;
+      let b = 0;
+      let a = 0;
+      for (let k = 0; k < bits; k++) {
+        const v = lowRes[cell + k];
+        b |= +(v <= sureLow) << k;
+        a |= (+(v > sureHigh) & +(v < Infinity)) << k;
       }
-      notBelow[r * count + w] = nb;
-      notAbove[r * count + w] = na;
-      live |= nb;
+      below[r * count + w] = b;
+      above[r * count + w] = a;
+      live |= b ^ (w === count - 1 ? lastFull : -1);
     }
     rowLive[r] = live === 0 ? 0 : 1;
   }
@@ -325,14 +324,14 @@ function classifyCells(
 /**
  * Builds a threshold upscaler for one geometry. Its decisions equal thresholding the output of
  * createLogitUpscaler: the same float64 sums in the same order, rounded to float32. Each low-res
- * cell is surely below both cut-offs (by DECISION_MARGIN), surely above them, or mixed (NaN and
+ * cell is surely below both cut-offs (by DECISION_MARGIN), surely above them, or neither (NaN and
  * +Infinity included). An output pixel whose whole tap window (yTaps x xTaps cells) is surely
  * below is 0 and counts nowhere; one whose window is surely above is 1 and counts in the area and
  * both stability counts; only pixels whose window mixes classes are interpolated, and the x pass
  * computes only the row sums those pixels read. The classes are bitsets of 32 cells a word, so
  * the window test is a few word operations per output row and all-below stretches are skipped 32
  * columns at a time: the work follows the soft band around the mask's boundary, not the output
- * size (on MobileSAM's logits ~30 % of the pixels, against ~75 % for a per-row span). Not
+ * size (on MobileSAM's logits ~25 % of the pixels, where a per-row span left ~75 %). Not
  * re-entrant.
  */
 export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpscaler {
@@ -355,44 +354,45 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
   const startLimit = xStart[outWidth - 1] + 1;
   const usedStarts = new Int32Array(count);
   for (let c = 0; c < startLimit; c++) usedStarts[c >>> 5] |= 1 << (c & 31);
-  const notBelow = new Int32Array(n * count);
-  const notAbove = new Int32Array(n * count);
+  const cellsBelow = new Int32Array(n * count);
+  const cellsAbove = new Int32Array(n * count);
   const rowLive = new Uint8Array(n);
-  // Per output row, the window starts whose window mixes classes / is surely above (none in dead rows).
+  // Per output row, the window starts whose window mixes classes / is surely above (when live).
   const mixedStarts = new Int32Array(outHeight * count);
   const aboveStarts = new Int32Array(outHeight * count);
   const outRowLive = new Uint8Array(outHeight);
   // Per low-res row, the window starts whose x sums some mixed pixel reads.
   const neededStarts = new Int32Array(n * count);
-  const columnNotBelow = new Int32Array(count);
-  const columnNotAbove = new Int32Array(count);
-  const windowNotBelow = new Int32Array(count);
-  const windowNotAbove = new Int32Array(count);
+  const windowBelow = new Int32Array(count);
+  const windowAbove = new Int32Array(count);
   const rowsResampled = new Float64Array(n * outWidth);
 
-  /** Window classes of output row oy (mixedStarts, aboveStarts), and the x sums its mixed pixels need. */
-  function classifyWindows(oy: number): void {
-    const ys = yStart[oy];
-    columnNotBelow.fill(0);
-    columnNotAbove.fill(0);
-    for (let k = 0; k < yTaps; k++) {
+  /** mixedStarts and aboveStarts of output row oy, whose window rows start at low-res row ys. */
+  function classifyWindows(oy: number, ys: number): void {
+    windowBelow.set(cellsBelow.subarray(ys * count, (ys + 1) * count));
+    windowAbove.set(cellsAbove.subarray(ys * count, (ys + 1) * count));
+    for (let k = 1; k < yTaps; k++) {
       const base = (ys + k) * count;
       for (let w = 0; w < count; w++) {
-        columnNotBelow[w] |= notBelow[base + w];
-        columnNotAbove[w] |= notAbove[base + w];
+        windowBelow[w] &= cellsBelow[base + w];
+        windowAbove[w] &= cellsAbove[base + w];
       }
     }
-    windowOr(columnNotBelow, windowNotBelow, count, xTaps);
-    windowOr(columnNotAbove, windowNotAbove, count, xTaps);
+    windowAnd(windowBelow, count, xTaps);
+    windowAnd(windowAbove, count, xTaps);
     const base = oy * count;
-    let anyMixed = 0;
     for (let w = 0; w < count; w++) {
-      const mixed = windowNotBelow[w] & windowNotAbove[w] & usedStarts[w];
-      mixedStarts[base + w] = mixed;
-      aboveStarts[base + w] = ~windowNotAbove[w] & usedStarts[w];
-      anyMixed |= mixed;
+      mixedStarts[base + w] = usedStarts[w] & ~windowBelow[w] & ~windowAbove[w];
+      aboveStarts[base + w] = usedStarts[w] & windowAbove[w];
     }
-    if (anyMixed === 0) return;
+  }
+
+  /** Marks the x sums output row oy's mixed pixels read (its window rows of non-zero weight). */
+  function markNeeded(oy: number, ys: number): void {
+    const base = oy * count;
+    let any = 0;
+    for (let w = 0; w < count; w++) any |= mixedStarts[base + w];
+    if (any === 0) return;
     for (let k = 0; k < yTaps; k++) {
       if (yWeights[oy * yTaps + k] === 0) continue;
       const needed = (ys + k) * count;
@@ -406,13 +406,20 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
     assertArgument(Number.isFinite(threshold) && Number.isFinite(offset), 'threshold and offset', 'finite numbers', [threshold, offset]);
     const high = threshold + offset;
     const low = threshold - offset;
-    classifyCells(lowRes, n, count, Math.min(high, low) - DECISION_MARGIN, Math.max(high, low) + DECISION_MARGIN, notBelow, notAbove, rowLive);
+    classifyCells(lowRes, n, count, Math.min(high, low) - DECISION_MARGIN, Math.max(high, low) + DECISION_MARGIN, cellsBelow, cellsAbove, rowLive);
     neededStarts.fill(0);
     for (let oy = 0; oy < outHeight; oy++) {
+      const ys = yStart[oy];
       let live = 0;
-      for (let k = 0; k < yTaps; k++) live |= rowLive[yStart[oy] + k];
+      for (let k = 0; k < yTaps; k++) live |= rowLive[ys + k];
       outRowLive[oy] = live;
-      if (live !== 0) classifyWindows(oy);
+      if (live === 0) continue;
+      // Output rows reading the same low-res rows have the same window classes.
+      if (oy > 0 && ys === yStart[oy - 1] && outRowLive[oy - 1] !== 0) {
+        mixedStarts.copyWithin(oy * count, (oy - 1) * count, oy * count);
+        aboveStarts.copyWithin(oy * count, (oy - 1) * count, oy * count);
+      } else classifyWindows(oy, ys);
+      markNeeded(oy, ys);
     }
     // x pass, as createLogitUpscaler's, over the needed columns only.
     for (let r = 0; r < n; r++) {

@@ -60,9 +60,6 @@ export const FAST_EVERYTHING_DEFAULTS: Readonly<Required<Omit<FastEverythingOpti
   guideFraction: 0.15,
 };
 
-/** `patience` when a guide is given and the task does not set it: the guided points carry the target, so the rest of the grid may stop sooner. */
-export const GUIDED_PATIENCE = 4;
-
 /** Fills in and validates the fast-mode options. */
 export function resolveFastOptions(options: FastEverythingOptions | undefined): ResolvedFastOptions {
   const d = FAST_EVERYTHING_DEFAULTS;
@@ -74,7 +71,7 @@ export function resolveFastOptions(options: FastEverythingOptions | undefined): 
     coverStability: o.coverStability ?? d.coverStability,
     coverMaxArea: o.coverMaxArea ?? d.coverMaxArea,
     cover: o.cover ?? d.cover,
-    patience: o.patience ?? (o.guide !== undefined ? GUIDED_PATIENCE : d.patience),
+    patience: o.patience ?? d.patience,
     minCoverage: o.minCoverage ?? d.minCoverage,
     guideFraction: o.guideFraction ?? d.guideFraction,
     ...(o.guide !== undefined ? { guide: o.guide } : {}),

@@ -22,7 +22,7 @@ import type { BinaryMask, BoxXYXY, CocoRle, RgbImage } from '../../core/types.js
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
 import { collectFast, guidedPoints, resolveFastOptions, type FastEverythingOptions, type ResolvedFastOptions } from './everything-fast.js';
 
-export { FAST_EVERYTHING_DEFAULTS, GUIDED_PATIENCE, type FastEverythingOptions, type PointGuide } from './everything-fast.js';
+export { FAST_EVERYTHING_DEFAULTS, type FastEverythingOptions, type PointGuide } from './everything-fast.js';
 import { numberOption, throwIfAborted, type StageControl } from './options.js';
 
 /** Parameters of segment-everything; defaults are segment-anything's. */

@@ -266,3 +266,104 @@ describe('coarseToFineOrder', () => {
     expect(coarseToFineOrder(Float32Array.of(0.3, 0.7))).toEqual(Int32Array.of(0));
   });
 });
+
+describe('segmentEverything fast mode with a guide', () => {
+  /** A fake SAM that records the (image-frame) point of every decoder call. */
+  function recordingSam() {
+    const sam = createFakeSam();
+    const prompted: Array<[number, number]> = [];
+    const decode = sam.decode.bind(sam);
+    sam.decode = (embedding, prompt, opts) => {
+      const p = prompt.points?.[0];
+      if (p) prompted.push([p.x, p.y]);
+      return decode(embedding, prompt, opts);
+    };
+    return { sam, prompted };
+  }
+  // Aggressive skip and stop rules: without the guide most points are never prompted.
+  const opts = { pointsPerSide: 8, predIouThresh: 0.8, stabilityScoreThresh: 0, boxNmsThresh: 0, mode: 'fast' as const };
+  const aggressive = { coverStability: 0.8, coverMaxArea: 0.1, cover: 'all' as const, patience: 2, minCoverage: 0.1 };
+  const target: [number, number] = [52, 12];
+  const nearTarget = (points: Float32Array) => Float32Array.from({ length: points.length / 2 }, (_, p) => -Math.hypot(points[2 * p] - target[0], points[2 * p + 1] - target[1]));
+
+  it('prompts every point the guide ranks in its top fraction, whatever the skip and stop rules say', async () => {
+    const unguided = recordingSam();
+    await segmentEverything(unguided.sam, testImage(64, 64), { ...opts, fast: aggressive });
+    const guided = recordingSam();
+    const { stats, records } = await segmentEverything(guided.sam, testImage(64, 64), { ...opts, fast: { ...aggressive, guide: nearTarget, guideFraction: 0.25 } });
+    // The 16 grid points nearest the target (grid spacing 8 px, centres at 4 + 8k).
+    const grid = Array.from({ length: 64 }, (_, p): [number, number] => [4 + 8 * (p % 8), 4 + 8 * Math.floor(p / 8)]);
+    const top16 = [...grid].sort((a, b) => Math.hypot(a[0] - target[0], a[1] - target[1]) - Math.hypot(b[0] - target[0], b[1] - target[1])).slice(0, 16);
+    const key = (p: readonly number[]) => p.join(',');
+    const promptedKeys = new Set(guided.prompted.map(key));
+    for (const p of top16) expect(promptedKeys.has(key(p))).toBe(true);
+    const unguidedKeys = new Set(unguided.prompted.map(key));
+    expect(top16.filter((p) => !unguidedKeys.has(key(p))).length).toBeGreaterThan(0);
+    expect(stats.decoderCalls).toBe(guided.prompted.length);
+    expect(stats.decoderCalls + stats.skippedPoints).toBe(64);
+    expect(records.length).toBeGreaterThan(0);
+  });
+
+  it('asks the guide once per crop, with the crop’s grid in image pixels', async () => {
+    const calls: Float32Array[] = [];
+    const guide = (points: Float32Array) => {
+      calls.push(points.slice());
+      return new Float32Array(points.length / 2);
+    };
+    await segmentEverything(createFakeSam(), testImage(80, 60), { pointsPerSide: 4, cropNLayers: 1, predIouThresh: 0.8, stabilityScoreThresh: 0.3, mode: 'fast', fast: { guide } });
+    expect(calls.length).toBe(5);
+    expect(Array.from(calls[0])).toEqual([10, 7.5, 30, 7.5, 50, 7.5, 70, 7.5, 10, 22.5, 30, 22.5, 50, 22.5, 70, 22.5, 10, 37.5, 30, 37.5, 50, 37.5, 70, 37.5, 10, 52.5, 30, 52.5, 50, 52.5, 70, 52.5]);
+    // Layer-1 crops: the crop's grid moved to the crop box.
+    const { boxes } = generateCropBoxes(80, 60, 1, 512 / 1500);
+    const grid = pointGrid(4);
+    for (let c = 1; c < 5; c++) {
+      const [x0, y0, x1, y1] = boxes[c];
+      const expected = Array.from(grid, (v, i) => (i % 2 === 0 ? x0 + v * (x1 - x0) : y0 + v * (y1 - y0)));
+      expect(Array.from(calls[c])).toEqual(Array.from(Float32Array.from(expected)));
+    }
+  });
+
+  it('waits for an async guide, and a guide of only ties takes the lowest grid indices', async () => {
+    const { sam, prompted } = recordingSam();
+    const flat = async (points: Float32Array) => Array.from({ length: points.length / 2 }, () => 1);
+    await segmentEverything(sam, testImage(64, 64), { ...opts, fast: { ...aggressive, guide: flat, guideFraction: 0.125 } });
+    const keys = new Set(prompted.map((p) => p.join(',')));
+    for (let x = 4; x < 64; x += 8) expect(keys.has(`${x},4`)).toBe(true);
+  });
+
+  it('fills in guideFraction and keeps the guide in the resolved options', async () => {
+    const guide = (points: Float32Array) => new Float32Array(points.length / 2);
+    const { options } = await segmentEverything(createFakeSam(), testImage(16, 16), { pointsPerSide: 2, mode: 'fast', fast: { guide } });
+    expect(options.fast).toEqual({ ...FAST_EVERYTHING_DEFAULTS, guide });
+  });
+
+  it('rejects a bad guide or guideFraction with INVALID_ARGUMENT naming it', async () => {
+    const sam = createFakeSam();
+    const run = (fast: object) => segmentEverything(sam, testImage(32, 32), { pointsPerSide: 4, mode: 'fast', fast }).catch((e) => e);
+    for (const [fast, name, detail] of [
+      [{ guide: 'near the head' }, 'fast.guide', 'function'],
+      [{ guideFraction: 1.5 }, 'fast.guideFraction', '1.5'],
+      [{ guide: () => new Float32Array(3) }, 'fast.guide', '16 finite scores'],
+      [{ guide: () => Float32Array.of(...new Array(15).fill(0), Number.NaN) }, 'fast.guide', 'NaN at index 15'],
+      [{ guide: async () => null }, 'fast.guide', 'null'],
+    ] as const) {
+      const err = await run(fast);
+      expect(err.code).toBe('INVALID_ARGUMENT');
+      expect(err.message).toContain(name);
+      expect(err.message).toContain(detail);
+    }
+  });
+
+  it('a guide error reaches the caller unchanged', async () => {
+    const boom = new Error('guide failed');
+    const err = await segmentEverything(createFakeSam(), testImage(32, 32), { pointsPerSide: 4, mode: 'fast', fast: { guide: () => Promise.reject(boom) } }).catch((e) => e);
+    expect(err).toBe(boom);
+  });
+
+  it('exact mode ignores the guide', async () => {
+    let asked = 0;
+    const { stats } = await segmentEverything(createFakeSam(), testImage(32, 32), { pointsPerSide: 4, fast: { guide: (p) => (asked++, new Float32Array(p.length / 2)) } });
+    expect(asked).toBe(0);
+    expect(stats.decoderCalls).toBe(16);
+  });
+});
