@@ -4,7 +4,6 @@
  */
 import { parseCommandLine, type CliSpec } from './args.js';
 import { createProgress } from './progress.js';
-import { runCli } from './run.js';
 import { EVAL_COMMAND, runEval } from './commands/eval.js';
 import { EVERYTHING_COMMAND, runEverything } from './commands/everything.js';
 import { SEGMENT_COMMAND, runSegment } from './commands/segment.js';

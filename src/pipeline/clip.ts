@@ -6,6 +6,7 @@
  */
 import type { Backend, Dim, ModelSession, ModelSource, TensorData, ValueInfo } from '../backends/types.js';
 import { SalipError } from '../core/errors.js';
+import { throwIfAborted } from './stages/options.js';
 import { assertRgbImage, clipPreprocess } from '../core/image.js';
 import type { RgbImage } from '../core/types.js';
 import { getClipPreset, type ClipPreset, type ClipPresetName } from './clip-presets.js';
@@ -212,9 +213,6 @@ function assertBatchSize(value: number | undefined): number {
   return size;
 }
 
-function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new SalipError('ABORTED', `${what} was cancelled through its AbortSignal`);
-}
 
 /** Loads a CLIP-family model and checks it against its preset's contract. */
 export async function createClipModel(backend: Backend, config: ClipConfig): Promise<ClipModel> {

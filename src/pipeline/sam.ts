@@ -5,6 +5,7 @@
  */
 import type { Backend, Dim, ModelSession, ModelSource, TensorData } from '../backends/types.js';
 import { SalipError, describeValue } from '../core/errors.js';
+import { throwIfAborted } from './stages/options.js';
 import { assertRgbImage, longestSideSize, minMaxToChw, normalizeToChw, resizeImage } from '../core/image.js';
 import type { RgbImage } from '../core/types.js';
 import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, detectDecoderKind, prepareSamDecoder } from './graph-edit.js';
@@ -105,9 +106,6 @@ function numberTensor(type: NumberFeedType, dims: number[], values: ArrayLike<nu
   return { type, dims, data: Float32Array.from(values) };
 }
 
-function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new SalipError('ABORTED', `${what} was aborted`, { cause: signal.reason });
-}
 
 /** Reorders planar CHW to interleaved HWC (for encoders declared [1, S, S, 3]). */
 function chwToHwc(chw: Float32Array, size: number): Float32Array {

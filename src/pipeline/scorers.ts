@@ -5,6 +5,7 @@
  * SAM's own embedding space, so no second model is needed).
  */
 import { SalipError } from '../core/errors.js';
+import { throwIfAborted } from './stages/options.js';
 import { decodeRle } from '../core/mask.js';
 import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowCoverage, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
@@ -66,9 +67,6 @@ export interface Scorer {
   pointAffinity?(ctx: AffinityContext, points: Float32Array): Promise<Float32Array>;
 }
 
-function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new SalipError('ABORTED', `${what} was cancelled through its AbortSignal`);
-}
 
 function assertContext(ctx: ScoreContext, scorer: string): void {
   if (!ctx || !Array.isArray(ctx.candidates) || !Array.isArray(ctx.classes)) {
