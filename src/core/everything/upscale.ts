@@ -185,47 +185,9 @@ export interface UpscaledMaskStats {
 export type ThresholdUpscaler = (lowRes: Float32Array, threshold: number, offset: number, out: Uint8Array) => UpscaledMaskStats;
 
 /**
- * One low-res row resampled to output columns from..to: sum over taps in order from 0, as
- * createLogitUpscaler's x pass (2 and 3 taps written out, the same left-to-right additions).
- */
-function resampleRow(
-  lowRes: Float32Array,
-  inRow: number,
-  rows: Float64Array,
-  outRow: number,
-  from: number,
-  to: number,
-  xStart: Int32Array,
-  xTaps: number,
-  xWeights: Float64Array,
-): void {
-  if (xTaps === 3) {
-    for (let ox = from; ox <= to; ox++) {
-      const src = inRow + xStart[ox];
-      const w = ox * 3;
-      rows[outRow + ox] = xWeights[w] * lowRes[src] + xWeights[w + 1] * lowRes[src + 1] + xWeights[w + 2] * lowRes[src + 2];
-    }
-  } else if (xTaps === 2) {
-    for (let ox = from; ox <= to; ox++) {
-      const src = inRow + xStart[ox];
-      const w = ox * 2;
-      rows[outRow + ox] = xWeights[w] * lowRes[src] + xWeights[w + 1] * lowRes[src + 1];
-    }
-  } else {
-    for (let ox = from; ox <= to; ox++) {
-      const src = inRow + xStart[ox];
-      const w = ox * xTaps;
-      let sum = 0;
-      for (let t = 0; t < xTaps; t++) sum += xWeights[w + t] * lowRes[src + t];
-      rows[outRow + ox] = sum;
-    }
-  }
-}
-
-/**
- * Low-res logits this far below both stability cut-offs make an output pixel surely below too:
- * the weights are non-negative and sum to 1, so an output lies within its taps up to a relative
- * rounding of ~1e-15, far inside this margin.
+ * Low-res logits this far below (above) both stability cut-offs make an output pixel surely
+ * below (above) them too: the weights are non-negative and sum to 1, so an output lies within
+ * its taps up to a relative rounding of ~1e-15, far inside this margin.
  */
 const DECISION_MARGIN = 1e-3;
 
@@ -236,7 +198,7 @@ function lowestBit(word: number): number {
 
 /*
  * The bitsets below hold one bit per low-res column (or per window start): bit c & 31 of word
- * c >>> 5, `count` words from `base`. Scanning them a word at a time skips 32 columns with
+ * c >>> 5 of the `count` words from `base`. Scanning them a word at a time skips 32 columns with
  * nothing to do in one step.
  */
 
@@ -264,6 +226,21 @@ function nextClearBit(words: Int32Array, base: number, count: number, from: numb
   return (w << 5) + lowestBit(bits);
 }
 
+/** Sets bits from .. to - 1 (from < to). */
+function setBits(words: Int32Array, base: number, from: number, to: number): void {
+  let w = from >>> 5;
+  const last = (to - 1) >>> 5;
+  const head = -1 << (from & 31);
+  const tail = -1 >>> (31 - ((to - 1) & 31));
+  if (w === last) {
+    words[base + w] |= head & tail;
+    return;
+  }
+  words[base + w] |= head;
+  while (++w < last) words[base + w] = -1;
+  words[base + last] |= tail;
+}
+
 /**
  * The window AND along a row, in place: bit c becomes set when all of bits c .. c + taps - 1
  * were (bits past the end read as clear), i.e. when the window of `taps` columns starting at c
@@ -285,9 +262,10 @@ function windowAnd(bits: Int32Array, count: number, taps: number): void {
 
 /**
  * Sets, per low-res cell, its bit in `below` when it is surely below both cut-offs and in
- * `above` when it is surely above them; NaN is in neither, nor is +Infinity (a zero weight on it
- * makes the sum NaN). -Infinity is surely below: the sums it enters are -Infinity or NaN, below
- * either way. rowLive[r] is 1 when row r has a cell not surely below.
+ * `above` when it is surely above them. NaN is in neither, nor is +Infinity: a zero weight on it
+ * makes the sum NaN. -Infinity is surely below: the sums it enters are -Infinity or NaN, below
+ * either way. rowLive[r] is 1 when row r has a cell not surely below. Logits are smooth, so a
+ * row is walked in runs of one class (few mispredicted branches), each set as a range.
  */
 function classifyCells(
   lowRes: Float32Array,
@@ -299,40 +277,165 @@ function classifyCells(
   above: Int32Array,
   rowLive: Uint8Array,
 ): void {
-  const lastBits = n - ((count - 1) << 5);
-  const lastFull = lastBits === 32 ? -1 : (1 << lastBits) - 1;
+  below.fill(0);
+  above.fill(0);
   for (let r = 0; r < n; r++) {
+    const row = r * n;
+    const base = r * count;
     let live = 0;
-    for (let w = 0; w < count; w++) {
-      const cell = r * n + (w << 5);
-      const bits = w === count - 1 ? lastBits : 32;
-      let b = 0;
-      let a = 0;
-      for (let k = 0; k < bits; k++) {
-        const v = lowRes[cell + k];
-        b |= +(v <= sureLow) << k;
-        a |= (+(v > sureHigh) & +(v < Infinity)) << k;
+    for (let c = 0; c < n; ) {
+      const from = c;
+      const v = lowRes[row + c];
+      if (v <= sureLow) {
+        while (++c < n && lowRes[row + c] <= sureLow);
+        setBits(below, base, from, c);
+        continue;
       }
-      below[r * count + w] = b;
-      above[r * count + w] = a;
-      live |= b ^ (w === count - 1 ? lastFull : -1);
+      live = 1;
+      let u: number;
+      if (v > sureHigh && v < Infinity) {
+        while (++c < n && (u = lowRes[row + c]) > sureHigh && u < Infinity);
+        setBits(above, base, from, c);
+      } else {
+        while (++c < n && !((u = lowRes[row + c]) <= sureLow) && !(u > sureHigh && u < Infinity));
+      }
     }
-    rowLive[r] = live === 0 ? 0 : 1;
+    rowLive[r] = live;
   }
 }
+
+/** Where the interpolating runs of an output row add up what they found, in a threshold upscaler's `tally`. */
+const IN_HIGH = 0;
+const IN_LOW = 1;
+const AREA = 2;
+const FIRST = 3;
+const LAST = 4;
+
+/**
+ * Output pixels from..to of the output row at outRow, interpolated straight from the low-res
+ * logits with three y taps (low-res rows at a, b, c) and three x taps, and thresholded at
+ * cuts = [high, low, threshold]. The sums are createLogitUpscaler's: each x sum over its taps in
+ * order, then the y sum over the taps in order (from the first product rather than from 0: that
+ * changes at most the sign of a zero, which decides alike). The stability counts and the area
+ * are added to `tally`, its FIRST set pixel kept once there is one and its LAST one moved on.
+ * Branch-free: near the cut-offs the decisions flip often.
+ */
+function thresholdRun3x3(
+  lowRes: Float32Array,
+  a: number,
+  b: number,
+  c: number,
+  wA: number,
+  wB: number,
+  wC: number,
+  xStart: Int32Array,
+  xWeights: Float64Array,
+  from: number,
+  to: number,
+  out: Uint8Array,
+  outRow: number,
+  cuts: Float64Array,
+  tally: Int32Array,
+): void {
+  const high = cuts[0];
+  const low = cuts[1];
+  const threshold = cuts[2];
+  let inHigh = 0;
+  let inLow = 0;
+  let area = 0;
+  let first = tally[FIRST];
+  let last = tally[LAST];
+  for (let ox = from; ox <= to; ox++) {
+    const s = xStart[ox];
+    const x0 = xWeights[3 * ox];
+    const x1 = xWeights[3 * ox + 1];
+    const x2 = xWeights[3 * ox + 2];
+    const sumA = x0 * lowRes[a + s] + x1 * lowRes[a + s + 1] + x2 * lowRes[a + s + 2];
+    const sumB = x0 * lowRes[b + s] + x1 * lowRes[b + s + 1] + x2 * lowRes[b + s + 2];
+    const sumC = x0 * lowRes[c + s] + x1 * lowRes[c + s + 1] + x2 * lowRes[c + s + 2];
+    const v = Math.fround(wA * sumA + wB * sumB + wC * sumC);
+    const bit = +(v > threshold);
+    inHigh += +(v > high);
+    inLow += +(v > low);
+    out[outRow + ox] = bit;
+    area += bit;
+    last += (ox - last) & -bit;
+    if (first < 0 && bit !== 0) first = ox;
+  }
+  tally[IN_HIGH] += inHigh;
+  tally[IN_LOW] += inLow;
+  tally[AREA] += area;
+  tally[FIRST] = first;
+  tally[LAST] = last;
+}
+
+/**
+ * thresholdRun3x3 for any taps, with createLogitUpscaler's sums to the letter: `taps` y taps at
+ * low-res row offsets rows[k] with weights[k], xTaps x taps.
+ */
+function thresholdRun(
+  lowRes: Float32Array,
+  rows: Int32Array,
+  weights: Float64Array,
+  taps: number,
+  xStart: Int32Array,
+  xTaps: number,
+  xWeights: Float64Array,
+  from: number,
+  to: number,
+  out: Uint8Array,
+  outRow: number,
+  cuts: Float64Array,
+  tally: Int32Array,
+): void {
+  const high = cuts[0];
+  const low = cuts[1];
+  const threshold = cuts[2];
+  let inHigh = 0;
+  let inLow = 0;
+  let area = 0;
+  let first = tally[FIRST];
+  let last = tally[LAST];
+  for (let ox = from; ox <= to; ox++) {
+    const s = xStart[ox];
+    const w = ox * xTaps;
+    let acc = 0;
+    for (let k = 0; k < taps; k++) {
+      const src = rows[k] + s;
+      let sum = 0;
+      for (let t = 0; t < xTaps; t++) sum += xWeights[w + t] * lowRes[src + t];
+      acc += weights[k] * sum;
+    }
+    const v = Math.fround(acc);
+    const bit = +(v > threshold);
+    inHigh += +(v > high);
+    inLow += +(v > low);
+    out[outRow + ox] = bit;
+    area += bit;
+    last += (ox - last) & -bit;
+    if (first < 0 && bit !== 0) first = ox;
+  }
+  tally[IN_HIGH] += inHigh;
+  tally[IN_LOW] += inLow;
+  tally[AREA] += area;
+  tally[FIRST] = first;
+  tally[LAST] = last;
+}
+
+/** Below this many pixels a surely-above run is set in a loop rather than by out.fill (a call). */
+const FILL_CALL_MIN = 32;
 
 /**
  * Builds a threshold upscaler for one geometry. Its decisions equal thresholding the output of
  * createLogitUpscaler: the same float64 sums in the same order, rounded to float32. Each low-res
- * cell is surely below both cut-offs (by DECISION_MARGIN), surely above them, or neither (NaN and
- * +Infinity included). An output pixel whose whole tap window (yTaps x xTaps cells) is surely
- * below is 0 and counts nowhere; one whose window is surely above is 1 and counts in the area and
- * both stability counts; only pixels whose window mixes classes are interpolated, and the x pass
- * computes only the row sums those pixels read. The classes are bitsets of 32 cells a word, so
- * the window test is a few word operations per output row and all-below stretches are skipped 32
- * columns at a time: the work follows the soft band around the mask's boundary, not the output
- * size (on MobileSAM's logits ~25 % of the pixels, where a per-row span left ~75 %). Not
- * re-entrant.
+ * cell is surely below both cut-offs (by DECISION_MARGIN), surely above them, or neither. An
+ * output pixel whose whole tap window (yTaps x xTaps cells) is surely below is 0 and counts
+ * nowhere; one whose window is surely above is 1 and counts in the area and both stability
+ * counts; only a pixel whose window mixes classes is interpolated, straight from the low-res
+ * logits. The classes are bitsets of 32 cells a word, so the window test is a few word
+ * operations per output row and runs of one class are skipped 32 columns at a time: the work
+ * follows the soft band around the mask's boundary, not the output size (on MobileSAM's logits
+ * at 256 x 256, 24 % of the pixels, where a bound per low-res row left 37 %). Not re-entrant.
  */
 export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpscaler {
   checkGeometry(p);
@@ -350,53 +453,40 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
   for (let c = n - 1; c >= 0; c--) if (firstStartingAt[c] > firstStartingAt[c + 1]) firstStartingAt[c] = firstStartingAt[c + 1];
   for (let ox = 0; ox < outWidth; ox++) lastStartingAt[xStart[ox]] = ox;
   for (let c = 1; c < n; c++) if (lastStartingAt[c] < lastStartingAt[c - 1]) lastStartingAt[c] = lastStartingAt[c - 1];
-  // Window starts of some output column (0 .. xStart[outWidth - 1]): their windows lie in the grid.
+  // The window starts of some output column (0 .. xStart[outWidth - 1]).
   const startLimit = xStart[outWidth - 1] + 1;
   const usedStarts = new Int32Array(count);
   for (let c = 0; c < startLimit; c++) usedStarts[c >>> 5] |= 1 << (c & 31);
   const cellsBelow = new Int32Array(n * count);
   const cellsAbove = new Int32Array(n * count);
   const rowLive = new Uint8Array(n);
-  // Per output row, the window starts whose window mixes classes / is surely above (when live).
-  const mixedStarts = new Int32Array(outHeight * count);
-  const aboveStarts = new Int32Array(outHeight * count);
-  const outRowLive = new Uint8Array(outHeight);
-  // Per low-res row, the window starts whose x sums some mixed pixel reads.
-  const neededStarts = new Int32Array(n * count);
+  // Of the output rows being decided: the window starts whose window is surely below, surely
+  // above, or mixes classes.
   const windowBelow = new Int32Array(count);
   const windowAbove = new Int32Array(count);
-  const rowsResampled = new Float64Array(n * outWidth);
+  const windowMixed = new Int32Array(count);
+  const tapRows = new Int32Array(yTaps);
+  const tapWeights = new Float64Array(yTaps);
+  const cuts = new Float64Array(3);
+  const tally = new Int32Array(5);
 
-  /** mixedStarts and aboveStarts of output row oy, whose window rows start at low-res row ys. */
-  function classifyWindows(oy: number, ys: number): void {
-    windowBelow.set(cellsBelow.subarray(ys * count, (ys + 1) * count));
-    windowAbove.set(cellsAbove.subarray(ys * count, (ys + 1) * count));
-    for (let k = 1; k < yTaps; k++) {
-      const base = (ys + k) * count;
-      for (let w = 0; w < count; w++) {
-        windowBelow[w] &= cellsBelow[base + w];
-        windowAbove[w] &= cellsAbove[base + w];
+  /** The window classes of the output rows whose windows start at low-res row ys. */
+  function classifyWindows(ys: number): void {
+    for (let w = 0; w < count; w++) {
+      let below = cellsBelow[ys * count + w];
+      let above = cellsAbove[ys * count + w];
+      for (let k = 1; k < yTaps; k++) {
+        below &= cellsBelow[(ys + k) * count + w];
+        above &= cellsAbove[(ys + k) * count + w];
       }
+      windowBelow[w] = below;
+      windowAbove[w] = above;
     }
     windowAnd(windowBelow, count, xTaps);
     windowAnd(windowAbove, count, xTaps);
-    const base = oy * count;
     for (let w = 0; w < count; w++) {
-      mixedStarts[base + w] = usedStarts[w] & ~windowBelow[w] & ~windowAbove[w];
-      aboveStarts[base + w] = usedStarts[w] & windowAbove[w];
-    }
-  }
-
-  /** Marks the x sums output row oy's mixed pixels read (its window rows of non-zero weight). */
-  function markNeeded(oy: number, ys: number): void {
-    const base = oy * count;
-    let any = 0;
-    for (let w = 0; w < count; w++) any |= mixedStarts[base + w];
-    if (any === 0) return;
-    for (let k = 0; k < yTaps; k++) {
-      if (yWeights[oy * yTaps + k] === 0) continue;
-      const needed = (ys + k) * count;
-      for (let w = 0; w < count; w++) neededStarts[needed + w] |= mixedStarts[base + w];
+      windowAbove[w] &= usedStarts[w];
+      windowMixed[w] = usedStarts[w] & ~windowBelow[w] & ~windowAbove[w];
     }
   }
 
@@ -406,30 +496,10 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
     assertArgument(Number.isFinite(threshold) && Number.isFinite(offset), 'threshold and offset', 'finite numbers', [threshold, offset]);
     const high = threshold + offset;
     const low = threshold - offset;
+    cuts[0] = high;
+    cuts[1] = low;
+    cuts[2] = threshold;
     classifyCells(lowRes, n, count, Math.min(high, low) - DECISION_MARGIN, Math.max(high, low) + DECISION_MARGIN, cellsBelow, cellsAbove, rowLive);
-    neededStarts.fill(0);
-    for (let oy = 0; oy < outHeight; oy++) {
-      const ys = yStart[oy];
-      let live = 0;
-      for (let k = 0; k < yTaps; k++) live |= rowLive[ys + k];
-      outRowLive[oy] = live;
-      if (live === 0) continue;
-      // Output rows reading the same low-res rows have the same window classes.
-      if (oy > 0 && ys === yStart[oy - 1] && outRowLive[oy - 1] !== 0) {
-        mixedStarts.copyWithin(oy * count, (oy - 1) * count, oy * count);
-        aboveStarts.copyWithin(oy * count, (oy - 1) * count, oy * count);
-      } else classifyWindows(oy, ys);
-      markNeeded(oy, ys);
-    }
-    // x pass, as createLogitUpscaler's, over the needed columns only.
-    for (let r = 0; r < n; r++) {
-      const base = r * count;
-      for (let c = nextSetBit(neededStarts, base, count, 0); c < startLimit; ) {
-        const end = nextClearBit(neededStarts, base, count, c);
-        resampleRow(lowRes, r * n, rowsResampled, r * outWidth, firstStartingAt[c], lastStartingAt[end - 1], xStart, xTaps, xWeights);
-        c = nextSetBit(neededStarts, base, count, end);
-      }
-    }
     out.fill(0);
     let inHigh = 0;
     let inLow = 0;
@@ -438,78 +508,63 @@ export function createThresholdUpscaler(p: LogitUpscalerGeometry): ThresholdUpsc
     let y0 = -1;
     let x1 = -1;
     let y1 = -1;
+    let classified = -1;
     for (let oy = 0; oy < outHeight; oy++) {
-      if (outRowLive[oy] === 0) continue;
       const ys = yStart[oy];
-      const base = oy * count;
+      let live = 0;
+      for (let k = 0; k < yTaps; k++) live |= rowLive[ys + k];
+      if (live === 0) continue;
+      // Output rows reading the same low-res rows have the same windows.
+      if (ys !== classified) classifyWindows(ys);
+      classified = ys;
       const row = oy * outWidth;
       let first = outWidth;
       let last = -1;
-      for (let c = nextSetBit(aboveStarts, base, count, 0); c < startLimit; ) {
-        const end = nextClearBit(aboveStarts, base, count, c);
+      for (let c = nextSetBit(windowAbove, 0, count, 0); c < startLimit; ) {
+        const end = nextClearBit(windowAbove, 0, count, c);
         const from = firstStartingAt[c];
         const to = lastStartingAt[end - 1];
-        if (from <= to) {
-          const run = to - from + 1;
-          out.fill(1, row + from, row + to + 1);
-          inHigh += run;
-          inLow += run;
-          area += run;
-          if (from < first) first = from;
-          last = to;
-        }
-        c = nextSetBit(aboveStarts, base, count, end);
+        c = nextSetBit(windowAbove, 0, count, end);
+        if (from > to) continue;
+        const run = to - from + 1;
+        if (run >= FILL_CALL_MIN) out.fill(1, row + from, row + to + 1);
+        else for (let i = row + from; i <= row + to; i++) out[i] = 1;
+        inHigh += run;
+        inLow += run;
+        area += run;
+        if (from < first) first = from;
+        last = to;
       }
-      // y pass as createLogitUpscaler: the taps added in order from 0, zero weights skipped
-      // (written out for up to three taps: 0 + x is x, and a signed zero decides alike).
+      // The y taps of non-zero weight in order, as createLogitUpscaler adds them.
       let taps = 0;
-      let wA = 0;
-      let wB = 0;
-      let wC = 0;
-      let rA = 0;
-      let rB = 0;
-      let rC = 0;
       for (let k = 0; k < yTaps; k++) {
         const weight = yWeights[oy * yTaps + k];
         if (weight === 0) continue;
-        const offset = (ys + k) * outWidth;
-        if (taps === 0) {
-          wA = weight;
-          rA = offset;
-        } else if (taps === 1) {
-          wB = weight;
-          rB = offset;
-        } else if (taps === 2) {
-          wC = weight;
-          rC = offset;
-        }
+        tapRows[taps] = (ys + k) * n;
+        tapWeights[taps] = weight;
         taps++;
       }
-      for (let c = nextSetBit(mixedStarts, base, count, 0); c < startLimit; ) {
-        const end = nextClearBit(mixedStarts, base, count, c);
-        for (let ox = firstStartingAt[c], to = lastStartingAt[end - 1]; ox <= to; ox++) {
-          let acc: number;
-          if (taps === 3) acc = wA * rowsResampled[rA + ox] + wB * rowsResampled[rB + ox] + wC * rowsResampled[rC + ox];
-          else if (taps === 2) acc = wA * rowsResampled[rA + ox] + wB * rowsResampled[rB + ox];
-          else if (taps === 1) acc = wA * rowsResampled[rA + ox];
-          else {
-            acc = 0;
-            for (let k = 0; k < yTaps; k++) {
-              const weight = yWeights[oy * yTaps + k];
-              if (weight !== 0) acc += weight * rowsResampled[(ys + k) * outWidth + ox];
-            }
-          }
-          const v = Math.fround(acc);
-          if (v > high) inHigh++;
-          if (v > low) inLow++;
-          if (v > threshold) {
-            out[row + ox] = 1;
-            area++;
-            if (ox < first) first = ox;
-            if (ox > last) last = ox;
-          }
-        }
-        c = nextSetBit(mixedStarts, base, count, end);
+      // Per row: its counts stay far inside int32.
+      tally[IN_HIGH] = 0;
+      tally[IN_LOW] = 0;
+      tally[AREA] = 0;
+      tally[FIRST] = -1;
+      tally[LAST] = -1;
+      for (let c = nextSetBit(windowMixed, 0, count, 0); c < startLimit; ) {
+        const end = nextClearBit(windowMixed, 0, count, c);
+        const from = firstStartingAt[c];
+        const to = lastStartingAt[end - 1];
+        c = nextSetBit(windowMixed, 0, count, end);
+        if (taps === 3 && xTaps === 3) {
+          thresholdRun3x3(lowRes, tapRows[0], tapRows[1], tapRows[2], tapWeights[0], tapWeights[1], tapWeights[2], xStart, xWeights, from, to, out, row, cuts, tally);
+        } else thresholdRun(lowRes, tapRows, tapWeights, taps, xStart, xTaps, xWeights, from, to, out, row, cuts, tally);
+      }
+      inHigh += tally[IN_HIGH];
+      inLow += tally[IN_LOW];
+      area += tally[AREA];
+      if (tally[FIRST] >= 0) {
+        if (tally[FIRST] < first) first = tally[FIRST];
+        if (tally[LAST] > last) last = tally[LAST];
       }
       if (last < 0) continue;
       if (y0 < 0) y0 = oy;

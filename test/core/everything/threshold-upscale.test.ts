@@ -32,6 +32,53 @@ function blobLogits(n: number, seed: number, offset: number): Float32Array {
   return out;
 }
 
+/** The stability cut-offs' margin in the upscaler (DECISION_MARGIN): cells this far from a cut-off are decided. */
+const MARGIN = 1e-3;
+
+/** The float32 values next to v's float32 rounding (the one towards NaN dropped at 0). */
+function float32Neighbours(v: number): number[] {
+  const bits = new Int32Array(Float32Array.of(v).buffer)[0];
+  return [bits - 1, bits + 1].map((b) => new Float32Array(Int32Array.of(b).buffer)[0]).filter((x) => !Number.isNaN(x));
+}
+
+/**
+ * Values that probe the window test: NaN and the infinities, each cut-off, its float32 rounding
+ * and neighbours (interpolating between them lands on either side of the cut-off, where only the
+ * float32 rounding decides), the margins around it and values just either side of those, far
+ * values on both sides.
+ */
+function probeValues(threshold: number, offset: number): number[] {
+  const cuts = [threshold - offset, threshold, threshold + offset];
+  const near = cuts.flatMap((c) => [c, ...float32Neighbours(c), c - MARGIN, c + MARGIN, c - 2 * MARGIN, c + 2 * MARGIN, c - MARGIN / 2, c + MARGIN / 2]);
+  return [Number.NaN, Infinity, -Infinity, -0, -30, 30, ...near];
+}
+
+/**
+ * Geometries with any tap count (a model input smaller than the low-res grid gives more than 3
+ * taps, one cell gives 1) and grids wider than one 32-column word of the upscaler's bitsets.
+ */
+const arbAnyGeometry: fc.Arbitrary<LogitUpscalerGeometry> = fc
+  .record({ lowResSize: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 30, max: 70 })), inputSize: fc.integer({ min: 1, max: 80 }) })
+  .chain(({ lowResSize, inputSize }) =>
+    fc.record({
+      lowResSize: fc.constant(lowResSize),
+      inputSize: fc.constant(inputSize),
+      resizedWidth: fc.integer({ min: 1, max: inputSize }),
+      resizedHeight: fc.integer({ min: 1, max: inputSize }),
+      outWidth: fc.integer({ min: 1, max: 40 }),
+      outHeight: fc.integer({ min: 1, max: 40 }),
+    }),
+  );
+
+/** Runs the threshold upscaler on a fresh, dirty buffer and checks it against the plain path. */
+function expectPlainPath(g: LogitUpscalerGeometry, lowRes: Float32Array, threshold: number, offset: number): void {
+  const ref = reference(lowRes, g, threshold, offset);
+  const out = new Uint8Array(g.outWidth * g.outHeight).fill(7);
+  const got = createThresholdUpscaler(g)(lowRes, threshold, offset, out);
+  expect(out).toEqual(ref.data);
+  expect(got).toEqual({ area: ref.area, box: ref.box, stability: ref.stability });
+}
+
 describe('createThresholdUpscaler', () => {
   it('decides every pixel, the area, box and stability exactly as the plain path (property)', () => {
     fc.assert(
@@ -97,6 +144,91 @@ describe('createThresholdUpscaler', () => {
     const stats = createThresholdUpscaler(g)(Float32Array.from([8, -8, -8, -8]), 0, 3, out);
     expect(Array.from(out)).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     expect(stats).toEqual({ area: 4, box: [0, 0, 1, 1], stability: 3 / 4 });
+  });
+
+  it('decides NaN, the infinities, values at and around the cut-offs as the plain path, for any tap count (property)', () => {
+    fc.assert(
+      fc.property(
+        arbAnyGeometry,
+        fc.constantFrom(0, 0.25, -1, 0.1),
+        fc.constantFrom(1, 0.5, 0, -0.5, 0.3),
+        fc.integer({ min: 0, max: 1e6 }),
+        (g, threshold, offset, seed) => {
+          // Probe values scattered over smooth logits, so that windows mix them with decided cells.
+          const rng = createRandom(seed);
+          const probes = probeValues(threshold, offset);
+          const lowRes = blobLogits(g.lowResSize, seed, threshold + offset).map((v) => (rng.next() < 0.3 ? probes[rng.int(probes.length)] : v));
+          expectPlainPath(g, lowRes, threshold, offset);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('interpolates windows that mix surely-above and surely-below cells with none near a cut-off (property)', () => {
+    fc.assert(
+      fc.property(arbAnyGeometry, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 1e6 }), (g, block, seed) => {
+        // Square blocks of -20 or +20: every window across a block edge holds both classes.
+        const rng = createRandom(seed);
+        const n = g.lowResSize;
+        const side = Math.ceil(n / block);
+        const blocks = Array.from({ length: side * side }, () => (rng.next() < 0.5 ? -20 : 20));
+        const cell = (y: number, x: number) => blocks[Math.floor(y / block) * side + Math.floor(x / block)];
+        const lowRes = Float32Array.from({ length: n * n }, (_, i) => cell(Math.floor(i / n), i % n));
+        expectPlainPath(g, lowRes, 0, 1);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('matches the plain path on grids read through 1, 2, 3, 5 and 6 taps', () => {
+    const geometries: LogitUpscalerGeometry[] = [
+      { lowResSize: 1, inputSize: 4, resizedWidth: 4, resizedHeight: 4, outWidth: 5, outHeight: 3 }, // 1 tap
+      { lowResSize: 2, inputSize: 4, resizedWidth: 4, resizedHeight: 3, outWidth: 8, outHeight: 5 }, // 2 taps
+      { lowResSize: 16, inputSize: 64, resizedWidth: 40, resizedHeight: 64, outWidth: 33, outHeight: 51 }, // 3 taps
+      { lowResSize: 9, inputSize: 3, resizedWidth: 3, resizedHeight: 3, outWidth: 3, outHeight: 3 }, // 5 taps
+      { lowResSize: 24, inputSize: 6, resizedWidth: 6, resizedHeight: 4, outWidth: 6, outHeight: 9 }, // 6 taps
+    ];
+    for (const g of geometries) {
+      for (const [threshold, offset] of [[0, 1], [0.25, -0.5], [0.1, 0], [0.1, 0.3]]) {
+        for (const seed of [1, 2, 3]) {
+          const rng = createRandom(seed);
+          const probes = probeValues(threshold, offset);
+          const lowRes = blobLogits(g.lowResSize, seed, threshold + offset).map((v) => (rng.next() < 0.2 ? probes[rng.int(probes.length)] : v));
+          expectPlainPath(g, lowRes, threshold, offset);
+        }
+      }
+    }
+  });
+
+  it('rounds to float32 before deciding, where interpolation lands between a cut-off and its float32 neighbours', () => {
+    // A checkerboard of the float32 values either side of 0.1: every window interpolates across
+    // the threshold, and many outputs fall between 0.1 and a neighbour, where only the float32
+    // rounding decides.
+    const above = Math.fround(0.1); // 0.10000000149...
+    const [below] = float32Neighbours(0.1); // 0.09999999403...
+    const geometries: LogitUpscalerGeometry[] = [
+      { lowResSize: 16, inputSize: 64, resizedWidth: 40, resizedHeight: 64, outWidth: 33, outHeight: 51 }, // 3 taps
+      { lowResSize: 24, inputSize: 6, resizedWidth: 6, resizedHeight: 4, outWidth: 6, outHeight: 9 }, // 6 taps
+    ];
+    for (const g of geometries) {
+      const n = g.lowResSize;
+      const lowRes = Float32Array.from({ length: n * n }, (_, i) => ((Math.floor(i / n) + i) % 2 === 0 ? below : above));
+      for (const offset of [0, 0.3]) expectPlainPath(g, lowRes, 0.1, offset);
+    }
+  });
+
+  it('leaves a pixel 0 where a zero weight meets +Infinity (the plain path sums NaN there), unlike a surely-above window', () => {
+    // 4 -> 4 -> 4 reads 3 cells per output with weight on one: outputs 1 and 2 of the first row
+    // reach the +Infinity with weight 0 and are NaN, not above the threshold, though every cell
+    // of their window is far above it; output 3 is +Infinity.
+    const g = { lowResSize: 4, inputSize: 4, resizedWidth: 4, resizedHeight: 4, outWidth: 4, outHeight: 4 };
+    const lowRes = new Float32Array(16).fill(5);
+    lowRes[3] = Infinity;
+    expectPlainPath(g, lowRes, 0, 1);
+    const out = new Uint8Array(16);
+    expect(createThresholdUpscaler(g)(lowRes, 0, 1, out).area).toBe(14);
+    expect(Array.from(out.subarray(0, 4))).toEqual([1, 0, 0, 1]);
   });
 
   it('rejects wrong buffers and non-finite cut-offs', () => {
