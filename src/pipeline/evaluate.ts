@@ -16,7 +16,7 @@ import { refine } from './stages/refine.js';
 import { retrieve } from './stages/retrieve.js';
 import { segmentEverything } from './stages/segment-everything.js';
 import { throwIfAborted, type StageControl } from './stages/options.js';
-import { resolveTask, type SalipTask } from './tasks.js';
+import { guidedFastOptions, resolveTask, type SalipTask } from './tasks.js';
 
 export type EvalMode = 'cascade' | 'unprompted' | 'gt-box' | 'oracle';
 export const EVAL_MODES: readonly EvalMode[] = ['cascade', 'unprompted', 'gt-box', 'oracle'];
@@ -131,7 +131,8 @@ export async function evaluate(salip: Salip, items: readonly EvalItem[], options
     };
     let poolSize: number | undefined;
     if (needsPool) {
-      const everything = await segmentEverything(sam, image, { ...task.everything, embedding, signal: options.signal });
+      const fast = guidedFastOptions(task, scorer, embedding, options.signal);
+      const everything = await segmentEverything(sam, image, { ...task.everything, fast, embedding, signal: options.signal });
       poolSize = everything.records.length;
       if (modes.includes('cascade')) {
         try {

@@ -13,10 +13,10 @@ import { createSamModel, type SamConfig } from './sam.js';
 import { createClipTextScorer, createExemplarScorer, type ClassSpec, type ScoreTable, type Scorer } from './scorers.js';
 import { refine } from './stages/refine.js';
 import { retrieve, type RetrievedCandidate } from './stages/retrieve.js';
-import { segmentEverything, type FastEverythingOptions, type SegmentEverythingOptions, type SegmentEverythingStats, type ResolvedSegmentEverythingOptions } from './stages/segment-everything.js';
+import { segmentEverything, type SegmentEverythingOptions, type SegmentEverythingStats, type ResolvedSegmentEverythingOptions } from './stages/segment-everything.js';
 import { segmentWithBoxes, segmentWithPrompts, type PromptedMask, type PromptedOptions, type PromptedResult } from './stages/prompted.js';
 import type { StageControl } from './stages/options.js';
-import { resolveTask, type SalipTask } from './tasks.js';
+import { guidedFastOptions, resolveTask, type SalipTask } from './tasks.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from './types.js';
 
 export interface SalipOptions {
@@ -301,14 +301,3 @@ function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }
 
-/**
- * The task's fast-mode options with a guide from the scorer filled in: in fast mode, when the
- * scorer can say where the classes probably are (the exemplar scorer) and the task gives no guide
- * of its own, the grid points most like the classes are always prompted.
- */
-function guidedFastOptions(task: SalipTask, scorer: Scorer, embedding: SamImageEmbedding, signal: AbortSignal | undefined): FastEverythingOptions | undefined {
-  const fast = task.everything?.fast;
-  if (task.everything?.mode !== 'fast' || fast?.guide !== undefined || typeof scorer.pointAffinity !== 'function') return fast;
-  const affinity = scorer.pointAffinity.bind(scorer);
-  return { ...fast, guide: (points) => affinity({ classes: task.classes, embedding, signal }, points) };
-}

@@ -6,8 +6,9 @@
 import { SalipError } from '../core/errors.js';
 import { VISUAL_PROMPT_MODES, type VisualPromptMode } from '../core/prompts.js';
 import { PROMPT_ENSEMBLES } from './prompt-ensembles.js';
-import type { ClassSpec } from './scorers.js';
-import type { SegmentEverythingOptions } from './stages/segment-everything.js';
+import type { ClassSpec, Scorer } from './scorers.js';
+import type { FastEverythingOptions, SegmentEverythingOptions } from './stages/segment-everything.js';
+import type { SamImageEmbedding } from './types.js';
 
 /** Segment-everything parameters as a task carries them (no callbacks). */
 export type EverythingParams = Omit<SegmentEverythingOptions, 'onProgress' | 'signal' | 'embedding' | 'pointGrids'>;
@@ -135,4 +136,17 @@ export function parseTaskJson(text: string, source = 'task JSON'): SalipTask {
     throw new SalipError('INVALID_TASK', `${source}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   return validateTask(value);
+}
+
+/**
+ * The task's fast-mode options with a guide from the scorer filled in: in fast mode, when the
+ * scorer can say where the classes probably are (`Scorer.pointAffinity`, the exemplar scorer)
+ * and the task gives no guide of its own, the grid points most like the classes are always
+ * prompted. createSalip's cascade and evaluate() both run segment-everything with these.
+ */
+export function guidedFastOptions(task: SalipTask, scorer: Scorer | undefined, embedding: SamImageEmbedding, signal?: AbortSignal): FastEverythingOptions | undefined {
+  const fast = task.everything?.fast;
+  if (task.everything?.mode !== 'fast' || fast?.guide !== undefined || typeof scorer?.pointAffinity !== 'function') return fast;
+  const affinity = scorer.pointAffinity.bind(scorer);
+  return { ...fast, guide: (points) => affinity({ classes: task.classes, embedding, signal }, points) };
 }

@@ -234,6 +234,20 @@ describe('baselines, evaluate and tune', () => {
     await expect(evaluate(salip, [{ ...items[0], groundTruth: gtRect(10, 10, [0, 0, 2, 2]) }], { task: TASK })).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
   });
 
+  it('evaluate runs fast mode guided by the scorer, as segment() does', async () => {
+    let asked = 0;
+    const scorer: Scorer = { ...brightnessScorer, async pointAffinity(_ctx, points) { asked++; return new Float32Array(points.length / 2); } };
+    const salip = await createSalip({ backend: noBackend, sam: createFakeSam(), scorer });
+    const rect: [number, number, number, number] = [10, 10, 30, 30];
+    const items = [0, 1].map((i) => ({ name: `im${i}.png`, image: testImage(64, 64, rect), groundTruth: gtRect(64, 64, rect) }));
+    const fastTask: SalipTask = { ...TASK, everything: { ...TASK.everything, mode: 'fast' } };
+    await evaluate(salip, items, { task: fastTask, modes: ['cascade'] });
+    expect(asked).toBe(2);
+    await evaluate(salip, items, { task: TASK, modes: ['cascade'] });
+    expect(asked).toBe(2);
+    await salip.dispose();
+  });
+
   it('tunes with both objectives, deterministically for a seed', async () => {
     const salip = await createSalip({ backend: noBackend, sam: createFakeSam(), scorer: brightnessScorer });
     const images = [0, 1].map((i) => ({ image: testImage(48, 48, [5 + i * 10, 5, 25 + i * 10, 25]), groundTruth: gtRect(48, 48, [5 + i * 10, 5, 25 + i * 10, 25]) }));
