@@ -27,6 +27,7 @@ import {
   type ThresholdUpscaler,
   type UpscaledMaskStats,
 } from '../src/core/everything/index.js';
+import { composeAxis, DECISION_MARGIN } from '../src/core/everything/upscale.js';
 import { maskArea, maskFromLogits, maskToBox } from '../src/core/mask.js';
 import { prepareEvalItem } from '../src/pipeline/evaluate.js';
 import { createSamModel } from '../src/pipeline/sam.js';
@@ -154,67 +155,7 @@ function timeVersions(maps: Float32Array[], geometry: LogitUpscalerGeometry, ver
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
 }
 
-// ---- The version before the 2-D window test, frozen (with the axis helpers it used). ----
-
-/** Per-axis composed interpolation: output o reads taps input[start[o] + t] with weight weights[o * taps + t]. */
-interface AxisWeights {
-  readonly start: Int32Array;
-  readonly taps: number;
-  readonly weights: Float64Array;
-}
-
-/**
- * torch F.interpolate(mode='bilinear', align_corners=False) along one axis: output d samples
- * source (d + 0.5) * in / out - 0.5, clamped below at 0; the upper neighbour is clamped to the
- * last index.
- */
-function bilinearTaps(inSize: number, outSize: number): { lo: Int32Array; hi: Int32Array; wHi: Float64Array } {
-  const lo = new Int32Array(outSize);
-  const hi = new Int32Array(outSize);
-  const wHi = new Float64Array(outSize);
-  const scale = inSize / outSize;
-  for (let d = 0; d < outSize; d++) {
-    const src = Math.max(0, scale * (d + 0.5) - 0.5);
-    const i0 = Math.floor(src);
-    lo[d] = i0;
-    hi[d] = i0 < inSize - 1 ? i0 + 1 : i0;
-    wHi[d] = src - i0;
-  }
-  return { lo, hi, wHi };
-}
-
-/** Composes lowRes -> inputSize (kept: the first `resized` entries) -> outSize along one axis. */
-function composeAxis(lowResSize: number, inputSize: number, resized: number, outSize: number): AxisWeights {
-  const up = bilinearTaps(lowResSize, inputSize);
-  const down = bilinearTaps(resized, outSize);
-  const start = new Int32Array(outSize);
-  const end = new Int32Array(outSize);
-  let taps = 1;
-  for (let o = 0; o < outSize; o++) {
-    const rLo = down.lo[o];
-    const rHi = down.hi[o];
-    // Low-res indices grow with the model-frame index, so the span is [up.lo[rLo], up.hi[rHi]].
-    start[o] = up.lo[rLo];
-    end[o] = up.hi[rHi];
-    taps = Math.max(taps, end[o] - start[o] + 1);
-  }
-  const weights = new Float64Array(outSize * taps);
-  for (let o = 0; o < outSize; o++) {
-    // Every output reads `taps` entries; near the end shift the window left (extra weights are 0)
-    // so that it never reads past the grid.
-    start[o] = Math.min(start[o], lowResSize - taps);
-    const base = o * taps - start[o];
-    const rWeights = [1 - down.wHi[o], down.wHi[o]];
-    const rIndices = [down.lo[o], down.hi[o]];
-    for (let k = 0; k < 2; k++) {
-      const r = rIndices[k];
-      weights[base + up.lo[r]] += rWeights[k] * (1 - up.wHi[r]);
-      weights[base + up.hi[r]] += rWeights[k] * up.wHi[r];
-    }
-  }
-  return { start, taps, weights };
-}
-
+// ---- The version before the 2-D window test, frozen (the axis weights and margin are the library's, unchanged since). ----
 
 /**
  * One low-res row resampled to output columns from..to: sum over taps in order from 0, as
@@ -253,13 +194,6 @@ function resampleRow(
     }
   }
 }
-
-/**
- * Low-res logits this far below both stability cut-offs make an output pixel surely below too:
- * the weights are non-negative and sum to 1, so an output lies within its taps up to a relative
- * rounding of ~1e-15, far inside this margin.
- */
-const DECISION_MARGIN = 1e-3;
 
 /**
  * createThresholdUpscaler before the 2-D window test (commit 1f522ac): per low-res row the span

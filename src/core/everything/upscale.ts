@@ -40,7 +40,7 @@ export function upscalerGeometry(lowResSize: number, frame: ModelFrame, outWidth
 export type LogitUpscaler = (lowRes: Float32Array, out?: Float32Array) => Float32Array;
 
 /** Per-axis composed interpolation: output o reads taps input[start[o] + t] with weight weights[o * taps + t]. */
-interface AxisWeights {
+export interface AxisWeights {
   readonly start: Int32Array;
   readonly taps: number;
   readonly weights: Float64Array;
@@ -66,8 +66,12 @@ function bilinearTaps(inSize: number, outSize: number): { lo: Int32Array; hi: In
   return { lo, hi, wHi };
 }
 
-/** Composes lowRes -> inputSize (kept: the first `resized` entries) -> outSize along one axis. */
-function composeAxis(lowResSize: number, inputSize: number, resized: number, outSize: number): AxisWeights {
+/**
+ * Composes lowRes -> inputSize (kept: the first `resized` entries) -> outSize along one axis.
+ * Exported for bench/upscale.ts only (not part of the package's API: core/everything/index.ts
+ * does not re-export it).
+ */
+export function composeAxis(lowResSize: number, inputSize: number, resized: number, outSize: number): AxisWeights {
   const up = bilinearTaps(lowResSize, inputSize);
   const down = bilinearTaps(resized, outSize);
   const start = new Int32Array(outSize);
@@ -189,7 +193,7 @@ export type ThresholdUpscaler = (lowRes: Float32Array, threshold: number, offset
  * below (above) them too: the weights are non-negative and sum to 1, so an output lies within
  * its taps up to a relative rounding of ~1e-15, far inside this margin.
  */
-const DECISION_MARGIN = 1e-3;
+export const DECISION_MARGIN = 1e-3;
 
 /** Index of the lowest set bit of a non-zero 32-bit word. */
 function lowestBit(word: number): number {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogitUpscaler, createThresholdUpscaler, stabilityScore, type LogitUpscalerGeometry } from '../../../src/core/everything/index.js';
 import { maskArea, maskFromLogits, maskToBox } from '../../../src/core/mask.js';
 import { createRandom } from '../../../src/core/random.js';
+import { DECISION_MARGIN } from '../../../src/core/everything/upscale.js';
 
 /** The plain path: full-size logits, then threshold, box, area and stability separately. */
 function reference(lowRes: Float32Array, g: LogitUpscalerGeometry, threshold: number, offset: number) {
@@ -32,8 +33,8 @@ function blobLogits(n: number, seed: number, offset: number): Float32Array {
   return out;
 }
 
-/** The stability cut-offs' margin in the upscaler (DECISION_MARGIN): cells this far from a cut-off are decided. */
-const MARGIN = 1e-3;
+/** The stability cut-offs' margin in the upscaler: cells this far from a cut-off are decided. */
+const MARGIN = DECISION_MARGIN;
 
 /** The float32 values next to v's float32 rounding (the one towards NaN dropped at 0). */
 function float32Neighbours(v: number): number[] {
