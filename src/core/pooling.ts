@@ -65,6 +65,11 @@ function assertRegionSize(grid: EmbeddingGrid, width: number, height: number, wh
   }
 }
 
+/** The fraction of grid cell `index` (of length `cell`) that the model-frame span [f0, f1) overlaps; <= 0 when none. */
+function axisOverlap(f0: number, f1: number, index: number, cell: number): number {
+  return (Math.min(f1, (index + 1) * cell) - Math.max(f0, index * cell)) / cell;
+}
+
 /**
  * Adds the rectangle of image pixels [x0, x1) x [y0, y1) to the coverage grid, as fractions of a
  * cell's area. Separable: the rectangle's overlap with a cell is the product of the 1-D overlaps.
@@ -79,14 +84,21 @@ function addRectangle(g: GridGeometry, coverage: Float32Array, x0: number, x1: n
   const gy0 = Math.floor(fy0 / g.cellH);
   const gy1 = Math.min(g.gridH - 1, Math.ceil(fy1 / g.cellH) - 1);
   for (let gy = gy0; gy <= gy1; gy++) {
-    const oy = (Math.min(fy1, (gy + 1) * g.cellH) - Math.max(fy0, gy * g.cellH)) / g.cellH;
+    const oy = axisOverlap(fy0, fy1, gy, g.cellH);
     if (oy <= 0) continue;
     const rowBase = gy * g.gridW;
     for (let gx = gx0; gx <= gx1; gx++) {
-      const ox = (Math.min(fx1, (gx + 1) * g.cellW) - Math.max(fx0, gx * g.cellW)) / g.cellW;
+      const ox = axisOverlap(fx0, fx1, gx, g.cellW);
       if (ox > 0) coverage[rowBase + gx] += ox * oy;
     }
   }
+}
+
+/** imageCoverage of one cell, without building the whole grid (the same arithmetic, so the same value). */
+function imageCellCoverage(g: GridGeometry, t: GridTransform, gx: number, gy: number): number {
+  const ox = axisOverlap(0, t.imageWidth * g.pixelW, gx, g.cellW);
+  const oy = axisOverlap(0, t.imageHeight * g.pixelH, gy, g.cellH);
+  return ox > 0 && oy > 0 ? ox * oy : 0;
 }
 
 /**
@@ -196,7 +208,6 @@ export function pointWindowCoverage(grid: EmbeddingGrid, x: number, y: number, c
   if (!Number.isInteger(cells) || cells < 0) {
     throw new SalipError('INVALID_ARGUMENT', `point window: expected an integer number of cells >= 0, got ${String(cells)}`);
   }
-  const image = imageCoverage(grid);
   // A point outside the image counts as the nearest image pixel (never a padding cell).
   const px = Math.min(Math.max(x, 0), grid.transform.imageWidth - 1);
   const py = Math.min(Math.max(y, 0), grid.transform.imageHeight - 1);
@@ -204,7 +215,7 @@ export function pointWindowCoverage(grid: EmbeddingGrid, x: number, y: number, c
   const cy = Math.min(g.gridH - 1, Math.floor((py * g.pixelH) / g.cellH));
   const coverage = new Float32Array(g.gridW * g.gridH);
   for (let gy = Math.max(0, cy - cells); gy <= Math.min(g.gridH - 1, cy + cells); gy++) {
-    for (let gx = Math.max(0, cx - cells); gx <= Math.min(g.gridW - 1, cx + cells); gx++) coverage[gy * g.gridW + gx] = image[gy * g.gridW + gx];
+    for (let gx = Math.max(0, cx - cells); gx <= Math.min(g.gridW - 1, cx + cells); gx++) coverage[gy * g.gridW + gx] = imageCellCoverage(g, grid.transform, gx, gy);
   }
   return coverage;
 }
