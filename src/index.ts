@@ -28,6 +28,7 @@ export * from './pipeline/scorers.js';
 export * from './pipeline/prompt-ensembles.js';
 export * from './pipeline/stages/options.js';
 export * from './pipeline/stages/segment-everything.js';
+export * from './pipeline/stages/candidate-makers.js';
 export * from './pipeline/stages/prompted.js';
 export * from './pipeline/stages/retrieve.js';
 export * from './pipeline/stages/refine.js';

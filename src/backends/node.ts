@@ -5,10 +5,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { SalipError, describeValue } from '../core/errors.js';
 import { bytesOf, createSession, errorText, sessionOptions, wrapSession } from './ort-shared.js';
-import type { Backend, ModelSource } from './types.js';
+import { WORKER_DISPATCH, requestReplyWorker } from './script-worker.js';
+import type { Backend, ModelSource, ScriptWorker } from './types.js';
 
 export interface NodeBackendOptions {
   /** Default intra-op thread count for every session (a session's own option wins). */
@@ -53,6 +55,36 @@ async function assertFile(path: string, what: string): Promise<void> {
   if (!info.isFile()) throw new SalipError('FILE_UNREADABLE', `${what} "${path}" is not a regular file`, { details: { path } });
 }
 
+/** The preamble of a Node worker script: `post` and the message listener over worker_threads. */
+const NODE_WORKER_PREAMBLE = `
+const { parentPort } = require('node:worker_threads');
+const post = (message, transfer) => parentPort.postMessage(message, transfer);
+parentPort.on('message', (message) => __salipDispatch(message));
+`;
+
+/**
+ * Starts a worker_threads Worker running `script`. The thread holds the process open only while
+ * requests are pending, so a forgotten worker never keeps a CLI or test run from exiting.
+ */
+export function startNodeWorker(script: string): ScriptWorker {
+  if (typeof script !== 'string' || script.length === 0) {
+    throw new SalipError('INVALID_ARGUMENT', `startWorker: script: expected non-empty JavaScript source, got ${describeValue(script)}`);
+  }
+  const thread = new Worker(`${NODE_WORKER_PREAMBLE}${WORKER_DISPATCH}${script}`, { eval: true });
+  thread.unref();
+  const { worker, receive, fail } = requestReplyWorker({
+    post: (message, transfer) => thread.postMessage(message, transfer),
+    setBusy: (busy) => (busy ? thread.ref() : thread.unref()),
+    terminate: async () => {
+      await thread.terminate();
+    },
+  });
+  thread.on('message', receive);
+  thread.on('error', fail);
+  thread.on('exit', (code) => fail(new Error(`the worker thread exited (code ${code})`)));
+  return worker;
+}
+
 /** Creates a Backend over onnxruntime-node. */
 export function nodeBackend(options: NodeBackendOptions = {}): Backend {
   const backend: Backend = {
@@ -71,6 +103,7 @@ export function nodeBackend(options: NodeBackendOptions = {}): Backend {
       const session = await createSession(ort, path, opts, `"${path}"`);
       return wrapSession(ort, session, label, backend);
     },
+    startWorker: startNodeWorker,
     async readBytes(source: string | URL) {
       const path = toPath(source, 'readBytes source');
       try {

@@ -63,6 +63,18 @@ export interface RunRecord {
   readonly ms: number;
 }
 
+/**
+ * A worker thread running a self-contained script (Backend.startWorker). The script defines
+ * `globalThis.__salipWorker = { handle(message) { return { reply, transfer } } }`; each request
+ * gets the reply of its own message, in order.
+ */
+export interface ScriptWorker {
+  /** Sends a message (transferring `transfer`); resolves with the script's reply, rejects with its error. */
+  request(message: unknown, transfer?: readonly ArrayBuffer[]): Promise<unknown>;
+  /** Stops the worker; pending requests reject. */
+  terminate(): Promise<void>;
+}
+
 export interface Backend {
   /** 'node' | 'web' | a user's own name. */
   readonly name: string;
@@ -70,6 +82,12 @@ export interface Backend {
   loadModel(source: ModelSource, options?: SessionOptions): Promise<ModelSession>;
   /** Reads a file's bytes (paths on Node, URLs on the web); used for graph edits and tokenizers. */
   readBytes(source: string | URL): Promise<Uint8Array>;
+  /**
+   * Optional: starts a worker thread running `script` (see ScriptWorker), so that pure
+   * post-processing can run beside the model calls (Node: worker_threads; web: a Blob-URL
+   * Worker). Without it everything runs on the calling thread.
+   */
+  startWorker?(script: string): ScriptWorker;
   /** When set, every ModelSession.run reports its wall time here (benchmark overhead figures). */
   onRun?: (record: RunRecord) => void;
 }

@@ -5,7 +5,8 @@
 import * as ort from 'onnxruntime-web';
 import { SalipError, describeValue } from '../core/errors.js';
 import { bytesOf, createSession, errorText, sessionOptions, wrapSession } from './ort-shared.js';
-import type { Backend, ModelSession, ModelSource, TensorData } from './types.js';
+import { WORKER_DISPATCH, requestReplyWorker } from './script-worker.js';
+import type { Backend, ModelSession, ModelSource, ScriptWorker, TensorData } from './types.js';
 
 export interface WebBackendOptions {
   /** Where the ort-wasm*.wasm/.mjs files are served (ort.env.wasm.wasmPaths). */
@@ -68,6 +69,48 @@ function copyingFeedsInProxyMode(session: ModelSession): ModelSession {
   };
 }
 
+/** The preamble of a web worker script: `post` and the message listener of a dedicated worker. */
+const WEB_WORKER_PREAMBLE = `
+const post = (message, transfer) => self.postMessage(message, transfer);
+self.onmessage = (event) => __salipDispatch(event.data);
+`;
+
+/**
+ * Starts a dedicated Worker running `script` from a Blob URL. Throws where workers or blob:
+ * URLs are not allowed (a content security policy without worker-src blob:); callers fall back
+ * to the calling thread.
+ */
+export function startWebWorker(script: string): ScriptWorker {
+  if (typeof script !== 'string' || script.length === 0) {
+    throw new SalipError('INVALID_ARGUMENT', `startWorker: script: expected non-empty JavaScript source, got ${describeValue(script)}`);
+  }
+  if (typeof Worker === 'undefined' || typeof Blob === 'undefined' || typeof URL.createObjectURL !== 'function') {
+    throw new SalipError('WORKER_FAILED', 'startWorker: this environment has no Worker, Blob or URL.createObjectURL');
+  }
+  const url = URL.createObjectURL(new Blob([WEB_WORKER_PREAMBLE, WORKER_DISPATCH, script], { type: 'text/javascript' }));
+  let thread: Worker;
+  try {
+    thread = new Worker(url);
+  } catch (error) {
+    URL.revokeObjectURL(url);
+    throw error;
+  }
+  const { worker, receive, fail } = requestReplyWorker({
+    post: (message, transfer) => thread.postMessage(message, transfer),
+    terminate: () => {
+      thread.terminate();
+      // Kept until now: some browsers fetch a worker's script after the constructor returns.
+      URL.revokeObjectURL(url);
+    },
+  });
+  thread.onmessage = (event) => receive(event.data);
+  thread.onerror = (event) => {
+    event.preventDefault();
+    fail(new Error(event.message || 'the worker script failed to load'));
+  };
+  return worker;
+}
+
 /** Creates a Backend over onnxruntime-web; the wasm options are global to ort and set here. */
 export function webBackend(options: WebBackendOptions = {}): Backend {
   if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
@@ -97,6 +140,7 @@ export function webBackend(options: WebBackendOptions = {}): Backend {
       const session = await createSession(ort, bytes, opts, `"${href}"`);
       return copyingFeedsInProxyMode(wrapSession(ort, session, label, backend));
     },
+    startWorker: startWebWorker,
     readBytes(source: string | URL) {
       return fetchBytes(toHref(source, 'readBytes source'), 'file');
     },

@@ -40,6 +40,8 @@ export type SalipErrorCode =
   | 'SIZE_MISMATCH'
   /** The instance was disposed; no further calls are possible. */
   | 'DISPOSED'
+  /** A worker thread (post-processing off the model's thread) failed or could not be reached. */
+  | 'WORKER_FAILED'
   /** The work was cancelled through an AbortSignal. */
   | 'ABORTED';
 

@@ -119,6 +119,44 @@ export function encodeRle(mask: BinaryMask): CocoRle {
   return { size: [height, width], counts };
 }
 
+/**
+ * encodeRle of a mask (row-major `data`, width x height) whose foreground lies inside `box`
+ * (inclusive) and covers `area` pixels: only the box is scanned. segment-everything encodes
+ * every candidate this way, straight from the thresholded buffer.
+ */
+export function encodeRleInBox(data: Uint8Array, width: number, height: number, box: BoxXYXY, area: number): CocoRle {
+  if (area === 0) return { size: [height, width], counts: [width * height] };
+  const [x0, y0, x1, y1] = box;
+  const counts: number[] = [];
+  let current = 0;
+  let run = x0 * height;
+  const zeros = (k: number) => {
+    if (k === 0) return;
+    if (current === 0) run += k;
+    else {
+      counts.push(run);
+      current = 0;
+      run = k;
+    }
+  };
+  for (let x = x0; x <= x1; x++) {
+    zeros(y0);
+    for (let i = y0 * width + x, end = y1 * width + x; i <= end; i += width) {
+      const value = data[i] !== 0 ? 1 : 0;
+      if (value !== current) {
+        counts.push(run);
+        current = value;
+        run = 0;
+      }
+      run++;
+    }
+    zeros(height - 1 - y1);
+  }
+  zeros((width - 1 - x1) * height);
+  counts.push(run);
+  return { size: [height, width], counts };
+}
+
 function assertRle(rle: CocoRle, what = 'rle'): void {
   assertArgument(rle !== null && typeof rle === 'object', what, 'a COCO RLE object { size, counts }', rle);
   const size = rle.size;

@@ -132,7 +132,13 @@ export async function evaluate(salip: Salip, items: readonly EvalItem[], options
     let poolSize: number | undefined;
     if (needsPool) {
       const fast = guidedFastOptions(task, scorer, embedding, options.signal);
-      const everything = await segmentEverything(sam, image, { ...task.everything, fast, embedding, signal: options.signal });
+      const everything = await segmentEverything(sam, image, {
+        ...task.everything,
+        fast,
+        embedding,
+        candidateMaker: salip.candidateMaker,
+        signal: options.signal,
+      });
       poolSize = everything.records.length;
       if (modes.includes('cascade')) {
         try {

@@ -13,6 +13,7 @@ import { createSamModel, type SamConfig } from './sam.js';
 import { createClipTextScorer, createExemplarScorer, type ClassSpec, type ScoreTable, type Scorer } from './scorers.js';
 import { refine } from './stages/refine.js';
 import { retrieve, type RetrievedCandidate } from './stages/retrieve.js';
+import { threadCandidateMaker, workerCandidateMaker, type CandidateMaker } from './stages/candidate-makers.js';
 import { segmentEverything, type SegmentEverythingOptions, type SegmentEverythingStats, type ResolvedSegmentEverythingOptions } from './stages/segment-everything.js';
 import { segmentWithBoxes, segmentWithPrompts, type PromptedMask, type PromptedOptions, type PromptedResult } from './stages/prompted.js';
 import type { StageControl } from './stages/options.js';
@@ -28,6 +29,13 @@ export interface SalipOptions {
   clip?: ClipConfig | ClipModel;
   /** A scorer that replaces the built-in choice (CLIP text / exemplar) for every task. */
   scorer?: Scorer;
+  /**
+   * Judge segment-everything's masks in a worker thread beside the model calls, when the backend
+   * can start one (default true). Exact mode then keeps decoding while the masks of earlier
+   * points are upscaled and encoded: same candidates, less wall time. false keeps all work on
+   * the calling thread.
+   */
+  workers?: boolean;
 }
 
 export interface SalipClassResult {
@@ -73,6 +81,11 @@ export interface SalipResult {
 export interface Salip {
   readonly sam: SamModel;
   readonly clip?: ClipModel;
+  /**
+   * Where this instance judges segment-everything's masks (a worker unless `workers: false` or
+   * the backend has none); pass it as `candidateMaker` when calling segmentEverything yourself.
+   */
+  readonly candidateMaker: CandidateMaker;
   /** Runs the cascade on one image for a task (a preset name or a task object). */
   segment(image: RgbImage, task: SalipTask | string, control?: StageControl): Promise<SalipResult>;
   /** Stage 1 alone (at the image's own size). */
@@ -115,7 +128,13 @@ export async function createSalip(options: SalipOptions): Promise<Salip> {
     await Promise.all(owned.map((m) => m.dispose()));
     throw err;
   }
-  return new SalipInstance(sam, clip, options.scorer, owned);
+  if (options.workers !== undefined && typeof options.workers !== 'boolean') {
+    await Promise.all(owned.map((m) => m.dispose()));
+    throw new SalipError('INVALID_ARGUMENT', `createSalip: options.workers: expected a boolean, got ${describeValue(options.workers)}`);
+  }
+  const candidateMaker = options.workers === false ? threadCandidateMaker() : workerCandidateMaker(options.backend);
+  owned.push(candidateMaker);
+  return new SalipInstance(sam, clip, options.scorer, owned, candidateMaker);
 }
 
 class SalipInstance implements Salip {
@@ -129,6 +148,7 @@ class SalipInstance implements Salip {
     readonly clip: ClipModel | undefined,
     private readonly customScorer: Scorer | undefined,
     private readonly owned: Array<{ dispose(): Promise<void> }>,
+    readonly candidateMaker: CandidateMaker,
   ) {}
 
   /** Runs calls one after another; a failed call does not block the next. */
@@ -203,6 +223,7 @@ class SalipInstance implements Salip {
       ...task.everything,
       fast: guidedFastOptions(task, scorer, embedding, control.signal),
       embedding,
+      candidateMaker: this.candidateMaker,
       onProgress: control.onProgress,
       signal: control.signal,
     });
@@ -243,7 +264,7 @@ class SalipInstance implements Salip {
     return this.exclusive('segmentEverything', async () => {
       assertRgbImage(image, 'segmentEverything: image');
       assertOptions(options, 'segmentEverything: options');
-      const r = await segmentEverything(this.sam, image, options);
+      const r = await segmentEverything(this.sam, image, { candidateMaker: this.candidateMaker, ...options });
       return { records: r.records, embedding: r.embedding, stats: r.stats };
     });
   }

@@ -125,7 +125,11 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
     for (const item of prepared) {
       throwIfAborted(options.signal, 'tune');
       const { maxAreaFraction, ...everythingParams } = params;
-      const everything = await segmentEverything(salip.sam, item.image, { ...everythingParams, embedding: item.embedding });
+      const everything = await segmentEverything(salip.sam, item.image, {
+        ...everythingParams,
+        embedding: item.embedding,
+        candidateMaker: salip.candidateMaker,
+      });
       let retrieval;
       try {
         retrieval = await retrieve(scorer, item.image, everything.records, base.classes, { maxAreaFraction, embedding: item.embedding });

@@ -5,4 +5,6 @@ export { stabilityScore } from './stability.js';
 export { boxNms } from './nms.js';
 export { cleanupSmallRegions, removeSmallRegions } from './small-regions.js';
 export { createLogitUpscaler, createThresholdUpscaler, upscalerGeometry } from './upscale.js';
+export { createCandidateJobRunner, createCandidateJudge } from './candidates.js';
+export type { CandidateFilter, CandidateJob, CandidateJudge, CandidateOutcome, KeptCandidate } from './candidates.js';
 export type { LogitUpscaler, LogitUpscalerGeometry, ModelFrame, ThresholdUpscaler, UpscaledMaskStats } from './upscale.js';

@@ -11,15 +11,16 @@ import { boxXyxyToXywh, decodeRle, encodeRle, maskArea, maskToBox } from '../../
 import {
   boxNms,
   cleanupSmallRegions,
-  createThresholdUpscaler,
+  createCandidateJobRunner,
   generateCropBoxes,
-  isBoxNearCropEdge,
   pointGridsPerLayer,
   upscalerGeometry,
-  type ThresholdUpscaler,
+  type CandidateFilter,
+  type CandidateOutcome,
 } from '../../core/everything/index.js';
 import type { BinaryMask, BoxXYXY, CocoRle, RgbImage } from '../../core/types.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
+import type { CandidateMaker } from './candidate-makers.js';
 import { collectFast, guidedPoints, resolveFastOptions, type FastEverythingOptions, type ResolvedFastOptions } from './everything-fast.js';
 
 export { FAST_EVERYTHING_DEFAULTS, type FastEverythingOptions, type PointGuide } from './everything-fast.js';
@@ -69,6 +70,13 @@ export interface SegmentEverythingOptions extends StageControl {
   mode?: 'exact' | 'fast';
   /** Parameters of the fast mode (ignored in exact mode); defaults in FAST_EVERYTHING_DEFAULTS. */
   fast?: FastEverythingOptions;
+  /**
+   * Where each call's masks are judged (upscale, threshold, stability, edge filter, RLE). With a
+   * concurrent maker (workerCandidateMaker: createSalip passes one when the backend can start
+   * workers) exact mode keeps decoding while earlier masks are judged; the candidates are the
+   * same. Default: the calling thread.
+   */
+  candidateMaker?: CandidateMaker;
 }
 
 export const SEGMENT_EVERYTHING_DEFAULTS = {
@@ -237,7 +245,7 @@ export async function segmentEverything(
       stats.encoderCalls++;
       if (isWhole) fullEmbedding = embedding;
     }
-    const prompter = createCropPrompter(sam, embedding, cropBox, imageBox, opts, stats);
+    const prompter = createCropPrompter(sam, embedding, cropBox, imageBox, opts, stats, options.candidateMaker);
     const grid = grids[layers[ci]];
     let promptedInCrop = 0;
     const onPoint = () => {
@@ -249,7 +257,7 @@ export async function segmentEverything(
     if (opts.mode === 'fast') {
       const guided = opts.fast.guide ? await guidedPoints(opts.fast.guide, opts.fast.guideFraction, grid, cropBox) : undefined;
       throwIfAborted(options.signal, 'segmentEverything');
-      candidates = await collectFast(grid, cropW, cropH, prompter, { ...opts.fast, boxNmsThresh: opts.boxNmsThresh }, onPoint, guided);
+      candidates = await collectFast(grid, cropW, cropH, prompter.prompt, { ...opts.fast, boxNmsThresh: opts.boxNmsThresh }, onPoint, guided);
     } else candidates = await collectExact(grid, cropW, cropH, prompter, onPoint);
     if (opts.mode === 'fast') {
       const skipped = grid.length / 2 - promptedInCrop;
@@ -300,27 +308,47 @@ export async function segmentEverything(
   return { records, embedding: fullEmbedding!, options: opts, stats };
 }
 
-/** Prompts every grid point of a crop in grid order (the reference's order). */
+/**
+ * Prompts every grid point of a crop in grid order (the reference's order). The masks of a call
+ * are judged while the next points are decoded when the judging runs elsewhere; at most
+ * MAX_JUDGING_IN_FLIGHT calls wait to be judged, so memory stays bounded.
+ */
 async function collectExact(
   grid: Float32Array,
   cropW: number,
   cropH: number,
-  prompt: CropPrompter,
+  prompter: CropPrompters,
   onPoint: () => void,
 ): Promise<CropCandidate[]> {
-  const candidates: CropCandidate[] = [];
+  const judged: Array<Promise<CropCandidate[]>> = [];
+  let waited = 0;
   for (let p = 0; p < grid.length / 2; p++) {
-    for (const c of await prompt(grid[2 * p] * cropW, grid[2 * p + 1] * cropH)) candidates.push(c);
+    const { judging } = await prompter.submit(grid[2 * p] * cropW, grid[2 * p + 1] * cropH);
+    // Awaited below; until then a failure must not count as unhandled.
+    judging.catch(() => {});
+    judged.push(judging);
     onPoint();
+    if (judged.length - waited > MAX_JUDGING_IN_FLIGHT) await judged[waited++];
   }
-  return candidates;
+  return (await Promise.all(judged)).flat();
+}
+
+/** Calls whose masks may wait to be judged in exact mode (each holds up to 3 low-res maps, 0.8 MB). */
+const MAX_JUDGING_IN_FLIGHT = 16;
+
+/** The per-point work of one crop, as fast mode (`prompt`) and exact mode (`submit`) use it. */
+interface CropPrompters {
+  /** Decodes a point and judges its masks before resolving. */
+  prompt: CropPrompter;
+  /** Decodes a point; resolves, once decoded, with the judging of its masks still under way. */
+  submit(px: number, py: number): Promise<{ judging: Promise<CropCandidate[]> }>;
 }
 
 /**
  * The per-point work of one crop: decode, IoU filter on the decoder's scores (no pixels needed),
  * then for the survivors only: upscale, threshold, stability and box in one pass (pixels far
- * from the cut-offs are decided on the low-res logits), crop-edge filter, RLE. Buffers are
- * allocated once per crop.
+ * from the cut-offs are decided on the low-res logits), crop-edge filter, RLE
+ * (createCandidateJudge). Buffers are allocated once per crop.
  */
 function createCropPrompter(
   sam: SamModel,
@@ -329,73 +357,66 @@ function createCropPrompter(
   imageBox: BoxXYXY,
   opts: ResolvedSegmentEverythingOptions,
   stats: SegmentEverythingStats,
-): CropPrompter {
+  maker: CandidateMaker | undefined,
+): CropPrompters {
   const t = embedding.transform;
-  const cropW = t.imageWidth;
-  const cropH = t.imageHeight;
-  let upscale: ThresholdUpscaler | undefined;
-  const mask: BinaryMask = { width: cropW, height: cropH, data: new Uint8Array(cropW * cropH) };
-  return async (px, py) => {
+  const filter: CandidateFilter = {
+    maskThreshold: opts.maskThreshold,
+    stabilityScoreOffset: opts.stabilityScoreOffset,
+    stabilityScoreThresh: opts.stabilityScoreThresh,
+    cropBox,
+    imageBox,
+  };
+  const local = createCandidateJobRunner();
+  const collect = (px: number, py: number, ious: number[], maskIndices: number[], outcomes: CandidateOutcome[]): CropCandidate[] => {
+    const kept: CropCandidate[] = [];
+    outcomes.forEach((outcome, k) => {
+      if (!outcome.kept && outcome.droppedBy === 'stability') return;
+      stats.afterStability++;
+      if (!outcome.kept) return;
+      stats.afterEdge++;
+      kept.push({
+        rle: outcome.rle,
+        area: outcome.area,
+        box: outcome.box,
+        predictedIou: ious[k],
+        stabilityScore: outcome.stability,
+        point: [px, py],
+        maskIndex: maskIndices[k],
+      });
+    });
+    return kept;
+  };
+  const decode = async (px: number, py: number) => {
     const result = await sam.decode(embedding, { points: [{ x: px, y: py, label: 1 }] }, { multimask: opts.multimask });
     stats.decoderCalls++;
-    upscale ??= createThresholdUpscaler(upscalerGeometry(result.lowResSize, t));
-    const kept: CropCandidate[] = [];
+    const logits: Float32Array[] = [];
+    const ious: number[] = [];
+    const maskIndices: number[] = [];
     for (let m = 0; m < result.lowResLogits.length; m++) {
       stats.rawMasks++;
       const iou = result.iouPredictions[m];
       if (!(iou > opts.predIouThresh)) continue;
       stats.afterIou++;
-      const cut = upscale(result.lowResLogits[m], opts.maskThreshold, opts.stabilityScoreOffset, mask.data);
-      if (!(cut.stability >= opts.stabilityScoreThresh)) continue;
-      stats.afterStability++;
-      if (isBoxNearCropEdge(cut.box, cropBox, imageBox)) continue;
-      stats.afterEdge++;
-      kept.push({
-        rle: encodeRleInBox(mask.data, cropW, cropH, cut.box, cut.area),
-        area: cut.area,
-        box: cut.box,
-        predictedIou: iou,
-        stabilityScore: cut.stability,
-        point: [px, py],
-        maskIndex: m,
-      });
+      logits.push(result.lowResLogits[m]);
+      ious.push(iou);
+      maskIndices.push(m);
     }
-    return kept;
+    return { job: { geometry: upscalerGeometry(result.lowResSize, t), filter, logits }, ious, maskIndices };
   };
-}
-
-/** encodeRle of a mask whose foreground lies in `box` (inclusive): only the box is scanned. */
-function encodeRleInBox(data: Uint8Array, width: number, height: number, box: BoxXYXY, area: number): CocoRle {
-  if (area === 0) return { size: [height, width], counts: [width * height] };
-  const [x0, y0, x1, y1] = box;
-  const counts: number[] = [];
-  let current = 0;
-  let run = x0 * height;
-  const zeros = (k: number) => {
-    if (k === 0) return;
-    if (current === 0) run += k;
-    else {
-      counts.push(run);
-      current = 0;
-      run = k;
-    }
-  };
-  for (let x = x0; x <= x1; x++) {
-    zeros(y0);
-    for (let i = y0 * width + x, end = y1 * width + x; i <= end; i += width) {
-      const value = data[i] !== 0 ? 1 : 0;
-      if (value !== current) {
-        counts.push(run);
-        current = value;
-        run = 0;
+  return {
+    async prompt(px, py) {
+      const { job, ious, maskIndices } = await decode(px, py);
+      return collect(px, py, ious, maskIndices, local(job));
+    },
+    async submit(px, py) {
+      const { job, ious, maskIndices } = await decode(px, py);
+      if (!maker?.concurrent || job.logits.length === 0) {
+        return { judging: Promise.resolve(collect(px, py, ious, maskIndices, local(job))) };
       }
-      run++;
-    }
-    zeros(height - 1 - y1);
-  }
-  zeros((width - 1 - x1) * height);
-  counts.push(run);
-  return { size: [height, width], counts };
+      return { judging: maker.judge(job).then((outcomes) => collect(px, py, ious, maskIndices, outcomes)) };
+    },
+  };
 }
 
 /** Moves a crop-frame RLE into the image frame (zeros outside the crop) without decoding it. */
