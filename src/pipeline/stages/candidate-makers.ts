@@ -10,9 +10,10 @@ import { CANDIDATE_WORKER_SCRIPT } from '../workers/candidate-worker-script.gene
 
 export interface CandidateMaker {
   /**
-   * True when judging runs beside the model calls: segment-everything's exact mode then decodes
-   * the next grid point while earlier masks are judged. (Fast mode needs each point's
-   * candidates before it picks the next point, so it judges on the calling thread.)
+   * True when judging runs beside the model calls. segment-everything's exact mode then decodes
+   * the next grid point while earlier masks are judged; fast mode, which needs a point's
+   * candidates before it decides on the next unguided point, decodes guided points ahead
+   * meanwhile (collectFast).
    */
   readonly concurrent: boolean;
   /** Judges every mask of a job, in order. The job's logits may be transferred (detached). */

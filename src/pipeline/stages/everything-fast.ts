@@ -184,16 +184,33 @@ function paintRle(candidate: CropCandidate, covered: Uint8Array, width: number):
 }
 
 /**
+ * A prompter that hands back each point's judging still under way (segment-everything's, when
+ * the masks are judged in a worker): collectFast then decodes guided points ahead while it waits.
+ */
+export interface PipelinedCropPrompter {
+  submit(px: number, py: number): Promise<{ judging: Promise<CropCandidate[]> }>;
+  /** Decodes and judges on the calling thread: used once no guided point is left to decode ahead. */
+  prompt: CropPrompter;
+}
+
+/**
  * Prompts a crop's grid points coarse to fine, skipping covered points and stopping early as the
  * options say; returns the candidates in prompt order (the caller runs the crop's NMS).
  * `mustPrompt` (one flag per grid point) marks points that are prompted whatever the skip and
  * stop rules say (the guided points). `onPoint` is called once per prompted point.
+ *
+ * With a pipelined prompter, a guided point never waits for the judging of earlier points (it is
+ * prompted whatever they returned), and while an unguided point waits for them (to know whether
+ * it is covered, or the crop stopped), the next guided point is decoded ahead; once none is left,
+ * unguided points are judged on the calling thread (waiting for the worker would be slower).
+ * The results are applied in the same order, so the candidates are the same as with a plain
+ * prompter.
  */
 export async function collectFast(
   grid: Float32Array,
   cropW: number,
   cropH: number,
-  prompt: CropPrompter,
+  prompt: CropPrompter | PipelinedCropPrompter,
   options: ResolvedFastOptions & { boxNmsThresh: number },
   onPoint: () => void,
   mustPrompt?: Uint8Array,
@@ -202,37 +219,91 @@ export async function collectFast(
   const covered = new Uint8Array(cropW * cropH);
   const maxCoverArea = options.coverMaxArea * cropW * cropH;
   const candidates: CropCandidate[] = [];
-  let visited = 0;
+  const isMust = (p: number) => mustPrompt !== undefined && mustPrompt[p] !== 0;
+  const pointOf = (p: number): [number, number] => [grid[2 * p] * cropW, grid[2 * p + 1] * cropH];
+
+  /** A prompted point whose candidates are not applied yet; `visited` counts the points visited up to it. */
+  interface Pending {
+    judging: Promise<CropCandidate[]>;
+    settled: boolean;
+    visited: number;
+  }
+  const start = async (p: number, visited: number): Promise<Pending> => {
+    if (typeof prompt === 'function') return { judging: Promise.resolve(await prompt(...pointOf(p))), settled: true, visited };
+    // With nothing left to decode while the worker judges, the next decision would just wait for
+    // it (message round trip included): judging here is quicker.
+    if (!isMust(p) && !guidedLeft(visited)) return { judging: Promise.resolve(await prompt.prompt(...pointOf(p))), settled: true, visited };
+    const { judging } = await prompt.submit(...pointOf(p));
+    const pending: Pending = { judging, settled: false, visited };
+    // Awaited when its turn comes; until then a failure must not count as unhandled.
+    judging.then(
+      () => (pending.settled = true),
+      () => (pending.settled = true),
+    );
+    return pending;
+  };
+  const queue: Pending[] = [];
+  const ahead = new Map<number, Pending>();
+  let aheadFrom = 0; // where in the order to look for the next guided point to decode ahead
   let sinceNew = 0;
   let stopped = false;
-  for (const p of order) {
-    visited++;
-    const must = mustPrompt !== undefined && mustPrompt[p] !== 0;
-    if (stopped && !must) continue;
-    const px = grid[2 * p] * cropW;
-    const py = grid[2 * p + 1] * cropH;
+
+  /** Whether a guided point at `from` or later in the order has not been decoded yet. */
+  const guidedLeft = (from: number) => {
+    aheadFrom = Math.max(aheadFrom, from);
+    while (aheadFrom < order.length && !isMust(order[aheadFrom])) aheadFrom++;
+    return aheadFrom < order.length;
+  };
+  const decodeGuidedAhead = async (position: number) => {
+    if (guidedLeft(position + 1)) {
+      ahead.set(order[aheadFrom], await start(order[aheadFrom], aheadFrom + 1));
+      aheadFrom++;
+    }
+  };
+  /** Applies every queued point's candidates in order, then updates the stop rule. */
+  const applyQueued = async (position: number) => {
+    // A decode ahead keeps the model busy while the last judging finishes; it is never wasted,
+    // as guided points are prompted whatever happens.
+    if (queue.length > 0 && !queue[queue.length - 1].settled) await decodeGuidedAhead(position);
+    for (const pending of queue.splice(0)) {
+      const found = await pending.judging;
+      onPoint();
+      let anyNew = false;
+      for (const c of found) {
+        if (!anyNew && candidates.every((o) => boxIoU(o.box, c.box) <= options.boxNmsThresh)) anyNew = true;
+        candidates.push(c);
+      }
+      const covers = found.filter((c) => c.stabilityScore >= options.coverStability && c.area <= maxCoverArea);
+      if (options.cover === 'smallest' && covers.length > 1) {
+        let smallest = covers[0];
+        for (const c of covers) if (c.area < smallest.area) smallest = c;
+        paintRle(smallest, covered, cropW);
+      } else for (const c of covers) paintRle(c, covered, cropW);
+      sinceNew = anyNew ? 0 : sinceNew + 1;
+      if (options.patience > 0 && sinceNew >= options.patience && pending.visited >= options.minCoverage * order.length) stopped = true;
+    }
+  };
+
+  for (let position = 0; position < order.length; position++) {
+    const p = order[position];
+    const visited = position + 1;
+    if (isMust(p)) {
+      // Prompted whatever the earlier points returned: no need to wait for them.
+      queue.push(ahead.get(p) ?? (await start(p, visited)));
+      ahead.delete(p);
+      continue;
+    }
+    // An unguided point depends on everything before it.
+    await applyQueued(position);
+    // Past the stop only the guided points are still prompted.
+    if (stopped && mustPrompt === undefined) break;
+    if (stopped) continue;
+    const [px, py] = pointOf(p);
     const ix = Math.min(cropW - 1, Math.max(0, Math.floor(px)));
     const iy = Math.min(cropH - 1, Math.max(0, Math.floor(py)));
-    if (!must && covered[iy * cropW + ix] !== 0) continue;
-    const found = await prompt(px, py);
-    onPoint();
-    let anyNew = false;
-    for (const c of found) {
-      if (!anyNew && candidates.every((o) => boxIoU(o.box, c.box) <= options.boxNmsThresh)) anyNew = true;
-      candidates.push(c);
-    }
-    const covers = found.filter((c) => c.stabilityScore >= options.coverStability && c.area <= maxCoverArea);
-    if (options.cover === 'smallest' && covers.length > 1) {
-      let smallest = covers[0];
-      for (const c of covers) if (c.area < smallest.area) smallest = c;
-      paintRle(smallest, covered, cropW);
-    } else for (const c of covers) paintRle(c, covered, cropW);
-    sinceNew = anyNew ? 0 : sinceNew + 1;
-    if (options.patience > 0 && sinceNew >= options.patience && visited >= options.minCoverage * order.length) {
-      // Past the stop only the guided points are still prompted.
-      if (mustPrompt === undefined) break;
-      stopped = true;
-    }
+    if (covered[iy * cropW + ix] !== 0) continue;
+    queue.push(await start(p, visited));
   }
+  await applyQueued(order.length);
   return candidates;
 }

@@ -73,8 +73,8 @@ export interface SegmentEverythingOptions extends StageControl {
   /**
    * Where each call's masks are judged (upscale, threshold, stability, edge filter, RLE). With a
    * concurrent maker (workerCandidateMaker: createSalip passes one when the backend can start
-   * workers) exact mode keeps decoding while earlier masks are judged; the candidates are the
-   * same. Default: the calling thread.
+   * workers) exact mode keeps decoding while earlier masks are judged and fast mode decodes
+   * guided points ahead; the candidates are the same. Default: the calling thread.
    */
   candidateMaker?: CandidateMaker;
 }
@@ -257,7 +257,8 @@ export async function segmentEverything(
     if (opts.mode === 'fast') {
       const guided = opts.fast.guide ? await guidedPoints(opts.fast.guide, opts.fast.guideFraction, grid, cropBox) : undefined;
       throwIfAborted(options.signal, 'segmentEverything');
-      candidates = await collectFast(grid, cropW, cropH, prompter.prompt, { ...opts.fast, boxNmsThresh: opts.boxNmsThresh }, onPoint, guided);
+      const fastPrompter = options.candidateMaker?.concurrent ? prompter : prompter.prompt;
+      candidates = await collectFast(grid, cropW, cropH, fastPrompter, { ...opts.fast, boxNmsThresh: opts.boxNmsThresh }, onPoint, guided);
     } else candidates = await collectExact(grid, cropW, cropH, prompter, onPoint);
     if (opts.mode === 'fast') {
       const skipped = grid.length / 2 - promptedInCrop;
@@ -336,7 +337,7 @@ async function collectExact(
 /** Calls whose masks may wait to be judged in exact mode (each holds up to 3 low-res maps, 0.8 MB). */
 const MAX_JUDGING_IN_FLIGHT = 16;
 
-/** The per-point work of one crop, as fast mode (`prompt`) and exact mode (`submit`) use it. */
+/** The per-point work of one crop: decode and judge (`prompt`), or hand back the judging under way (`submit`). */
 interface CropPrompters {
   /** Decodes a point and judges its masks before resolving. */
   prompt: CropPrompter;
