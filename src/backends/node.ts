@@ -70,7 +70,9 @@ export function startNodeWorker(script: string): ScriptWorker {
   if (typeof script !== 'string' || script.length === 0) {
     throw new SalipError('INVALID_ARGUMENT', `startWorker: script: expected non-empty JavaScript source, got ${describeValue(script)}`);
   }
-  const thread = new Worker(`${NODE_WORKER_PREAMBLE}${WORKER_DISPATCH}${script}`, { eval: true });
+  // No inherited flags: `--input-type=module` (or a loader) in the parent would turn this
+  // CommonJS script into a module without `require`.
+  const thread = new Worker(`${NODE_WORKER_PREAMBLE}${WORKER_DISPATCH}${script}`, { eval: true, execArgv: [] });
   thread.unref();
   const { worker, receive, fail } = requestReplyWorker({
     post: (message, transfer) => thread.postMessage(message, transfer),

@@ -3,7 +3,8 @@
  * export) and real images: the split decoder against the whole decoder, the exact mode against
  * the benchmark's plain reference loop (whole image and a crop layer), and the fast mode's
  * records (unguided, and guided by the exemplar scorer) against the candidates the plain loop
- * computes for the same points.
+ * computes for the same points; exact and guided fast mode with the masks judged in a worker
+ * against the same on the calling thread.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNaiveDecoder, naiveSegmentEverything } from '../../bench/naive.js';
@@ -15,6 +16,7 @@ import type { RgbImage } from '../../src/core/types.js';
 import { decodeImage } from '../../src/io/image-codecs.js';
 import { createSamModel, type SamAdapterModel } from '../../src/pipeline/sam.js';
 import { segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
+import { workerCandidateMaker } from '../../src/pipeline/stages/candidate-makers.js';
 import { createExemplarScorer } from '../../src/pipeline/scorers.js';
 import { prepareEvalItem } from '../../src/pipeline/evaluate.js';
 import { decodeMask } from '../../src/io/image-codecs.js';
@@ -28,6 +30,8 @@ const backend: Backend = nodeBackend();
 backend.onRun = (record) => labels.push(record.label);
 let sam: SamAdapterModel;
 let naiveDecoder: ModelSession;
+// Masks judged in a worker beside the decoder calls, as createSalip does.
+const worker = workerCandidateMaker(backend);
 let lung: RgbImage;
 let fetal: RgbImage;
 
@@ -42,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sam?.dispose();
   await naiveDecoder?.dispose();
+  await worker.dispose();
 });
 
 const keyOf = (r: MaskRecord) => `${r.pointCoords[0].join(',')}#${r.maskIndex}`;
@@ -81,6 +86,8 @@ describe('fast paths on real MobileSAM', () => {
     expect(exact.records.length).toBeGreaterThan(0);
     expect(exact.records).toEqual(naive.records);
     expect(exact.stats.decoderCalls).toBe(naive.decoderCalls);
+    const exactInWorker = await segmentEverything(sam, lung, { ...params, mode: 'exact', candidateMaker: worker });
+    expect(exactInWorker.records).toEqual(naive.records);
 
     // 160 x 108 fetal head scan: crops of layer 1 keep masks away from the image origin, so the
     // records exercise moving crop-frame masks into the image.
@@ -89,6 +96,8 @@ describe('fast paths on real MobileSAM', () => {
     const exactCrops = await segmentEverything(sam, fetal, cropParams);
     expect(exactCrops.records.some((r) => r.cropBox[0] > 0 && r.cropBox[1] > 0)).toBe(true);
     expect(exactCrops.records).toEqual(naiveCrops.records);
+    expect((await segmentEverything(sam, fetal, { ...cropParams, candidateMaker: worker })).records).toEqual(naiveCrops.records);
+    expect(worker.concurrent).toBe(true);
   });
 
   it('fast mode prompts fewer points, and each of its records is the plain loop’s candidate for that point', async () => {
@@ -124,6 +133,10 @@ describe('fast paths on real MobileSAM', () => {
     const key = (p: number) => `${Math.fround((p % 10 + 0.5) / 10) * 256},${Math.fround((Math.floor(p / 10) + 0.5) / 10) * 256}`;
     for (const p of top) expect(prompted).toContain(key(p));
     expect(guided.stats.decoderCalls).toBe(prompted.length);
+    // Judged in the worker (guided points decoded ahead): the same records and calls.
+    const guidedInWorker = await segmentEverything(sam, target.image, { ...params, mode: 'fast', fast: { guide }, candidateMaker: worker });
+    expect(guidedInWorker.records).toEqual(guided.records);
+    expect(guidedInWorker.stats).toEqual(guided.stats);
     const unguided = await segmentEverything(sam, target.image, { ...params, mode: 'fast' });
     expect(guided.stats.decoderCalls).toBeGreaterThan(unguided.stats.decoderCalls);
     expect(guided.stats.decoderCalls).toBeLessThan(100);

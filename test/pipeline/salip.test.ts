@@ -17,6 +17,7 @@ import {
   type SalipTask,
   type Scorer,
 } from '../../src/index.js';
+import { nodeBackend } from '../../src/backends/node.js';
 import { createFakeSam, testImage } from '../helpers/fake-sam.js';
 
 const noBackend: Backend = {
@@ -110,6 +111,31 @@ describe('createSalip', () => {
     expect(result.timings.total).toBeGreaterThanOrEqual(0);
     expect(sam.embedCalls).toBe(1);
     await salip.dispose();
+  });
+
+  it('judges segment-everything’s masks in a worker when the backend can start one, unless workers: false; the result is the same', async () => {
+    const image = testImage(64, 48, [30, 10, 50, 30]);
+    const withWorker = await createSalip({ backend: nodeBackend(), sam: createFakeSam(), scorer: brightnessScorer });
+    const onThread = await createSalip({ backend: nodeBackend(), sam: createFakeSam(), scorer: brightnessScorer, workers: false });
+    const noStart = await createSalip({ backend: noBackend, sam: createFakeSam(), scorer: brightnessScorer });
+    try {
+      expect(withWorker.candidateMaker.concurrent).toBe(true);
+      expect(onThread.candidateMaker.concurrent).toBe(false);
+      expect(noStart.candidateMaker.concurrent).toBe(false);
+      const [a, b, c] = [await withWorker.segment(image, TASK), await onThread.segment(image, TASK), await noStart.segment(image, TASK)];
+      expect(a.pool).toEqual(b.pool);
+      expect(a.pool).toEqual(c.pool);
+      expect(a.everything.stats).toEqual(b.everything.stats);
+      expect(a.classes.organ.mask).toEqual(b.classes.organ.mask);
+      expect((await withWorker.segmentEverything(image, { pointsPerSide: 6 })).records).toEqual((await onThread.segmentEverything(image, { pointsPerSide: 6 })).records);
+    } finally {
+      await Promise.all([withWorker.dispose(), onThread.dispose(), noStart.dispose()]);
+    }
+    // dispose() stops the worker.
+    expect(withWorker.candidateMaker.concurrent).toBe(false);
+    const error = await createSalip({ backend: noBackend, sam: createFakeSam(), workers: 'yes' as never }).catch((e: unknown) => e);
+    expect((error as SalipError).code).toBe('INVALID_ARGUMENT');
+    expect((error as Error).message).toContain('workers');
   });
 
   it('in fast mode, guides segment-everything with the scorer’s pointAffinity unless the task gives a guide', async () => {
