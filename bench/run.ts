@@ -5,7 +5,7 @@
  *
  *   tsx bench/run.ts [--speed-runs 3] [--images-per-task 5] [--rss-mode fast|exact|skip] [--out bench/results.json]
  *
- * About 6 minutes on the idle 2-core dev machine with the defaults (--rss-mode exact adds ~4).
+ * About 9 minutes on the idle 2-core dev machine with the defaults (--rss-mode exact adds ~4).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
-import { createSalip } from '../src/pipeline/salip.js';
+import { createSalip, type Salip } from '../src/pipeline/salip.js';
+import { workerCandidateMaker } from '../src/pipeline/stages/candidate-makers.js';
 import { createSamModel } from '../src/pipeline/sam.js';
 import { createExemplarScorer } from '../src/pipeline/scorers.js';
 import { drawExemplars, evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
@@ -64,6 +65,8 @@ const embedding = await sam.embed(speedItem.image);
 const speedScorer = createExemplarScorer(sam);
 const speedClasses = [{ name: 'target', exemplars: drawExemplars(devNames(speedTask).map((name) => prepareEvalItem(loadDevItem(speedTask, name), 256)), 3, 0).exemplars }];
 const speedGuide = (points: Float32Array) => speedScorer.pointAffinity!({ classes: speedClasses, embedding, signal: undefined }, points);
+// Masks judged in a worker, as createSalip does.
+const speedWorker = workerCandidateMaker(backend);
 const times = { naive: [] as number[], exact: [] as number[], fast: [] as number[] };
 const ort = { naive: [] as number[], exact: [] as number[], fast: [] as number[] };
 let calls = { naive: 0, exact: 0, fast: 0 };
@@ -77,12 +80,12 @@ for (let round = 0; round <= speedRuns; round++) {
   const naiveOrt = naiveMeter.read().ms;
   meter.start();
   t = now();
-  const exact = await segmentEverything(sam, speedItem.image, { ...params, mode: 'exact', embedding });
+  const exact = await segmentEverything(sam, speedItem.image, { ...params, mode: 'exact', embedding, candidateMaker: speedWorker });
   const exactMs = now() - t;
   const exactOrt = meter.read().ms;
   meter.start();
   t = now();
-  const fast = await segmentEverything(sam, speedItem.image, { ...params, mode: 'fast', fast: { guide: speedGuide }, embedding });
+  const fast = await segmentEverything(sam, speedItem.image, { ...params, mode: 'fast', fast: { guide: speedGuide }, embedding, candidateMaker: speedWorker });
   const fastMs = now() - t;
   const fastOrt = meter.read().ms;
   identical &&= JSON.stringify(naive.records) === JSON.stringify(exact.records);
@@ -107,62 +110,92 @@ const speed = {
   exactOrtMs: median(ort.exact),
   fastOrtMs: median(ort.fast),
   decoderCalls: calls,
-  exactSpeedup: median(times.naive) / median(times.exact),
-  speedup: median(times.naive) / median(times.fast),
+  // Medians of the ratios within each round: the three loops of a round run back to back, so a
+  // drift of the machine's speed between rounds does not reach the ratio (a ratio of medians
+  // once took the naive median from slow rounds and the fast one from quick rounds).
+  exactSpeedup: median(times.naive.map((n, i) => n / times.exact[i])),
+  speedup: median(times.naive.map((n, i) => n / times.fast[i])),
   exactIdenticalToNaive: identical,
 };
 
 // 2. The cascade on dev subsets, exact vs fast: final Dice and overhead (wall / ONNX Runtime time).
-const salip = await createSalip({ backend, sam });
-const cascade: Record<string, unknown> = {};
-const overheadRatios: Record<'exact' | 'fast', number[]> = { exact: [], fast: [] };
-const wallAll = { exact: 0, fast: 0 };
-const ortAll = { exact: 0, fast: 0 };
-const diceByMode: Record<'exact' | 'fast', number[]> = { exact: [], fast: [] };
-for (const task of DEV_TASKS) {
-  // Exemplars as the acceptance suite draws them (3 of the whole dev set, seed 0), so that a
-  // bench image's Dice is the one docs/results.md reports; the images scored are spread over the rest.
-  const all = devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), 256));
-  const drawn = drawExemplars(all, 3, 0);
-  const exemplars = drawn.exemplars;
-  const byName = new Map(drawn.scored.map((item) => [item.name, item]));
-  const names = spreadSubset([...byName.keys()], imagesPerTask);
-  const items = names.map((name) => byName.get(name)!);
-  const preset = TASK_PRESETS[PRESET_OF[task]];
-  const row: Record<string, unknown> = { images: names, exemplars: drawn.names };
-  for (const mode of ['exact', 'fast'] as const) {
-    const cls = preset.classes[0];
-    const taskObject: SalipTask = { ...preset, classes: [{ name: cls.name, topK: cls.topK, exemplars }], everything: { ...preset.everything, mode } };
-    let last = now();
-    meter.start();
-    let lastOrt = 0;
-    const report = await evaluate(salip, items, {
-      task: taskObject,
-      modes: ['cascade'],
-      size: 256,
-      onImage: () => {
-        const t = now();
-        const o = meter.read().ms;
-        overheadRatios[mode].push((t - last) / (o - lastOrt));
-        wallAll[mode] += t - last;
-        ortAll[mode] += o - lastOrt;
-        last = t;
-        lastOrt = o;
-      },
-    });
-    const dice = report.images.map((r) => r.modes.cascade!.dice);
-    diceByMode[mode].push(...dice);
-    row[mode] = { meanDice: report.mean.cascade!.dice, dice };
-    log(`cascade ${task} ${mode}: mean Dice ${report.mean.cascade!.dice.toFixed(4)} over ${report.count} images`);
+// Twice: as createSalip runs it (masks judged in a worker beside the decoder calls) and with
+// `workers: false` (everything on the calling thread), to show what the worker saves in wall time.
+type Mode = 'exact' | 'fast';
+async function cascadePass(salip: Salip) {
+  const rows: Record<string, Record<string, unknown>> = {};
+  const ratios: Record<Mode, number[]> = { exact: [], fast: [] };
+  const wall = { exact: 0, fast: 0 };
+  const ortMs = { exact: 0, fast: 0 };
+  const dice: Record<Mode, number[]> = { exact: [], fast: [] };
+  const masks: Uint8Array[] = [];
+  for (const task of DEV_TASKS) {
+    // Exemplars as the acceptance suite draws them (3 of the whole dev set, seed 0), so that a
+    // bench image's Dice is the one docs/results.md reports; the images scored are spread over the rest.
+    const all = devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), 256));
+    const drawn = drawExemplars(all, 3, 0);
+    const exemplars = drawn.exemplars;
+    const byName = new Map(drawn.scored.map((item) => [item.name, item]));
+    const names = spreadSubset([...byName.keys()], imagesPerTask);
+    const items = names.map((name) => byName.get(name)!);
+    const preset = TASK_PRESETS[PRESET_OF[task]];
+    const row: Record<string, unknown> = { images: names, exemplars: drawn.names };
+    for (const mode of ['exact', 'fast'] as const) {
+      const cls = preset.classes[0];
+      const taskObject: SalipTask = { ...preset, classes: [{ name: cls.name, topK: cls.topK, exemplars }], everything: { ...preset.everything, mode } };
+      let last = now();
+      meter.start();
+      let lastOrt = 0;
+      const report = await evaluate(salip, items, {
+        task: taskObject,
+        modes: ['cascade'],
+        size: 256,
+        onImage: (result) => {
+          masks.push(result.modes.cascade!.mask.data);
+          const t = now();
+          const o = meter.read().ms;
+          ratios[mode].push((t - last) / (o - lastOrt));
+          wall[mode] += t - last;
+          ortMs[mode] += o - lastOrt;
+          last = t;
+          lastOrt = o;
+        },
+      });
+      const perImage = report.images.map((r) => r.modes.cascade!.dice);
+      dice[mode].push(...perImage);
+      row[mode] = { meanDice: report.mean.cascade!.dice, dice: perImage };
+      log(`cascade ${task} ${mode} (${salip.candidateMaker.concurrent ? 'worker' : 'calling thread'}): mean Dice ${report.mean.cascade!.dice.toFixed(4)} over ${report.count} images`);
+    }
+    row.diceChange = (row.fast as { meanDice: number }).meanDice - (row.exact as { meanDice: number }).meanDice;
+    rows[task] = row;
   }
-  row.diceChange = (row.fast as { meanDice: number }).meanDice - (row.exact as { meanDice: number }).meanDice;
-  cascade[task] = row;
+  return { rows, ratios, wall, ortMs, dice, masks };
 }
+const salip = await createSalip({ backend, sam });
+const pass = await cascadePass(salip);
+const threadSalip = await createSalip({ backend, sam, workers: false });
+const threadPass = await cascadePass(threadSalip);
+const cascade = pass.rows;
+const diceByMode = pass.dice;
+const sameMasksWithoutWorker = pass.masks.length === threadPass.masks.length && pass.masks.every((m, i) => m.length === threadPass.masks[i].length && m.every((v, k) => v === threadPass.masks[i][k]));
 const overhead = {
-  exact: median(overheadRatios.exact),
-  fast: median(overheadRatios.fast),
-  exactAggregate: wallAll.exact / ortAll.exact,
-  fastAggregate: wallAll.fast / ortAll.fast,
+  exact: median(pass.ratios.exact),
+  fast: median(pass.ratios.fast),
+  exactAggregate: pass.wall.exact / pass.ortMs.exact,
+  fastAggregate: pass.wall.fast / pass.ortMs.fast,
+  withoutWorker: {
+    exact: median(threadPass.ratios.exact),
+    fast: median(threadPass.ratios.fast),
+    exactAggregate: threadPass.wall.exact / threadPass.ortMs.exact,
+    fastAggregate: threadPass.wall.fast / threadPass.ortMs.fast,
+  },
+  // Wall time of the whole pass with the worker over without (ORT time differs run to run, so
+  // this is the absolute check that the ratio's gain is real time saved).
+  wallWorkerOverThread: {
+    exact: pass.wall.exact / threadPass.wall.exact,
+    fast: pass.wall.fast / threadPass.wall.fast,
+  },
+  sameMasksWithoutWorker,
 };
 const diceChange = mean(diceByMode.fast) - mean(diceByMode.exact);
 const diceAbsChange = mean(diceByMode.fast.map((d, i) => Math.abs(d - diceByMode.exact[i])));
@@ -176,6 +209,8 @@ if (rssMode !== 'skip') {
 }
 
 await salip.dispose();
+await threadSalip.dispose();
+await speedWorker.dispose();
 await naiveDecoder.dispose();
 
 const results = {
@@ -196,6 +231,7 @@ const table = [
   ['figure', 'value', 'target', 'baseline (same run)'],
   ['overhead (exact)', f(overhead.exact, 3), '<= 1.05', `cascade wall / summed ONNX Runtime time, median per image (aggregate ${f(overhead.exactAggregate, 3)})`],
   ['overhead (fast)', f(overhead.fast, 3), '<= 1.05', `same, fast mode (aggregate ${f(overhead.fastAggregate, 3)})`],
+  ['overhead, workers: false', `${f(overhead.withoutWorker.exact, 3)} / ${f(overhead.withoutWorker.fast, 3)}`, '', `exact / fast, all work on the calling thread; wall time with the worker / without: ${f(overhead.wallWorkerOverThread.exact, 3)} / ${f(overhead.wallWorkerOverThread.fast, 3)}; same masks: ${sameMasksWithoutWorker}`],
   ['speedup (fast)', f(speed.speedup), '>= 4', `naive loop ${f(speed.naiveMs, 0)} ms vs fast ${f(speed.fastMs, 0)} ms (${speed.decoderCalls.fast}/${speed.decoderCalls.naive} decoder calls)`],
   ['Dice change (fast - exact)', f(diceChange, 4), '|.| <= 0.01', `mean over ${diceByMode.exact.length} dev images; mean |per-image change| ${f(diceAbsChange, 4)}`],
   ['exactSpeedup', f(speed.exactSpeedup), '>= 1.3', `naive loop ${f(speed.naiveMs, 0)} ms vs exact ${f(speed.exactMs, 0)} ms; identical masks: ${speed.exactIdenticalToNaive}`],

@@ -195,6 +195,12 @@ describe('example page in Chromium (wasm MobileSAM)', () => {
     expect(maskDice(browserMask, reference.classes.lungs.mask)).toBeGreaterThanOrEqual(0.95);
     expect(result.poolSize).toBeGreaterThan(0);
     expect(Math.abs(result.poolSize - reference.pool.length)).toBeLessThanOrEqual(2);
+    // The page judged the masks in salip's blob: worker, not on its own thread after a fallback.
+    const maker = await page.evaluate(() => {
+      const m = (window as unknown as { salipExample: { state: { salip: { candidateMaker: { concurrent: boolean; fallbackReason?: string } } } } }).salipExample.state.salip.candidateMaker;
+      return { concurrent: m.concurrent, fallbackReason: m.fallbackReason ?? null };
+    });
+    expect(maker).toEqual({ concurrent: true, fallbackReason: null });
   });
 
   it('runs segment-everything on a 4 x 4 grid, with records whose RLE decodes to the image size', async () => {

@@ -1,0 +1,31 @@
+import { defaultSamFiles } from '../src/backends/default-models.js';
+import { nodeBackend } from '../src/backends/node.js';
+import { createSamModel } from '../src/pipeline/sam.js';
+import { prepareEvalItem } from '../src/pipeline/evaluate.js';
+import { segmentEverything } from '../src/pipeline/stages/segment-everything.js';
+import { workerCandidateMaker } from '../src/pipeline/stages/candidate-makers.js';
+import { TASK_PRESETS } from '../src/pipeline/tasks.js';
+import { devNames, loadDevItem, now, OrtMeter } from './harness.js';
+const backend = nodeBackend();
+const meter = new OrtMeter(backend);
+const sam = await createSamModel(backend, defaultSamFiles());
+const task = 'fetal_head_us';
+const item = prepareEvalItem(loadDevItem(task, devNames(task)[3]), 256);
+const params = { ...TASK_PRESETS['fetal-head-us'].everything };
+const embedding = await sam.embed(item.image);
+const maker = workerCandidateMaker(backend);
+let ref = '';
+for (let r = 0; r < 6; r++) {
+  const useWorker = r % 2 === 1;
+  meter.start();
+  const c0 = process.cpuUsage();
+  const t = now();
+  const res = await segmentEverything(sam, item.image, { ...params, embedding, candidateMaker: useWorker ? maker : undefined });
+  const wall = now() - t;
+  const cpu = process.cpuUsage(c0);
+  const o = meter.read();
+  const js = JSON.stringify(res.records) + JSON.stringify(res.stats);
+  if (!ref) ref = js;
+  console.log(`${useWorker ? 'worker' : 'thread'} wall ${wall.toFixed(0)} ort ${o.ms.toFixed(0)} ratio ${(wall / o.ms).toFixed(4)} util ${((cpu.user + cpu.system) / 1000 / wall).toFixed(2)} same ${js === ref}`);
+}
+await maker.dispose();
