@@ -8,6 +8,7 @@ import { nodeBackend } from '../src/backends/node.js';
 import { resizeImage } from '../src/core/image.js';
 import { createSamModel } from '../src/pipeline/sam.js';
 import { segmentEverything } from '../src/pipeline/stages/segment-everything.js';
+import { workerCandidateMaker } from '../src/pipeline/stages/candidate-makers.js';
 import { devNames, loadDevItem, now, OrtMeter } from './harness.js';
 
 const mode = process.argv[2] === 'fast' ? 'fast' : 'exact';
@@ -18,6 +19,8 @@ const name = devNames('lung_xray')[0];
 const image = resizeImage(loadDevItem('lung_xray', name).image, 1024, 1024, 'bilinear');
 const embedding = await sam.embed(image);
 const rssAfterLoadMb = process.memoryUsage().rss / 2 ** 20;
+// Masks judged in a worker, as createSalip does (its thread's memory is part of the process's).
+const candidateMaker = workerCandidateMaker(backend);
 meter.start();
 const t0 = now();
 // The cascade's permissive filters (0.5 / 0.5) keep more candidates than the reference's, so
@@ -29,6 +32,7 @@ const result = await segmentEverything(sam, image, {
   stabilityScoreThresh: 0.5,
   mode,
   embedding,
+  candidateMaker,
 });
 const wallMs = now() - t0;
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
@@ -45,4 +49,5 @@ console.log(
     records: result.records.length,
   }),
 );
+await candidateMaker.dispose();
 await sam.dispose();
