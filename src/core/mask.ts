@@ -100,31 +100,15 @@ export function boxXywhToXyxy(b: BoxXYWH): BoxXYXY {
 /** COCO uncompressed RLE of a mask: size [h, w], column-major counts starting with a run of 0s. */
 export function encodeRle(mask: BinaryMask): CocoRle {
   assertMask(mask);
-  const { width, height, data } = mask;
-  const counts: number[] = [];
-  let current = 0;
-  let run = 0;
-  for (let x = 0; x < width; x++) {
-    for (let i = x; i < data.length; i += width) {
-      const value = data[i] !== 0 ? 1 : 0;
-      if (value !== current) {
-        counts.push(run);
-        current = value;
-        run = 0;
-      }
-      run++;
-    }
-  }
-  counts.push(run);
-  return { size: [height, width], counts };
+  return encodeRleInBox(mask.data, mask.width, mask.height, [0, 0, mask.width - 1, mask.height - 1]);
 }
 
 /**
  * encodeRle of a mask (row-major `data`, width x height) whose foreground lies inside `box`
- * (inclusive) and covers `area` pixels: only the box is scanned. segment-everything encodes
- * every candidate this way, straight from the thresholded buffer.
+ * (inclusive): only the box is scanned. An `area` of 0 (an empty mask) skips the scan.
+ * segment-everything encodes every candidate this way, straight from the thresholded buffer.
  */
-export function encodeRleInBox(data: Uint8Array, width: number, height: number, box: BoxXYXY, area: number): CocoRle {
+export function encodeRleInBox(data: Uint8Array, width: number, height: number, box: BoxXYXY, area?: number): CocoRle {
   if (area === 0) return { size: [height, width], counts: [width * height] };
   const [x0, y0, x1, y1] = box;
   const counts: number[] = [];
