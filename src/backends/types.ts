@@ -51,7 +51,8 @@ export interface ModelSession {
   readonly outputs: readonly ValueInfo[];
   /**
    * Runs the model. `outputNames` restricts which outputs are fetched (all when omitted).
-   * Errors are SalipError MODEL_RUN_FAILED naming the model and its feeds.
+   * Errors are SalipError MODEL_RUN_FAILED naming the model and its feeds. The feeds' arrays
+   * are the caller's again once the promise settles (salip reuses the encoder's input buffer).
    */
   run(feeds: Record<string, TensorData>, outputNames?: readonly string[]): Promise<Record<string, TensorData>>;
   dispose(): Promise<void>;

@@ -433,6 +433,22 @@ function checkPad(image: RgbImage, padWidth?: number, padHeight?: number): { wid
   return { width, height };
 }
 
+/**
+ * The CHW output of a normaliser: a new zeroed array, or `out` (3 x width x height) with its
+ * padding (right of and below the image) zeroed, so that a caller can reuse one buffer for many
+ * images of different sizes without a fresh 12 MB allocation each time.
+ */
+function paddedOutput(out: Float32Array | undefined, image: RgbImage, width: number, height: number): Float32Array {
+  const plane = width * height;
+  if (out === undefined) return new Float32Array(plane * 3);
+  assertArgument(out instanceof Float32Array && out.length === plane * 3, 'out', `a Float32Array of 3 x ${width} x ${height} = ${plane * 3} values`, out);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < image.height; y++) out.fill(0, c * plane + y * width + image.width, c * plane + (y + 1) * width);
+    out.fill(0, c * plane + image.height * width, (c + 1) * plane);
+  }
+  return out;
+}
+
 function checkTriple(value: unknown, what: string, positive: boolean): Triple {
   const ok =
     Array.isArray(value) &&
@@ -444,11 +460,12 @@ function checkTriple(value: unknown, what: string, positive: boolean): Triple {
 
 /**
  * Planar CHW float32 of (pixel * scale - mean) / std, padded bottom/right with zeros after
- * normalisation (as segment-anything pads) to padWidth x padHeight.
+ * normalisation (as segment-anything pads) to padWidth x padHeight. Written into `out` when
+ * given (3 x padWidth x padHeight values; reused buffers are fine, the padding is re-zeroed).
  */
 export function normalizeToChw(
   image: RgbImage,
-  options: { mean: Triple; std: Triple; scale?: number; padWidth?: number; padHeight?: number },
+  options: { mean: Triple; std: Triple; scale?: number; padWidth?: number; padHeight?: number; out?: Float32Array },
 ): Float32Array {
   const mean = checkTriple(options.mean, 'mean', false);
   const std = checkTriple(options.std, 'std', true);
@@ -456,7 +473,7 @@ export function normalizeToChw(
   assertArgument(Number.isFinite(scale), 'scale', 'a finite number', scale);
   const { width, height } = checkPad(image, options.padWidth, options.padHeight);
   const plane = width * height;
-  const out = new Float32Array(plane * 3);
+  const out = paddedOutput(options.out, image, width, height);
   const src = image.data;
   for (let c = 0; c < 3; c++) {
     const m = mean[c];
@@ -471,12 +488,12 @@ export function normalizeToChw(
 }
 
 /** MedSAM input: (v - min) / max(max - min, 1e-8) over the whole image, planar CHW, zero-padded. */
-export function minMaxToChw(image: RgbImage, options?: { padWidth?: number; padHeight?: number }): Float32Array {
+export function minMaxToChw(image: RgbImage, options?: { padWidth?: number; padHeight?: number; out?: Float32Array }): Float32Array {
   const { width, height } = checkPad(image, options?.padWidth, options?.padHeight);
   const { min, max } = finiteRange(image.data);
   const invRange = 1 / Math.max(max - min, 1e-8);
   const plane = width * height;
-  const out = new Float32Array(plane * 3);
+  const out = paddedOutput(options?.out, image, width, height);
   const src = image.data;
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < image.height; y++) {

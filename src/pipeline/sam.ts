@@ -118,11 +118,13 @@ function chwToHwc(chw: Float32Array, size: number): Float32Array {
 }
 
 /** Makes the encoder input and the coordinate transform for one image. */
-function preprocess(image: RgbImage, preset: SamPreset): { input: Float32Array; transform: SamInputTransform } {
+function preprocess(image: RgbImage, preset: SamPreset, reuse?: Float32Array): { input: Float32Array; transform: SamInputTransform } {
   const size = preset.inputSize;
   const target = preset.resize === 'stretch' ? { width: size, height: size } : longestSideSize(image.width, image.height, size);
   const resized = target.width === image.width && target.height === image.height ? image : resizeImage(image, target.width, target.height, 'bilinear');
-  const pad = { padWidth: size, padHeight: size };
+  // The NHWC layout makes its own array from the CHW one, so only CHW reuses a buffer.
+  const out = preset.encoderLayout === 'nhwc' || reuse?.length !== 3 * size * size ? undefined : reuse;
+  const pad = { padWidth: size, padHeight: size, out };
   const chw =
     preset.normalize === 'min-max'
       ? minMaxToChw(resized, pad)
@@ -406,6 +408,7 @@ function makeSamModel(
   // The split decoder loads lazily (only many-prompt work pays for it); a failure means the
   // whole decoder serves every prompt.
   let split: Promise<SplitDecoderRunner | undefined> | undefined;
+  let spareInput: Float32Array | undefined;
   let lastEmbedding: SamImageEmbedding | undefined;
   let decodesOnLast = 0;
   const runDecoder = async (embedding: SamImageEmbedding, feeds: Record<string, TensorData>, names: readonly string[]) => {
@@ -431,8 +434,17 @@ function makeSamModel(
       assertLive('embed()');
       assertRgbImage(image, 'SAM embed: image');
       throwIfAborted(options.signal, 'SAM embed');
-      const { input, transform } = preprocess(image, preset);
-      const out = await encoder.run({ [encoderIo.input]: { type: 'float32', dims: inputDims, data: input } }, [encoderIo.output]);
+      // One input buffer (12 MB at 1024) serves every embed: a fresh one costs page faults and
+      // garbage collection per image. A concurrent embed finds it taken and allocates its own.
+      const spare = spareInput;
+      spareInput = undefined;
+      const { input, transform } = preprocess(image, preset, spare);
+      let out;
+      try {
+        out = await encoder.run({ [encoderIo.input]: { type: 'float32', dims: inputDims, data: input } }, [encoderIo.output]);
+      } finally {
+        spareInput = input;
+      }
       throwIfAborted(options.signal, 'SAM embed');
       const emb = out[encoderIo.output];
       if (emb.type !== 'float32' || emb.dims.length !== 4) {

@@ -328,6 +328,23 @@ describe('float tensors', () => {
     expectCode(() => normalizeToChw(image, { mean: [0, 0, 0], std: [1, 1, 1], padWidth: 1 }), 'INVALID_ARGUMENT');
   });
 
+  it('normalizeToChw and minMaxToChw write into a reused buffer exactly what they would allocate, re-zeroing the padding', () => {
+    const wide = patterned(5, 2);
+    const tall = patterned(2, 4);
+    const opts = { mean: [10, 20, 30] as [number, number, number], std: [2, 4, 5] as [number, number, number], padWidth: 5, padHeight: 4 };
+    const buffer = new Float32Array(3 * 5 * 4).fill(7);
+    expect(normalizeToChw(wide, { ...opts, out: buffer })).toBe(buffer);
+    expect(buffer).toEqual(normalizeToChw(wide, opts));
+    // The tall image leaves the wide one's values where it now has padding: they must be zeros.
+    normalizeToChw(tall, { ...opts, out: buffer });
+    expect(buffer).toEqual(normalizeToChw(tall, opts));
+    expect(minMaxToChw(wide, { padWidth: 5, padHeight: 4, out: buffer })).toBe(buffer);
+    minMaxToChw(tall, { padWidth: 5, padHeight: 4, out: buffer });
+    expect(buffer).toEqual(minMaxToChw(tall, { padWidth: 5, padHeight: 4 }));
+    expectCode(() => normalizeToChw(wide, { ...opts, out: new Float32Array(10) }), 'INVALID_ARGUMENT', 'out');
+    expectCode(() => minMaxToChw(wide, { padWidth: 5, padHeight: 4, out: new Float64Array(60) as never }), 'INVALID_ARGUMENT', 'out');
+  });
+
   it('minMaxToChw scales by the whole-image range and pads with zeros', () => {
     const image = createRgbImage(2, 1, Uint8Array.from([10, 60, 110, 160, 210, 10]));
     const out = minMaxToChw(image, { padWidth: 3 });

@@ -133,6 +133,36 @@ describe('createSamModel on a Meta-style single-mask decoder (auto mode)', () =>
     await sam.dispose();
   });
 
+  it('reuses one encoder input buffer across embeds (padding re-zeroed), and a concurrent embed gets its own', async () => {
+    const { sam, runs } = await setup();
+    const inputs: Float32Array[] = [];
+    const snapshots: Float32Array[] = [];
+    const record = () => {
+      const run = runs[runs.length - 1];
+      inputs.push(run.feeds.input.data as Float32Array);
+      snapshots.push((run.feeds.input.data as Float32Array).slice());
+    };
+    const wide = constantImage(64, 32, [200, 100, 50]);
+    const tall = constantImage(16, 48, [10, 240, 90]);
+    const first = await sam.embed(wide);
+    record();
+    const second = await sam.embed(tall);
+    record();
+    expect(inputs[1]).toBe(inputs[0]);
+    // What a fresh model feeds for the tall image: the wide image's rows must not show through.
+    const fresh = await setup();
+    const freshTall = await fresh.sam.embed(tall);
+    expect(snapshots[1]).toEqual(fresh.runs[fresh.runs.length - 1].feeds.input.data);
+    expect(second.data).toEqual(freshTall.data);
+    const [a, b] = await Promise.all([sam.embed(tall), sam.embed(wide)]);
+    const encoderRuns = runs.filter((r) => r.label === 'SAM encoder').slice(-2);
+    expect(encoderRuns[0].feeds.input.data).not.toBe(encoderRuns[1].feeds.input.data);
+    expect(a.data).toEqual(freshTall.data);
+    expect(b.data).toEqual(first.data);
+    await sam.dispose();
+    await fresh.sam.dispose();
+  });
+
   it('scales coordinates per axis by the rounded resized size, as ResizeLongestSide.apply_coords', async () => {
     const { sam, decodes } = await setup();
     const emb = await sam.embed(constantImage(800, 540, [0, 0, 0]));
