@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  FAST_EVERYTHING_DEFAULTS,
   SalipError,
   TASK_PRESETS,
   createSalip,
@@ -158,7 +159,7 @@ describe('createSalip', () => {
     const result = await salip.segment(image, fastTask);
     expect(asked).toEqual([{ points: 64, classes: ['organ'], sameEmbedding: true }]);
     expect(typeof result.everything.options.fast.guide).toBe('function');
-    // The guided points (the brightest 15 %, inside the rectangle) were prompted.
+    // The guided points (the brightest 12 %, inside the rectangle) were prompted.
     const prompted = new Set(result.pool.map((r) => r.pointCoords[0].join(',')));
     expect([...prompted].some((k) => brightness(...(k.split(',').map(Number) as [number, number])) > 200)).toBe(true);
     // Exact mode asks no guide; a task's own guide replaces the scorer's.
@@ -178,7 +179,7 @@ describe('createSalip', () => {
     const task: SalipTask = { name: 'bright', classes: [{ name: 'organ', exemplars: [{ image, mask }], topK: 1 }], everything: { pointsPerSide: 8, predIouThresh: 0.8, stabilityScoreThresh: 0.3, mode: 'fast' } };
     const result = await salip.segment(image, task);
     expect(typeof result.everything.options.fast.guide).toBe('function');
-    expect(result.everything.stats.decoderCalls).toBeGreaterThanOrEqual(Math.round(0.15 * 64));
+    expect(result.everything.stats.decoderCalls).toBeGreaterThanOrEqual(Math.round(FAST_EVERYTHING_DEFAULTS.guideFraction * 64));
     await salip.dispose();
   });
 

@@ -25,7 +25,7 @@ export const OUTPUT_FLAGS: Readonly<Record<string, FlagSpec>> = {
 };
 
 export const FAST_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  fast: { type: 'boolean', description: "segment-everything's fast mode: guided by the exemplars when there are some (about a third of the decoder calls, Dice within about 0.01), else about a fifth of the calls with lower Dice on some tasks (docs/performance.md)" },
+  fast: { type: 'boolean', description: "segment-everything's fast mode: guided by the exemplars when there are some (30-40 % of the decoder calls, Dice within about 0.01), else about a fifth of the calls with lower Dice on some tasks (docs/performance.md)" },
 };
 
 /** The task with segment-everything switched to fast mode when --fast is given. */

@@ -57,7 +57,7 @@ export const FAST_EVERYTHING_DEFAULTS: Readonly<Required<Omit<FastEverythingOpti
   cover: 'smallest',
   patience: 8,
   minCoverage: 0.2,
-  guideFraction: 0.15,
+  guideFraction: 0.12,
 };
 
 /** Fills in and validates the fast-mode options. */
