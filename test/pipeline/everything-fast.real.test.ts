@@ -15,7 +15,7 @@ import { resizeImage } from '../../src/core/image.js';
 import type { RgbImage } from '../../src/core/types.js';
 import { decodeImage } from '../../src/io/image-codecs.js';
 import { createSamModel, type SamAdapterModel } from '../../src/pipeline/sam.js';
-import { segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
+import { FAST_EVERYTHING_DEFAULTS, segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
 import { workerCandidateMaker } from '../../src/pipeline/stages/candidate-makers.js';
 import { createExemplarScorer } from '../../src/pipeline/scorers.js';
 import { prepareEvalItem } from '../../src/pipeline/evaluate.js';
@@ -128,7 +128,7 @@ describe('fast paths on real MobileSAM', () => {
     const guided = await segmentEverything(recording, target.image, { ...params, mode: 'fast', fast: { guide } });
     const grid = Array.from({ length: 100 }, (_, p) => [25.6 * ((p % 10) + 0.5), 25.6 * (Math.floor(p / 10) + 0.5)]);
     const scores = await guide(Float32Array.from(grid.flat()));
-    const top = Array.from({ length: 100 }, (_, p) => p).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, 15);
+    const top = Array.from({ length: 100 }, (_, p) => p).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, Math.round(FAST_EVERYTHING_DEFAULTS.guideFraction * 100));
     // Fast mode's coordinates are the grid's float32 values times the crop size.
     const key = (p: number) => `${Math.fround((p % 10 + 0.5) / 10) * 256},${Math.fround((Math.floor(p / 10) + 0.5) / 10) * 256}`;
     for (const p of top) expect(prompted).toContain(key(p));
