@@ -18,7 +18,7 @@ import {
   type CandidateFilter,
   type CandidateOutcome,
 } from '../../core/everything/index.js';
-import type { BinaryMask, BoxXYXY, CocoRle, RgbImage } from '../../core/types.js';
+import type { BoxXYXY, CocoRle, RgbImage } from '../../core/types.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
 import type { CandidateMaker } from './candidate-makers.js';
 import { collectFast, guidedPoints, resolveFastOptions, type FastEverythingOptions, type ResolvedFastOptions } from './everything-fast.js';
