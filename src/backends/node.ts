@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { SalipError, describeValue } from '../core/errors.js';
-import { bytesOf, createSession, errorText, sessionOptions, wrapSession } from './ort-shared.js';
+import { bytesOf, createSession, errorText, prefersBatchedPrompts, sessionOptions, wrapSession } from './ort-shared.js';
 import { WORKER_DISPATCH, requestReplyWorker } from './script-worker.js';
 import type { Backend, ModelSource, ScriptWorker } from './types.js';
 
@@ -91,6 +91,7 @@ export function startNodeWorker(script: string): ScriptWorker {
 export function nodeBackend(options: NodeBackendOptions = {}): Backend {
   const backend: Backend = {
     name: 'node',
+    batchedPrompts: prefersBatchedPrompts(options.executionProviders),
     async loadModel(source: ModelSource, sessionOpts = {}) {
       const opts = sessionOptions(sessionOpts.intraOpThreads ?? options.intraOpThreads, options.executionProviders);
       if (source instanceof Uint8Array || source instanceof ArrayBuffer) {

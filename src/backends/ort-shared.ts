@@ -193,6 +193,15 @@ export function wrapSession(
   };
 }
 
+/** Execution providers that run on a GPU (or NPU): batches of prompts pay there. */
+const GPU_PROVIDERS = new Set(['webgpu', 'webnn', 'cuda', 'tensorrt', 'dml', 'coreml', 'rocm', 'migraphx', 'qnn']);
+
+/** Whether the first provider asked for is a GPU one (ORT falls back in order, CPU last). */
+export function prefersBatchedPrompts(executionProviders: readonly string[] | undefined): boolean {
+  const first = executionProviders?.[0];
+  return typeof first === 'string' && GPU_PROVIDERS.has(first.toLowerCase());
+}
+
 /** Builds ORT session options from salip's options and the adapter's defaults. */
 export function sessionOptions(
   intraOpThreads: number | undefined,

@@ -89,6 +89,12 @@ export interface Backend {
    * Worker). Without it everything runs on the calling thread.
    */
   startWorker?(script: string): ScriptWorker;
+  /**
+   * True when the runtime widens a run cheaply (a GPU execution provider): createSalip then lets
+   * segment-everything's exact mode decode many grid points per run (promptsPerRun). On CPU each
+   * prompt costs the same inside a batch, so CPU backends leave it unset.
+   */
+  readonly batchedPrompts?: boolean;
   /** When set, every ModelSession.run reports its wall time here (benchmark overhead figures). */
   onRun?: (record: RunRecord) => void;
 }

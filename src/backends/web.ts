@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import { SalipError, describeValue } from '../core/errors.js';
-import { bytesOf, createSession, errorText, sessionOptions, wrapSession } from './ort-shared.js';
+import { bytesOf, createSession, errorText, prefersBatchedPrompts, sessionOptions, wrapSession } from './ort-shared.js';
 import { WORKER_DISPATCH, requestReplyWorker } from './script-worker.js';
 import type { Backend, ModelSession, ModelSource, ScriptWorker, TensorData } from './types.js';
 
@@ -125,6 +125,8 @@ export function webBackend(options: WebBackendOptions = {}): Backend {
 
   const backend: Backend = {
     name: 'web',
+    // WebGPU first: segment-everything decodes many grid points per run (the batched path).
+    batchedPrompts: prefersBatchedPrompts(providers),
     async loadModel(source: ModelSource, sessionOpts = {}) {
       // Thread count is a global wasm setting on the web; per-session intraOpThreads is ignored.
       const opts = sessionOptions(undefined, providers);

@@ -137,6 +137,7 @@ export async function evaluate(salip: Salip, items: readonly EvalItem[], options
         fast,
         embedding,
         candidateMaker: salip.candidateMaker,
+        promptsPerRun: task.everything?.promptsPerRun ?? salip.promptsPerRun,
         signal: options.signal,
       });
       poolSize = everything.records.length;

@@ -36,6 +36,12 @@ export interface SalipOptions {
    * the calling thread.
    */
   workers?: boolean;
+  /**
+   * Grid points segment-everything's exact mode decodes per decoder run. Default: 64 when the
+   * backend says batches pay (`batchedPrompts`, a GPU provider first) and the SAM model has
+   * decodeBatch, else 1. A task's `everything.promptsPerRun` wins.
+   */
+  promptsPerRun?: number;
 }
 
 export interface SalipClassResult {
@@ -86,6 +92,8 @@ export interface Salip {
    * the backend has none); pass it as `candidateMaker` when calling segmentEverything yourself.
    */
   readonly candidateMaker: CandidateMaker;
+  /** Grid points decoded per run in exact mode unless a task says otherwise (see SalipOptions). */
+  readonly promptsPerRun: number;
   /** Runs the cascade on one image for a task (a preset name or a task object). */
   segment(image: RgbImage, task: SalipTask | string, control?: StageControl): Promise<SalipResult>;
   /** Stage 1 alone (at the image's own size). */
@@ -107,6 +115,9 @@ function isSamModel(value: SamConfig | SamModel): value is SamModel {
 function isClipModel(value: ClipConfig | ClipModel): value is ClipModel {
   return typeof (value as ClipModel).embedImages === 'function';
 }
+
+/** Prompts per decoder run where batches pay: segment-anything's points_per_batch. */
+const BATCHED_PROMPTS_PER_RUN = 64;
 
 /** Loads the models and returns a Salip instance. */
 export async function createSalip(options: SalipOptions): Promise<Salip> {
@@ -132,9 +143,17 @@ export async function createSalip(options: SalipOptions): Promise<Salip> {
     await Promise.all(owned.map((m) => m.dispose()));
     throw new SalipError('INVALID_ARGUMENT', `createSalip: options.workers: expected a boolean, got ${describeValue(options.workers)}`);
   }
+  const promptsPerRun = options.promptsPerRun ?? (options.backend.batchedPrompts && typeof sam.decodeBatch === 'function' ? BATCHED_PROMPTS_PER_RUN : 1);
+  if (!Number.isInteger(promptsPerRun) || promptsPerRun < 1 || (promptsPerRun > 1 && typeof sam.decodeBatch !== 'function')) {
+    await Promise.all(owned.map((m) => m.dispose()));
+    throw new SalipError(
+      'INVALID_ARGUMENT',
+      `createSalip: options.promptsPerRun: expected an integer >= 1 (above 1 only with a SAM model that has decodeBatch), got ${describeValue(options.promptsPerRun)}`,
+    );
+  }
   const candidateMaker = options.workers === false ? threadCandidateMaker() : workerCandidateMaker(options.backend);
   owned.push(candidateMaker);
-  return new SalipInstance(sam, clip, options.scorer, owned, candidateMaker);
+  return new SalipInstance(sam, clip, options.scorer, owned, candidateMaker, promptsPerRun);
 }
 
 class SalipInstance implements Salip {
@@ -149,6 +168,7 @@ class SalipInstance implements Salip {
     private readonly customScorer: Scorer | undefined,
     private readonly owned: Array<{ dispose(): Promise<void> }>,
     readonly candidateMaker: CandidateMaker,
+    readonly promptsPerRun: number,
   ) {}
 
   /** Runs calls one after another; a failed call does not block the next. */
@@ -224,6 +244,7 @@ class SalipInstance implements Salip {
       fast: guidedFastOptions(task, scorer, embedding, control.signal),
       embedding,
       candidateMaker: this.candidateMaker,
+      promptsPerRun: task.everything?.promptsPerRun ?? this.promptsPerRun,
       onProgress: control.onProgress,
       signal: control.signal,
     });
@@ -264,7 +285,7 @@ class SalipInstance implements Salip {
     return this.exclusive('segmentEverything', async () => {
       assertRgbImage(image, 'segmentEverything: image');
       assertOptions(options, 'segmentEverything: options');
-      const r = await segmentEverything(this.sam, image, { candidateMaker: this.candidateMaker, ...options });
+      const r = await segmentEverything(this.sam, image, { candidateMaker: this.candidateMaker, promptsPerRun: this.promptsPerRun, ...options });
       return { records: r.records, embedding: r.embedding, stats: r.stats };
     });
   }

@@ -8,7 +8,7 @@ import { SalipError, describeValue } from '../core/errors.js';
 import { throwIfAborted } from './stages/options.js';
 import { assertRgbImage, longestSideSize, minMaxToChw, normalizeToChw, resizeImage } from '../core/image.js';
 import type { RgbImage } from '../core/types.js';
-import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, detectDecoderKind, prepareSamDecoder } from './graph-edit.js';
+import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, detectDecoderKind, freePromptBatch, prepareSamDecoder } from './graph-edit.js';
 import { loadSplitDecoder, type SplitDecoderRunner } from './graph-split.js';
 import {
   checkDecoderContract,
@@ -202,7 +202,9 @@ export async function createSamModel(backend: Backend, config: SamConfig): Promi
       config.splitDecoder === false
         ? undefined
         : () => loadSplitDecoder(backend, loaded.bytes, outputs, { intraOpThreads: threads, label: 'SAM decoder' });
-    return makeSamModel(encoder, ctx, preset, encoderIo, plan, singleMask, loadSplit);
+    // The prompt-batched decoder loads at the first decodeBatch (only GPU runs ask for it).
+    const loadBatched = () => backend.loadModel(freePromptBatch(loaded.bytes), { intraOpThreads: threads, label: 'SAM decoder (prompt batch)' });
+    return makeSamModel(encoder, ctx, preset, encoderIo, plan, singleMask, loadSplit, loadBatched);
   } catch (error) {
     await Promise.allSettled([encoder.dispose(), decoder?.dispose()]);
     throw error;
@@ -282,16 +284,21 @@ function decoderFeeds(
   };
 }
 
-/** Reads a [1, M, h, w] mask tensor and its [1, M] IoUs, checking shape and type. */
-function readMasks(masks: TensorData, iou: TensorData, names: [string, string]): { data: Float32Array; count: number; side: number; iou: Float32Array } {
+/** Reads a [batch, M, h, w] mask tensor and its [batch, M] IoUs, checking shape and type. */
+function readMasks(
+  masks: TensorData,
+  iou: TensorData,
+  names: [string, string],
+  batch = 1,
+): { data: Float32Array; count: number; side: number; iou: Float32Array } {
   const d = masks.dims;
-  if (masks.type !== 'float32' || d.length !== 4 || d[0] !== 1 || d[2] !== d[3]) {
-    throw new SalipError('MODEL_CONTRACT', `SAM decoder: output "${names[0]}": expected float32 [1, M, s, s], found ${masks.type} [${d.join(', ')}]`);
+  if (masks.type !== 'float32' || d.length !== 4 || d[0] !== batch || d[2] !== d[3]) {
+    throw new SalipError('MODEL_CONTRACT', `SAM decoder: output "${names[0]}": expected float32 [${batch}, M, s, s], found ${masks.type} [${d.join(', ')}]`);
   }
-  if (iou.type !== 'float32' || iou.data.length !== d[1]) {
+  if (iou.type !== 'float32' || iou.data.length !== batch * d[1]) {
     throw new SalipError(
       'MODEL_CONTRACT',
-      `SAM decoder: output "${names[1]}": expected ${d[1]} float32 IoU predictions (one per mask), found ${iou.type} [${iou.dims.join(', ')}]`,
+      `SAM decoder: output "${names[1]}": expected ${batch * d[1]} float32 IoU predictions (one per mask), found ${iou.type} [${iou.dims.join(', ')}]`,
     );
   }
   return { data: masks.data as Float32Array, count: d[1], side: d[2], iou: iou.data as Float32Array };
@@ -385,6 +392,7 @@ function makeSamModel(
   plan: MultimaskPlan,
   singleMaskWanted: 'token' | 'export',
   loadSplit: (() => Promise<SplitDecoderRunner>) | undefined,
+  loadBatched: () => Promise<ModelSession>,
 ): SamAdapterModel {
   const singleMask = singleMaskWanted === 'token' && plan.allMasks !== null && plan.allMasks.count >= 4 ? 'token' : 'export';
   let disposed = false;
@@ -409,6 +417,20 @@ function makeSamModel(
   // whole decoder serves every prompt.
   let split: Promise<SplitDecoderRunner | undefined> | undefined;
   let spareInput: Float32Array | undefined;
+  let batched: Promise<ModelSession> | undefined;
+  const checkMultimask = (options: SamDecodeOptions, what: string): boolean => {
+    const multimask = options?.multimask === true;
+    if (multimask && plan.source === 'none') {
+      throw new SalipError('INVALID_ARGUMENT', `${what}: multimask: true, but this decoder gives one mask per prompt (${plan.note})`);
+    }
+    return multimask;
+  };
+  /** Only the outputs needed: every mask for multimask/token, else the export's own choice. */
+  const outputsFor = (multimask: boolean): { token: boolean; names: [string, string] } => {
+    const token = !multimask && singleMask === 'token';
+    const names: [string, string] = (multimask || token) && plan.allMasks ? plan.allMasks.outputs : ['low_res_masks', 'iou_predictions'];
+    return { token, names };
+  };
   let lastEmbedding: SamImageEmbedding | undefined;
   let decodesOnLast = 0;
   const runDecoder = async (embedding: SamImageEmbedding, feeds: Record<string, TensorData>, names: readonly string[]) => {
@@ -457,14 +479,8 @@ function makeSamModel(
       assertLive('decode()');
       checkEmbedding(embedding, ctx);
       checkSamPrompt(prompt, embedding.transform.imageWidth, embedding.transform.imageHeight, preset.supportsPoints);
-      const multimask = options?.multimask === true;
-      if (multimask && plan.source === 'none') {
-        throw new SalipError('INVALID_ARGUMENT', `SAM decode: multimask: true, but this decoder gives one mask per prompt (${plan.note})`);
-      }
-      const token = !multimask && singleMask === 'token';
-      // Only the outputs needed: every mask for multimask/token, else the export's own choice.
-      const names: [string, string] =
-        (multimask || token) && plan.allMasks ? plan.allMasks.outputs : ['low_res_masks', 'iou_predictions'];
+      const multimask = checkMultimask(options, 'SAM decode');
+      const { token, names } = outputsFor(multimask);
       const { feeds, pointCount } = decoderFeeds(ctx, embedding, prompt, embedding.transform);
       const out = await runDecoder(embedding, feeds, names);
       const masks = readMasks(out[names[0]], out[names[1]], names);
@@ -476,12 +492,50 @@ function makeSamModel(
         lowResSize: masks.side,
       };
     },
+    async decodeBatch(embedding, points, options: SamDecodeOptions): Promise<SamDecodeResult[]> {
+      assertLive('decodeBatch()');
+      checkEmbedding(embedding, ctx);
+      if (!Array.isArray(points) || points.length === 0) {
+        throw new SalipError('INVALID_ARGUMENT', `SAM decodeBatch: points: expected a non-empty array of points, got ${describeValue(points)}`);
+      }
+      const t = embedding.transform;
+      points.forEach((p, i) => checkSamPrompt({ points: [p] }, t.imageWidth, t.imageHeight, preset.supportsPoints, `points[${i}]`));
+      const multimask = checkMultimask(options, 'SAM decodeBatch');
+      const { token, names } = outputsFor(multimask);
+      const session = await (batched ??= loadBatched());
+      // Each prompt is its point plus Meta's padding point (0, 0) labelled -1, as decode feeds it.
+      const n = points.length;
+      const coords = new Float32Array(n * 4);
+      const labels = new Array<number>(n * 2);
+      points.forEach((p, i) => {
+        coords.set([p.x * t.scaleX, p.y * t.scaleY, 0, 0], 4 * i);
+        labels[2 * i] = p.label;
+        labels[2 * i + 1] = -1;
+      });
+      const { feeds } = decoderFeeds(ctx, embedding, { points: [points[0]] }, t);
+      feeds.point_coords = { type: 'float32', dims: [n, 2, 2], data: coords };
+      feeds.point_labels = numberTensor(ctx.io.labelType, [n, 2], labels);
+      const out = await session.run(feeds, names);
+      const masks = readMasks(out[names[0]], out[names[1]], names, n);
+      const plane = masks.side * masks.side;
+      return Array.from({ length: n }, (_, b) => {
+        const iou = masks.iou.subarray(b * masks.count, (b + 1) * masks.count);
+        const chosen = selectMasks(masks.count, iou, multimask, 2, token);
+        const base = b * masks.count;
+        return {
+          lowResLogits: chosen.map((i) => masks.data.subarray((base + i) * plane, (base + i + 1) * plane)),
+          iouPredictions: Float32Array.from(chosen, (i) => iou[i]),
+          lowResSize: masks.side,
+        };
+      });
+    },
     async dispose() {
       if (disposed) return;
       disposed = true;
       lastEmbedding = undefined;
       const runner = split ? await split : undefined;
-      await Promise.all([encoder.dispose(), ctx.session.dispose(), runner?.dispose()]);
+      const batchSession = batched ? await batched.catch(() => undefined) : undefined;
+      await Promise.all([encoder.dispose(), ctx.session.dispose(), runner?.dispose(), batchSession?.dispose()]);
     },
   };
 }

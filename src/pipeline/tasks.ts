@@ -11,7 +11,7 @@ import type { FastEverythingOptions, SegmentEverythingOptions } from './stages/s
 import type { SamImageEmbedding } from './types.js';
 
 /** Segment-everything parameters as a task carries them (no callbacks). */
-export type EverythingParams = Omit<SegmentEverythingOptions, 'onProgress' | 'signal' | 'embedding' | 'pointGrids'>;
+export type EverythingParams = Omit<SegmentEverythingOptions, 'onProgress' | 'signal' | 'embedding' | 'pointGrids' | 'candidateMaker'>;
 
 export interface SalipTask {
   /** Name used in reports ('lungs-cxr', ...). */

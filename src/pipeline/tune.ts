@@ -129,6 +129,7 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
         ...everythingParams,
         embedding: item.embedding,
         candidateMaker: salip.candidateMaker,
+        promptsPerRun: salip.promptsPerRun,
       });
       let retrieval;
       try {

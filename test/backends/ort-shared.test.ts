@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { fromOrtTensor, readValueInfos, toOrtTensor } from '../../src/backends/ort-shared.js';
+import { nodeBackend } from '../../src/backends/node.js';
+import { fromOrtTensor, prefersBatchedPrompts, readValueInfos, toOrtTensor } from '../../src/backends/ort-shared.js';
 import { isSalipError } from '../../src/core/errors.js';
 
 describe('ort-shared tensor conversion', () => {
@@ -51,5 +52,18 @@ describe('ort-shared tensor conversion', () => {
       { name: 'b', type: 'unknown', dims: [1] },
       { name: 'c', type: 'unknown' },
     ]);
+  });
+});
+
+describe('prefersBatchedPrompts', () => {
+  it('is true when a GPU provider comes first, so createSalip batches prompts there and not on CPU', () => {
+    expect(prefersBatchedPrompts(['webgpu', 'wasm'])).toBe(true);
+    expect(prefersBatchedPrompts(['CUDA', 'cpu'])).toBe(true);
+    expect(prefersBatchedPrompts(['wasm', 'webgpu'])).toBe(false);
+    expect(prefersBatchedPrompts(['cpu'])).toBe(false);
+    expect(prefersBatchedPrompts(undefined)).toBe(false);
+    expect(prefersBatchedPrompts([])).toBe(false);
+    expect(nodeBackend().batchedPrompts).toBe(false);
+    expect(nodeBackend({ executionProviders: ['cuda', 'cpu'] }).batchedPrompts).toBe(true);
   });
 });

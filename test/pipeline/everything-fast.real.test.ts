@@ -79,6 +79,44 @@ describe('fast paths on real MobileSAM', () => {
     expect(labels.filter((l) => l === 'SAM decoder').length).toBe(prompts.length + 2);
   });
 
+  it('the prompt-batched decoder gives each point’s logits and IoUs as single runs do, and exact mode in batches the same records', async () => {
+    const embedding = await sam.embed(lung);
+    const points = [
+      { x: 60, y: 90, label: 1 as const },
+      { x: 200, y: 120, label: 1 as const },
+      { x: 128, y: 128, label: 1 as const },
+      { x: 30, y: 220, label: 1 as const },
+      { x: 250, y: 5, label: 1 as const },
+    ];
+    for (const multimask of [true, false]) {
+      const batch = await sam.decodeBatch!(embedding, points, { multimask });
+      expect(batch).toHaveLength(points.length);
+      for (let i = 0; i < points.length; i++) {
+        const one = await sam.decode(embedding, { points: [points[i]] }, { multimask });
+        expect(batch[i].lowResLogits).toHaveLength(one.lowResLogits.length);
+        expect(batch[i].lowResSize).toBe(one.lowResSize);
+        let worst = 0;
+        one.lowResLogits.forEach((logits, m) => {
+          for (let k = 0; k < logits.length; k++) worst = Math.max(worst, Math.abs(logits[k] - batch[i].lowResLogits[m][k]));
+          expect(batch[i].iouPredictions[m]).toBeCloseTo(one.iouPredictions[m], 5);
+        });
+        // Float rounding of a wider run (measured here: under 1e-5).
+        expect(worst).toBeLessThan(1e-4);
+      }
+    }
+    await expect(sam.decodeBatch!(embedding, [], { multimask: true })).rejects.toThrow(/non-empty/);
+    await expect(sam.decodeBatch!(embedding, [{ x: Number.NaN, y: 1, label: 1 }], { multimask: true })).rejects.toThrow(/points\[0\]/);
+
+    const params = { pointsPerSide: 4, predIouThresh: 0.5, stabilityScoreThresh: 0.5, embedding };
+    const single = await segmentEverything(sam, lung, params);
+    const batched = await segmentEverything(sam, lung, { ...params, promptsPerRun: 16, candidateMaker: worker });
+    expect(batched.records.length).toBeGreaterThan(0);
+    // Logits within 1e-5 of each other threshold alike unless a pixel sits that close to 0: the
+    // records are compared whole, and came out identical here.
+    expect(batched.records).toEqual(single.records);
+    expect(labels).toContain('SAM decoder (prompt batch)');
+  });
+
   it('exact mode keeps exactly the plain loop’s records: whole image, and one crop layer on a non-square image', async () => {
     const params = { pointsPerSide: 4, predIouThresh: 0.5, stabilityScoreThresh: 0.5 };
     const naive = await naiveSegmentEverything(sam, naiveDecoder, lung, params);

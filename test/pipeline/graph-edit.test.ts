@@ -8,7 +8,9 @@ import {
   detectDecoderKind,
   dropGraphOutputs,
   exposeMultimaskOutputs,
+  freePromptBatch,
   prepareSamDecoder,
+  PROMPT_BATCH_DIM,
 } from '../../src/pipeline/graph-edit.js';
 import { buildModel } from '../helpers/onnx-builder.js';
 import {
@@ -206,5 +208,54 @@ describe('detectDecoderKind', () => {
   it('handles declarations without dims and refuses a decoder without low_res_masks', () => {
     expect(detectDecoderKind({ outputs: [{ name: 'low_res_masks', type: 'float32' }] }).kind).toBe('undetermined');
     expect(() => detectDecoderKind({ outputs: [{ name: 'masks', type: 'float32' }] })).toThrow(/expected an output "low_res_masks"/);
+  });
+});
+
+describe('freePromptBatch', () => {
+  async function inputDims(bytes: Uint8Array) {
+    const session = await backend.loadModel(bytes, { label: 'batched' });
+    try {
+      return Object.fromEntries(session.inputs.map((i) => [i.name, i.dims]));
+    } finally {
+      await session.dispose();
+    }
+  }
+
+  it('frees the batch of point_coords and point_labels only, on a plain and an edited decoder', async () => {
+    for (const bytes of [fakeSingleMaskDecoder(), prepareSamDecoder(fakeSingleMaskDecoder(), { exposeMultimask: true, dropOutputs: ['masks'] }).bytes]) {
+      const before = await inputDims(bytes);
+      const dims = await inputDims(freePromptBatch(bytes));
+      expect(dims.point_coords?.[0]).toBe(PROMPT_BATCH_DIM);
+      expect(dims.point_labels?.[0]).toBe(PROMPT_BATCH_DIM);
+      expect(dims.point_coords?.slice(1)).toEqual(before.point_coords?.slice(1));
+      expect(dims.image_embeddings).toEqual(before.image_embeddings);
+      expect(dims.mask_input).toEqual(before.mask_input);
+    }
+  });
+
+  it('refuses a decoder without the prompt inputs or with a batch other than 1, and bytes that are not ONNX', () => {
+    const noPoints = buildModel({
+      inputs: [{ name: 'image_embeddings', type: 'float32', dims: [1, 4] }],
+      outputs: [{ name: 'low_res_masks', type: 'float32', dims: [1, 4] }],
+      nodes: [{ op: 'Identity', inputs: ['image_embeddings'], outputs: ['low_res_masks'] }],
+    });
+    expect(() => freePromptBatch(noPoints)).toThrow(/no input "point_coords"/);
+    const batchTwo = buildModel({
+      inputs: [
+        { name: 'point_coords', type: 'float32', dims: [2, 'n', 2] },
+        { name: 'point_labels', type: 'float32', dims: [2, 'n'] },
+      ],
+      outputs: [{ name: 'low_res_masks', type: 'float32', dims: [2, 'n'] }],
+      nodes: [{ op: 'Identity', inputs: ['point_labels'], outputs: ['low_res_masks'] }],
+    });
+    let error: unknown;
+    try {
+      freePromptBatch(batchTwo);
+    } catch (e) {
+      error = e;
+    }
+    expect(isSalipError(error) && error.code).toBe('GRAPH_EDIT_FAILED');
+    expect((error as Error).message).toContain('batch 2');
+    expect(() => freePromptBatch(new Uint8Array([1, 2, 3, 4]))).toThrow();
   });
 });

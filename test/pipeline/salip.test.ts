@@ -139,6 +139,48 @@ describe('createSalip', () => {
     expect((error as Error).message).toContain('workers');
   });
 
+  it('decodes segment-everything in prompt batches where the backend says batches pay (a GPU provider first), else one point per run', async () => {
+    const image = testImage(64, 48, [30, 10, 50, 30]);
+    const batchingSam = () => {
+      const sam = createFakeSam();
+      const sizes: number[] = [];
+      sam.decodeBatch = async (embedding, points, options) => {
+        sizes.push(points.length);
+        return Promise.all(points.map((p) => sam.decode(embedding, { points: [p] }, options)));
+      };
+      return { sam, sizes };
+    };
+    const gpu = batchingSam();
+    const onGpu = await createSalip({ backend: { ...noBackend, batchedPrompts: true }, sam: gpu.sam, scorer: brightnessScorer });
+    const cpu = batchingSam();
+    const onCpu = await createSalip({ backend: noBackend, sam: cpu.sam, scorer: brightnessScorer });
+    const noBatch = await createSalip({ backend: { ...noBackend, batchedPrompts: true }, sam: createFakeSam(), scorer: brightnessScorer });
+    try {
+      expect([onGpu.promptsPerRun, onCpu.promptsPerRun, noBatch.promptsPerRun]).toEqual([64, 1, 1]);
+      const task: SalipTask = { ...TASK, everything: { ...TASK.everything, pointsPerSide: 10 } };
+      const [a, b] = [await onGpu.segment(image, task), await onCpu.segment(image, task)];
+      expect(gpu.sizes).toEqual([64, 36]);
+      expect(cpu.sizes).toEqual([]);
+      expect(a.pool).toEqual(b.pool);
+      // A task's own promptsPerRun wins; segmentEverything takes the instance's.
+      await onGpu.segment(image, { ...task, everything: { ...task.everything, promptsPerRun: 1 } });
+      expect(gpu.sizes).toEqual([64, 36]);
+      await onGpu.segmentEverything(image, { pointsPerSide: 4 });
+      expect(gpu.sizes).toEqual([64, 36, 16]);
+    } finally {
+      await Promise.all([onGpu.dispose(), onCpu.dispose(), noBatch.dispose()]);
+    }
+    const forced = await createSalip({ backend: noBackend, sam: batchingSam().sam, promptsPerRun: 8 });
+    expect(forced.promptsPerRun).toBe(8);
+    await forced.dispose();
+    for (const promptsPerRun of [0, 2.5]) {
+      const error = await createSalip({ backend: noBackend, sam: batchingSam().sam, promptsPerRun }).catch((e: unknown) => e);
+      expect((error as SalipError).code).toBe('INVALID_ARGUMENT');
+    }
+    const noDecodeBatch = await createSalip({ backend: noBackend, sam: createFakeSam(), promptsPerRun: 4 }).catch((e: unknown) => e);
+    expect((noDecodeBatch as Error).message).toContain('decodeBatch');
+  });
+
   it('in fast mode, guides segment-everything with the scorer’s pointAffinity unless the task gives a guide', async () => {
     const asked: Array<{ points: number; classes: string[]; sameEmbedding: boolean }> = [];
     let embedding: unknown;

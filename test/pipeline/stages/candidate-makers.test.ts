@@ -207,3 +207,50 @@ describe('segmentEverything with a concurrent candidate maker', () => {
     expect(calls).toBeLessThan(64);
   });
 });
+
+describe('segmentEverything with promptsPerRun (prompt batches)', () => {
+  const image = testImage(72, 56);
+  const base: SegmentEverythingOptions = { pointsPerSide: 6, predIouThresh: 0.6, stabilityScoreThresh: 0.3, boxNmsThresh: 0.7 };
+  /** A fake SAM whose decodeBatch decodes each point alone, recording the batch sizes. */
+  function batchingSam() {
+    const sam = createFakeSam();
+    const sizes: number[] = [];
+    sam.decodeBatch = async (embedding, points, options) => {
+      sizes.push(points.length);
+      return Promise.all(points.map((p) => sam.decode(embedding, { points: [p] }, options)));
+    };
+    return { sam, sizes };
+  }
+
+  it('exact mode decodes the grid in runs of promptsPerRun points, with the records of single runs (calling thread and worker)', async () => {
+    const plain = await segmentEverything(createFakeSam(), image, base);
+    const { sam, sizes } = batchingSam();
+    const batched = await segmentEverything(sam, image, { ...base, promptsPerRun: 8 });
+    expect(sizes).toEqual([8, 8, 8, 8, 4]);
+    expect(batched.records).toEqual(plain.records);
+    expect(batched.stats).toEqual(plain.stats);
+    expect(batched.options.promptsPerRun).toBe(8);
+    const worker = workerCandidateMaker(nodeBackend());
+    try {
+      const inWorker = await segmentEverything(batchingSam().sam, image, { ...base, promptsPerRun: 64, candidateMaker: worker });
+      expect(inWorker.records).toEqual(plain.records);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('fast mode decodes one point per run whatever promptsPerRun says', async () => {
+    const { sam, sizes } = batchingSam();
+    const fast = await segmentEverything(sam, image, { ...base, mode: 'fast', promptsPerRun: 8 });
+    expect(sizes).toEqual([]);
+    expect(fast.records).toEqual((await segmentEverything(createFakeSam(), image, { ...base, mode: 'fast' })).records);
+  });
+
+  it('refuses promptsPerRun above 1 without decodeBatch, and values that are not integers >= 1, naming the option', async () => {
+    for (const [sam, value] of [[createFakeSam(), 2], [batchingSam().sam, 0], [batchingSam().sam, 1.5]] as const) {
+      const error = await segmentEverything(sam, image, { ...base, promptsPerRun: value }).catch((e: unknown) => e);
+      expect(isSalipError(error) && error.code).toBe('INVALID_ARGUMENT');
+      expect((error as Error).message).toContain('promptsPerRun');
+    }
+  });
+});
