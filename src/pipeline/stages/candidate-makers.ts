@@ -22,6 +22,9 @@ export interface CandidateMaker {
   dispose(): Promise<void>;
 }
 
+/** Spare logit buffers kept per size: enough for the calls exact mode keeps in flight. */
+const MAX_SPARE_BUFFERS = 64;
+
 /** Judges on the calling thread. */
 export function threadCandidateMaker(): CandidateMaker {
   const run = createCandidateJobRunner();
@@ -40,6 +43,8 @@ export function threadCandidateMaker(): CandidateMaker {
  */
 export function workerCandidateMaker(backend: Pick<Backend, 'startWorker'>): CandidateMaker & { readonly fallbackReason?: string } {
   const local = threadCandidateMaker();
+  /** Logit buffers back from the worker, by length, for the next jobs' copies. */
+  const spares = new Map<number, ArrayBuffer[]>();
   let worker: ScriptWorker | undefined;
   let fallbackReason: string | undefined = backend.startWorker ? undefined : 'the backend cannot start workers';
   const start = (): ScriptWorker | undefined => {
@@ -62,8 +67,13 @@ export function workerCandidateMaker(backend: Pick<Backend, 'startWorker'>): Can
       const thread = start();
       if (!thread) return local.judge(job);
       // Copies, so that the decoder's output buffer is not detached under its other masks (and
-      // the job can still be judged here if the worker fails).
-      const logits = job.logits.map((l) => l.slice());
+      // the job can still be judged here if the worker fails), into buffers the worker returns.
+      const logits = job.logits.map((l) => {
+        const spare = spares.get(l.length)?.pop();
+        const copy = spare ? new Float32Array(spare) : new Float32Array(l.length);
+        copy.set(l);
+        return copy;
+      });
       let reply: unknown;
       try {
         reply = await thread.request({ ...job, logits }, logits.map((l) => l.buffer as ArrayBuffer));
@@ -77,14 +87,25 @@ export function workerCandidateMaker(backend: Pick<Backend, 'startWorker'>): Can
         }
         return local.judge(job);
       }
-      if (!Array.isArray(reply) || reply.length !== logits.length) {
+      const { outcomes, buffers } = (reply ?? {}) as { outcomes?: unknown; buffers?: unknown };
+      if (!Array.isArray(outcomes) || outcomes.length !== logits.length) {
         throw new SalipError('WORKER_FAILED', `candidate worker: expected ${logits.length} outcomes, got ${JSON.stringify(reply)?.slice(0, 80)}`);
       }
-      return reply as CandidateOutcome[];
+      if (Array.isArray(buffers)) {
+        for (const buffer of buffers) {
+          if (!(buffer instanceof ArrayBuffer)) continue;
+          const length = buffer.byteLength / 4;
+          const list = spares.get(length) ?? [];
+          if (list.length < MAX_SPARE_BUFFERS) list.push(buffer);
+          spares.set(length, list);
+        }
+      }
+      return outcomes as CandidateOutcome[];
     },
     async dispose() {
       const thread = worker;
       worker = undefined;
+      spares.clear();
       fallbackReason ??= 'disposed';
       await thread?.terminate();
     },

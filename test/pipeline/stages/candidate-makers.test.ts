@@ -106,8 +106,27 @@ describe('workerCandidateMaker', () => {
     expect(terminated).toBe(true);
   });
 
+  it('copies the next jobs’ logits into the buffers the worker sent back, so none pile up as garbage', async () => {
+    const run = createCandidateJobRunner();
+    const received: ArrayBuffer[][] = [];
+    const echo: ScriptWorker = {
+      async request(message, transfer = []) {
+        received.push([...transfer]);
+        return { outcomes: run(message as CandidateJob), buffers: [...transfer] };
+      },
+      terminate: async () => {},
+    };
+    const maker = workerCandidateMaker({ startWorker: () => echo });
+    const expected = await threadCandidateMaker().judge(randomJob(5));
+    expect(await maker.judge(randomJob(5))).toEqual(expected);
+    expect(await maker.judge(randomJob(5))).toEqual(expected);
+    // The second job travelled in the first job's buffers.
+    expect(received[1].every((buffer) => received[0].includes(buffer))).toBe(true);
+    expect(received[1]).toHaveLength(3);
+  });
+
   it('rejects a worker reply of the wrong shape with WORKER_FAILED', async () => {
-    const maker = workerCandidateMaker({ startWorker: () => ({ request: async () => ({ not: 'a list' }), terminate: async () => {} }) });
+    const maker = workerCandidateMaker({ startWorker: () => ({ request: async () => ({ outcomes: 'not a list' }), terminate: async () => {} }) });
     const error = await maker.judge(randomJob(0)).catch((e: unknown) => e);
     expect(isSalipError(error) && error.code).toBe('WORKER_FAILED');
   });
