@@ -77,6 +77,17 @@ export function createFakeSam(options: { multimask?: boolean; delayMs?: number }
   return fake;
 }
 
+/** A fake SAM with decodeBatch (each point decoded alone), recording the batch sizes. */
+export function createBatchingFakeSam(): { sam: FakeSam; sizes: number[] } {
+  const sam = createFakeSam();
+  const sizes: number[] = [];
+  sam.decodeBatch = async (embedding, points, options) => {
+    sizes.push(points.length);
+    return Promise.all(points.map((p) => sam.decode(embedding, { points: [p] }, options)));
+  };
+  return { sam, sizes };
+}
+
 /** A grey image with a bright rectangle, for stages that look at pixels. */
 export function testImage(width: number, height: number, rect?: [number, number, number, number]): RgbImage {
   const data = new Uint8Array(width * height * 3).fill(40);

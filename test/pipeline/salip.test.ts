@@ -19,7 +19,7 @@ import {
   type Scorer,
 } from '../../src/index.js';
 import { nodeBackend } from '../../src/backends/node.js';
-import { createFakeSam, testImage } from '../helpers/fake-sam.js';
+import { createBatchingFakeSam, createFakeSam, testImage } from '../helpers/fake-sam.js';
 
 const noBackend: Backend = {
   name: 'none',
@@ -141,15 +141,7 @@ describe('createSalip', () => {
 
   it('decodes segment-everything in prompt batches where the backend says batches pay (a GPU provider first), else one point per run', async () => {
     const image = testImage(64, 48, [30, 10, 50, 30]);
-    const batchingSam = () => {
-      const sam = createFakeSam();
-      const sizes: number[] = [];
-      sam.decodeBatch = async (embedding, points, options) => {
-        sizes.push(points.length);
-        return Promise.all(points.map((p) => sam.decode(embedding, { points: [p] }, options)));
-      };
-      return { sam, sizes };
-    };
+    const batchingSam = createBatchingFakeSam;
     const gpu = batchingSam();
     const onGpu = await createSalip({ backend: { ...noBackend, batchedPrompts: true }, sam: gpu.sam, scorer: brightnessScorer });
     const cpu = batchingSam();

@@ -13,7 +13,7 @@ import { isSalipError } from '../../../src/core/errors.js';
 import { createRandom } from '../../../src/core/random.js';
 import { segmentEverything, type SegmentEverythingOptions } from '../../../src/pipeline/stages/segment-everything.js';
 import { threadCandidateMaker, workerCandidateMaker, type CandidateMaker } from '../../../src/pipeline/stages/candidate-makers.js';
-import { createFakeSam, testImage } from '../../helpers/fake-sam.js';
+import { createBatchingFakeSam, createFakeSam, testImage } from '../../helpers/fake-sam.js';
 
 const geometry: LogitUpscalerGeometry = { lowResSize: 32, inputSize: 128, resizedWidth: 128, resizedHeight: 96, outWidth: 48, outHeight: 36 };
 const filter = { maskThreshold: 0, stabilityScoreOffset: 0.5, stabilityScoreThresh: 0.3, cropBox: [0, 0, 48, 36] as [number, number, number, number], imageBox: [0, 0, 48, 36] as [number, number, number, number] };
@@ -230,16 +230,7 @@ describe('segmentEverything with a concurrent candidate maker', () => {
 describe('segmentEverything with promptsPerRun (prompt batches)', () => {
   const image = testImage(72, 56);
   const base: SegmentEverythingOptions = { pointsPerSide: 6, predIouThresh: 0.6, stabilityScoreThresh: 0.3, boxNmsThresh: 0.7 };
-  /** A fake SAM whose decodeBatch decodes each point alone, recording the batch sizes. */
-  function batchingSam() {
-    const sam = createFakeSam();
-    const sizes: number[] = [];
-    sam.decodeBatch = async (embedding, points, options) => {
-      sizes.push(points.length);
-      return Promise.all(points.map((p) => sam.decode(embedding, { points: [p] }, options)));
-    };
-    return { sam, sizes };
-  }
+  const batchingSam = createBatchingFakeSam;
 
   it('exact mode decodes the grid in runs of promptsPerRun points, with the records of single runs (calling thread and worker)', async () => {
     const plain = await segmentEverything(createFakeSam(), image, base);
