@@ -274,6 +274,7 @@ function resampleHorizontal(src: RgbImage, outWidth: number, coeffs: ResampleCoe
   const height = src.height;
   const out = new Uint8Array(outWidth * height * 3);
   const inRow = src.width * 3;
+  const data = src.data;
   for (let y = 0; y < height; y++) {
     const rowBase = y * inRow;
     for (let x = 0; x < outWidth; x++) {
@@ -285,9 +286,9 @@ function resampleHorizontal(src: RgbImage, outWidth: number, coeffs: ResampleCoe
       let b = FIXED_HALF;
       for (let k = 0, s = rowBase + first * 3; k < count; k++, s += 3) {
         const w = weights[wBase + k];
-        r += src.data[s] * w;
-        g += src.data[s + 1] * w;
-        b += src.data[s + 2] * w;
+        r += data[s] * w;
+        g += data[s + 1] * w;
+        b += data[s + 2] * w;
       }
       const o = (y * outWidth + x) * 3;
       out[o] = clampFixed(r);
@@ -302,18 +303,34 @@ function resampleVertical(src: RgbImage, outHeight: number, coeffs: ResampleCoef
   const { taps, bounds, weights } = coeffs;
   const width = src.width;
   const rowLength = width * 3;
+  const data = src.data;
   const out = new Uint8Array(rowLength * outHeight);
+  const clamped = new Uint8ClampedArray(out.buffer);
+  // Row by row over whole input rows (contiguous) instead of tap by tap down a column: the same
+  // integer sums, added in the same order, so the same bytes. Upscaling (the SAM encoder's 256 ->
+  // 1024) mixes two rows per output row, which gets a loop of its own.
+  const sums = new Float64Array(rowLength);
   for (let y = 0; y < outHeight; y++) {
     const first = bounds[y * 2];
     const count = bounds[y * 2 + 1];
     const wBase = y * taps;
-    for (let i = 0; i < rowLength; i++) {
-      let sum = FIXED_HALF;
-      for (let k = 0, s = first * rowLength + i; k < count; k++, s += rowLength) {
-        sum += src.data[s] * weights[wBase + k];
-      }
-      out[y * rowLength + i] = clampFixed(sum);
+    const o = y * rowLength;
+    if (count === 2) {
+      const w0 = weights[wBase];
+      const w1 = weights[wBase + 1];
+      const s0 = first * rowLength;
+      const s1 = s0 + rowLength;
+      // The clamped view does clampFixed's clamping for an integer.
+      for (let i = 0; i < rowLength; i++) clamped[o + i] = (FIXED_HALF + data[s0 + i] * w0 + data[s1 + i] * w1) >> PRECISION_BITS;
+      continue;
     }
+    sums.fill(FIXED_HALF);
+    for (let k = 0; k < count; k++) {
+      const w = weights[wBase + k];
+      const s = (first + k) * rowLength;
+      for (let i = 0; i < rowLength; i++) sums[i] += data[s + i] * w;
+    }
+    for (let i = 0; i < rowLength; i++) out[o + i] = clampFixed(sums[i]);
   }
   return { width, height: outHeight, data: out };
 }
@@ -471,17 +488,22 @@ export function normalizeToChw(
   const std = checkTriple(options.std, 'std', true);
   const scale = options.scale ?? 1;
   assertArgument(Number.isFinite(scale), 'scale', 'a finite number', scale);
+  assertRgbImage(image, 'normalizeToChw image');
   const { width, height } = checkPad(image, options.padWidth, options.padHeight);
   const plane = width * height;
   const out = paddedOutput(options.out, image, width, height);
   const src = image.data;
-  for (let c = 0; c < 3; c++) {
-    const m = mean[c];
-    const invStd = 1 / std[c];
-    for (let y = 0; y < image.height; y++) {
-      let s = y * image.width * 3 + c;
-      let o = c * plane + y * width;
-      for (let x = 0; x < image.width; x++, s += 3, o++) out[o] = (src[s] * scale - m) * invStd;
+  // One pass over the interleaved pixels writing all three planes: reading the source once is
+  // what costs (3M values for SAM's frame).
+  const m0 = mean[0], m1 = mean[1], m2 = mean[2];
+  const i0 = 1 / std[0], i1 = 1 / std[1], i2 = 1 / std[2];
+  for (let y = 0; y < image.height; y++) {
+    let s = y * image.width * 3;
+    let o = y * width;
+    for (let x = 0; x < image.width; x++, s += 3, o++) {
+      out[o] = (src[s] * scale - m0) * i0;
+      out[o + plane] = (src[s + 1] * scale - m1) * i1;
+      out[o + 2 * plane] = (src[s + 2] * scale - m2) * i2;
     }
   }
   return out;

@@ -157,11 +157,18 @@ export function pooledFeature(grid: EmbeddingGrid, coverage: Float32Array): Floa
     throw new SalipError('INVALID_ARGUMENT', `coverage: expected a Float32Array of h * w = ${cells} values`);
   }
   const feature = new Float32Array(g.channels);
-  const covered: number[] = [];
+  // The covered cells and their weights, packed, so the channel loop reads two short typed arrays
+  // instead of testing all h * w cells again per channel.
+  let n = 0;
+  for (let i = 0; i < cells; i++) if (coverage[i] > 0) n++;
+  if (n === 0) return feature;
+  const index = new Int32Array(n);
+  const weight = new Float64Array(n);
   let total = 0;
-  for (let i = 0; i < cells; i++) {
+  for (let i = 0, j = 0; i < cells; i++) {
     if (coverage[i] > 0) {
-      covered.push(i);
+      index[j] = i;
+      weight[j++] = coverage[i];
       total += coverage[i];
     }
   }
@@ -170,7 +177,7 @@ export function pooledFeature(grid: EmbeddingGrid, coverage: Float32Array): Floa
   for (let c = 0; c < g.channels; c++) {
     const base = c * cells;
     let sum = 0;
-    for (const i of covered) sum += coverage[i] * data[base + i];
+    for (let j = 0; j < n; j++) sum += weight[j] * data[base + index[j]];
     feature[c] = sum / total;
   }
   return feature;
@@ -221,6 +228,64 @@ export function pointWindowCoverage(grid: EmbeddingGrid, x: number, y: number, c
 }
 
 /**
+ * pooledFeature(grid, pointWindowCoverage(grid, x, y, cells)) for every point of `points`
+ * ([x0, y0, x1, y1, ...] image pixels) at once: the same arithmetic in the same order, so the same
+ * values, without a coverage grid per point (a segment-everything grid scores 256-1024 points).
+ * Point p's feature is `features.subarray(p * C, (p + 1) * C)`.
+ */
+export function pointWindowFeatures(grid: EmbeddingGrid, points: Float32Array, cells: number): Float32Array {
+  const g = geometry(grid);
+  if (!(points instanceof Float32Array) || points.length % 2 !== 0) {
+    throw new SalipError('INVALID_ARGUMENT', 'points: expected a Float32Array of x, y pairs');
+  }
+  if (!Number.isInteger(cells) || cells < 0) {
+    throw new SalipError('INVALID_ARGUMENT', `point window: expected an integer number of cells >= 0, got ${String(cells)}`);
+  }
+  const t = grid.transform;
+  const plane = g.gridW * g.gridH;
+  const data = grid.data;
+  const count = points.length / 2;
+  const features = new Float32Array(count * g.channels);
+  const side = 2 * cells + 1;
+  const index = new Int32Array(side * side);
+  const weight = new Float64Array(side * side);
+  for (let p = 0; p < count; p++) {
+    const x = points[2 * p];
+    const y = points[2 * p + 1];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      throw new SalipError('INVALID_ARGUMENT', `points[${p}]: expected finite image coordinates, got (${String(x)}, ${String(y)})`);
+    }
+    const px = Math.min(Math.max(x, 0), t.imageWidth - 1);
+    const py = Math.min(Math.max(y, 0), t.imageHeight - 1);
+    const cx = Math.min(g.gridW - 1, Math.floor((px * g.pixelW) / g.cellW));
+    const cy = Math.min(g.gridH - 1, Math.floor((py * g.pixelH) / g.cellH));
+    // Row-major window order is ascending cell order, the order pooledFeature sums in; weights
+    // are rounded to float32 as a coverage grid stores them.
+    let n = 0;
+    let total = 0;
+    for (let gy = Math.max(0, cy - cells); gy <= Math.min(g.gridH - 1, cy + cells); gy++) {
+      for (let gx = Math.max(0, cx - cells); gx <= Math.min(g.gridW - 1, cx + cells); gx++) {
+        const w = Math.fround(imageCellCoverage(g, t, gx, gy));
+        if (w > 0) {
+          index[n] = gy * g.gridW + gx;
+          weight[n++] = w;
+          total += w;
+        }
+      }
+    }
+    if (total === 0) continue;
+    const out = p * g.channels;
+    for (let c = 0; c < g.channels; c++) {
+      const base = c * plane;
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += weight[j] * data[base + index[j]];
+      features[out + c] = sum / total;
+    }
+  }
+  return features;
+}
+
+/**
  * The surroundings of a region on the embedding grid: every cell within `cells` cells (Chebyshev
  * distance) of a cell the region touches, weighted by the part of the cell that is image but not
  * region. Pooling it describes what the region's context looks like (for an organ: the tissue
@@ -249,7 +314,6 @@ export function contextRingCoverage(grid: EmbeddingGrid, coverage: Float32Array,
       if (last - x <= cells) rowNear[y * g.gridW + x] = 1;
     }
   }
-  const image = imageCoverage(grid);
   const ring = new Float32Array(n);
   for (let x = 0; x < g.gridW; x++) {
     let last = -Infinity;
@@ -265,7 +329,7 @@ export function contextRingCoverage(grid: EmbeddingGrid, coverage: Float32Array,
     }
     for (let y = 0; y < g.gridH; y++) {
       const i = y * g.gridW + x;
-      if (near[y]) ring[i] = Math.max(0, image[i] - coverage[i]);
+      if (near[y]) ring[i] = Math.max(0, Math.fround(imageCellCoverage(g, grid.transform, x, y)) - coverage[i]);
     }
   }
   return ring;

@@ -7,7 +7,7 @@
 import { SalipError } from '../core/errors.js';
 import { throwIfAborted } from './stages/options.js';
 import { decodeRle } from '../core/mask.js';
-import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowCoverage, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
+import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowFeatures, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../core/types.js';
@@ -232,7 +232,17 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     }
     return { region, context };
   };
-  const imageMeanOf = (embedding: EmbeddingGrid) => (contrast === 'image-mean' ? pooledFeature(embedding, imageCoverage(embedding)) : null);
+  // pointAffinity and score both contrast against the same image's mean: pool it once.
+  const imageMeans = new WeakMap<EmbeddingGrid, Float32Array>();
+  const imageMeanOf = (embedding: EmbeddingGrid) => {
+    if (contrast !== 'image-mean') return null;
+    let mean = imageMeans.get(embedding);
+    if (!mean) {
+      mean = pooledFeature(embedding, imageCoverage(embedding));
+      imageMeans.set(embedding, mean);
+    }
+    return mean;
+  };
   const prototypes = new WeakMap<Exemplar[], Promise<{ region: Float32Array; context: Float32Array | null }>>();
 
   const prototypeOf = (className: string, list: Exemplar[], signal?: AbortSignal) => {
@@ -296,8 +306,10 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const embedding = ctx.embedding;
       const imageMean = imageMeanOf(embedding);
       const affinity = new Float32Array(points.length / 2);
+      const features = pointWindowFeatures(embedding, points, 1);
+      const channels = embedding.dims[1];
       for (let p = 0; p < affinity.length; p++) {
-        const feature = pooledFeature(embedding, pointWindowCoverage(embedding, points[2 * p], points[2 * p + 1], 1));
+        const feature = features.subarray(p * channels, (p + 1) * channels);
         if (imageMean) for (let k = 0; k < feature.length; k++) feature[k] -= imageMean[k];
         let best = -Infinity;
         for (const proto of protos) best = Math.max(best, cosine(feature, proto));

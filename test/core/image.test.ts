@@ -203,6 +203,44 @@ describe('resizeImage (Pillow semantics)', () => {
     ]);
   });
 
+  it('resamples rows exactly as it resamples columns (the row pass against the column pass on the transposed image)', () => {
+    // The row pass has its own loops (a two-row case for upscaling, a row-at-a-time sum for the
+    // rest); Pillow's passes share one kernel, so the column pass on the transposed image is the
+    // reference, byte for byte, up and down, both kernels.
+    const transpose = (image: RgbImage): RgbImage => {
+      const out = new Uint8Array(image.data.length);
+      for (let y = 0; y < image.height; y++) {
+        for (let x = 0; x < image.width; x++) {
+          for (let c = 0; c < 3; c++) out[(x * image.height + y) * 3 + c] = image.data[(y * image.width + x) * 3 + c];
+        }
+      }
+      return createRgbImage(image.height, image.width, out);
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 90 }),
+        fc.constantFrom('bilinear' as const, 'bicubic' as const),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (width, height, outHeight, kernel, seed) => {
+          const data = new Uint8Array(width * height * 3);
+          let state = seed;
+          for (let i = 0; i < data.length; i++) {
+            state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+            // Mostly the extremes, where rounding and clamping differ first.
+            data[i] = state % 3 === 0 ? 0 : state % 3 === 1 ? 255 : state >>> 24;
+          }
+          const image = createRgbImage(width, height, data);
+          const byRows = resizeImage(image, width, outHeight, kernel);
+          const byColumns = transpose(resizeImage(transpose(image), outHeight, width, kernel));
+          expect(Array.from(byRows.data)).toEqual(Array.from(byColumns.data));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('identity resize returns equal pixels in a new buffer', () => {
     fc.assert(
       fc.property(arbImage, fc.constantFrom('bilinear' as const, 'bicubic' as const), (image, kernel) => {
@@ -320,6 +358,30 @@ describe('float tensors', () => {
     expect(out[0]).toBeCloseTo((255 - 123.675) / 58.395, 5);
     expect(out[1]).toBeCloseTo(-116.28 / 57.12, 5);
     expect(out[2]).toBeCloseTo((128 - 103.53) / 57.375, 5);
+  });
+
+  it('normalizeToChw gives every byte value exactly the float32 of (v * scale - mean) / std', () => {
+    // All 256 values in each channel, in a different order per channel.
+    const data = new Uint8Array(256 * 3);
+    for (let v = 0; v < 256; v++) {
+      data[v * 3] = v;
+      data[v * 3 + 1] = 255 - v;
+      data[v * 3 + 2] = (v * 7) % 256;
+    }
+    const image = createRgbImage(16, 16, data);
+    const mean = [123.675, 116.28, 103.53] as const;
+    const std = [58.395, 57.12, 57.375] as const;
+    const out = normalizeToChw(image, { mean: [...mean], std: [...std], scale: 0.9 });
+    for (let c = 0; c < 3; c++) {
+      for (let i = 0; i < 256; i++) {
+        expect(out[c * 256 + i]).toBe(Math.fround((data[i * 3 + c] * 0.9 - mean[c]) * (1 / std[c])));
+      }
+    }
+  });
+
+  it('normalizeToChw refuses an image whose data is not bytes', () => {
+    const floats = { width: 1, height: 1, data: Float32Array.from([0.5, 0.5, 0.5]) } as unknown as RgbImage;
+    expectCode(() => normalizeToChw(floats, { mean: [0, 0, 0], std: [1, 1, 1] }), 'INVALID_IMAGE', 'normalizeToChw image');
   });
 
   it('normalizeToChw refuses a zero std and a pad smaller than the image', () => {

@@ -8,6 +8,7 @@ import {
   maskCoverage,
   maskPooledFeature,
   pointWindowCoverage,
+  pointWindowFeatures,
   pooledFeature,
   rleCoverage,
   rlePooledFeature,
@@ -228,5 +229,54 @@ describe('pointWindowCoverage', () => {
       }
       expect(isSalipError(caught) && caught.code === 'INVALID_ARGUMENT' && caught.message.includes(text)).toBe(true);
     }
+  });
+});
+
+describe('pointWindowFeatures', () => {
+  it('equals pooledFeature of pointWindowCoverage for every point, bit for bit (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 2, max: 9 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.array(fc.tuple(fc.float({ min: -20, max: 80, noNaN: true }), fc.float({ min: -20, max: 80, noNaN: true })), { minLength: 1, maxLength: 12 }),
+        (channels, side, cells, seed, xy) => {
+          // A side x side grid over a 64-wide frame; the image fills part of it (padding right and below).
+          let state = seed;
+          const values = Array.from({ length: channels }, () =>
+            Array.from({ length: side * side }, () => {
+              state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+              return state / 2 ** 31 - 1;
+            }),
+          );
+          const g = grid(values, side, side, { inputSize: 64, scale: 1.3, imageWidth: 37, imageHeight: 29 });
+          const points = Float32Array.from(xy.flat());
+          const features = pointWindowFeatures(g, points, cells);
+          expect(features.length).toBe(xy.length * channels);
+          xy.forEach((_, p) => {
+            const expected = pooledFeature(g, pointWindowCoverage(g, points[2 * p], points[2 * p + 1], cells));
+            expect(Array.from(features.subarray(p * channels, (p + 1) * channels))).toEqual(Array.from(expected));
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('rejects a malformed point list, a non-finite point (naming its index) and a bad window width', () => {
+    const g = grid([[1, 2, 3, 4]], 2, 2, { inputSize: 8, scale: 1, imageWidth: 8, imageHeight: 8 });
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return isSalipError(e) ? `${e.code}: ${e.message}` : String(e);
+      }
+      return 'no error';
+    };
+    expect(code(() => pointWindowFeatures(g, Float32Array.from([1, 2, 3]), 1))).toMatch(/^INVALID_ARGUMENT: points/);
+    expect(code(() => pointWindowFeatures(g, [1, 2] as unknown as Float32Array, 1))).toMatch(/^INVALID_ARGUMENT: points/);
+    expect(code(() => pointWindowFeatures(g, Float32Array.from([1, 2, NaN, 3]), 1))).toMatch(/^INVALID_ARGUMENT: points\[1\]/);
+    expect(code(() => pointWindowFeatures(g, Float32Array.from([1, 2]), -1))).toMatch(/^INVALID_ARGUMENT: point window/);
   });
 });

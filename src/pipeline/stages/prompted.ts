@@ -3,9 +3,9 @@
  * (boxes of retrieved candidates), by the GT-box baseline, and directly by users.
  */
 import { SalipError, describeValue } from '../../core/errors.js';
-import { createLogitUpscaler, stabilityScore, upscalerGeometry } from '../../core/everything/index.js';
+import { createThresholdUpscaler, upscalerGeometry, type ThresholdUpscaler } from '../../core/everything/index.js';
 import { assertRgbImage } from '../../core/image.js';
-import { maskFromLogits, maskUnion, createMask } from '../../core/mask.js';
+import { maskUnion, createMask } from '../../core/mask.js';
 import type { BinaryMask, BoxXYXY, Point, RgbImage } from '../../core/types.js';
 import { checkSamPrompt } from '../prompt-checks.js';
 import type { SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
@@ -74,18 +74,21 @@ export async function segmentWithPrompts(
   const embedding = await embeddingFor(sam, image, options.embedding, options);
   const t = embedding.transform;
   const threshold = options.maskThreshold ?? 0;
-  let upscale: ReturnType<typeof createLogitUpscaler> | undefined;
+  // Thresholds and scores stability straight from the low-res logits, deciding exactly as
+  // thresholding the upscaled logits would, without making them (core/everything/upscale.ts).
+  let upscale: ThresholdUpscaler | undefined;
   const masks: PromptedMask[] = [];
   for (let i = 0; i < prompts.length; i++) {
     throwIfAborted(options.signal, 'prompted segmentation');
     const result = await sam.decode(embedding, prompts[i], { multimask: false });
-    upscale ??= createLogitUpscaler(upscalerGeometry(result.lowResSize, t, outWidth, outHeight));
-    const logits = upscale(result.lowResLogits[0]);
+    upscale ??= createThresholdUpscaler(upscalerGeometry(result.lowResSize, t, outWidth, outHeight));
+    const mask = createMask(outWidth, outHeight);
+    const cut = upscale(result.lowResLogits[0], threshold, 1, mask.data);
     masks.push({
       prompt: prompts[i],
-      mask: maskFromLogits(logits, outWidth, outHeight, threshold),
+      mask,
       predictedIou: result.iouPredictions[0],
-      stabilityScore: stabilityScore(logits, threshold, 1),
+      stabilityScore: cut.stability,
     });
     options.onProgress?.({ stage: 'prompted', done: i + 1, total: prompts.length });
   }
@@ -95,8 +98,8 @@ export async function segmentWithPrompts(
 
 /**
  * Refuses bad inputs before the encoder runs: a malformed image, a prompt list that is not an
- * array, any prompt that is not finite, inverted or inside the image, and output sizes that are
- * not positive integers.
+ * array, any prompt that is not finite, inverted or inside the image, a mask threshold that is
+ * not finite, and output sizes that are not positive integers.
  */
 function checkPromptedInputs(sam: SamModel, image: RgbImage, prompts: readonly SamPrompt[], options: PromptedOptions): void {
   if (options === null || typeof options !== 'object') {
@@ -108,6 +111,9 @@ function checkPromptedInputs(sam: SamModel, image: RgbImage, prompts: readonly S
   }
   const supportsPoints = sam?.info?.supportsPoints !== false;
   prompts.forEach((prompt, i) => checkSamPrompt(prompt, image.width, image.height, supportsPoints, `prompts[${i}]`));
+  if (options.maskThreshold !== undefined && !(typeof options.maskThreshold === 'number' && Number.isFinite(options.maskThreshold))) {
+    throw new SalipError('INVALID_ARGUMENT', `maskThreshold: expected a finite number, got ${describeValue(options.maskThreshold)}`);
+  }
   for (const key of ['outputWidth', 'outputHeight'] as const) {
     const value = options[key];
     if (value !== undefined && !(Number.isInteger(value) && value > 0)) {

@@ -9,9 +9,12 @@ import {
   retrieve,
   segmentWithBoxes,
   segmentWithPoints,
+  segmentWithPrompts,
   type MaskRecord,
   type Scorer,
 } from '../../../src/index.js';
+import { createLogitUpscaler, stabilityScore, upscalerGeometry } from '../../../src/core/everything/index.js';
+import { maskFromLogits } from '../../../src/core/mask.js';
 import { createFakeSam, testImage } from '../../helpers/fake-sam.js';
 
 /** A record whose mask is the given rectangle (inclusive box, as SAM records it). */
@@ -111,6 +114,32 @@ describe('prompted segmentation and refine', () => {
     const big = await segmentWithBoxes(sam, image, [[4, 4, 13, 9]], { outputWidth: 128, outputHeight: 96, embedding: r.embedding });
     expect(maskArea(big.union)).toBeGreaterThan(200);
     expect(sam.embedCalls).toBe(1);
+  });
+
+  it('gives the masks and stability scores of thresholding the upscaled logits (the plain path)', async () => {
+    const sam = createFakeSam();
+    const image = testImage(60, 44);
+    const embedding = await sam.embed(image);
+    const prompts = [{ points: [{ x: 20, y: 15, label: 1 as const }] }, { points: [{ x: 41.5, y: 30, label: 1 as const }] }, { box: [3, 5, 17, 31] as [number, number, number, number] }];
+    for (const [outWidth, outHeight] of [[60, 44], [97, 71], [31, 23]]) {
+      for (const maskThreshold of [0, 0.7, -2.5]) {
+        const got = await segmentWithPrompts(sam, image, prompts, { embedding, outputWidth: outWidth, outputHeight: outHeight, maskThreshold });
+        for (const [i, prompt] of prompts.entries()) {
+          const decoded = await sam.decode(embedding, prompt, { multimask: false });
+          const logits = createLogitUpscaler(upscalerGeometry(decoded.lowResSize, embedding.transform, outWidth, outHeight))(decoded.lowResLogits[0]);
+          expect(Array.from(got.masks[i].mask.data)).toEqual(Array.from(maskFromLogits(logits, outWidth, outHeight, maskThreshold).data));
+          expect(got.masks[i].stabilityScore).toBe(stabilityScore(logits, maskThreshold, 1));
+        }
+      }
+    }
+  });
+
+  it('refuses a mask threshold that is not a finite number before running the encoder', async () => {
+    const sam = createFakeSam();
+    for (const maskThreshold of [NaN, Infinity, '0' as unknown as number]) {
+      await expect(segmentWithPrompts(sam, testImage(16, 16), [{ box: [1, 1, 5, 5] }], { maskThreshold })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('maskThreshold') });
+    }
+    expect(sam.embedCalls).toBe(0);
   });
 
   it('segments points with the single-mask output', async () => {
