@@ -299,40 +299,52 @@ function resampleHorizontal(src: RgbImage, outWidth: number, coeffs: ResampleCoe
   return { width: outWidth, height, data: out };
 }
 
-function resampleVertical(src: RgbImage, outHeight: number, coeffs: ResampleCoefficients): RgbImage {
+/**
+ * Output row `y` of the vertical pass over `data` (rows of `rowLength` bytes), written to
+ * out[o, o + rowLength); `clamped` views the same memory, `sums` is scratch of rowLength.
+ * Whole input rows (contiguous) at a time instead of tap by tap down a column: the same integer
+ * sums, added in the same order, so the same bytes. Upscaling (the SAM encoder's 256 -> 1024)
+ * mixes two rows per output row, which gets a loop of its own.
+ */
+function resampleRow(
+  data: Uint8Array,
+  rowLength: number,
+  coeffs: ResampleCoefficients,
+  y: number,
+  out: Uint8Array,
+  clamped: Uint8ClampedArray,
+  o: number,
+  sums: Float64Array,
+): void {
   const { taps, bounds, weights } = coeffs;
-  const width = src.width;
-  const rowLength = width * 3;
-  const data = src.data;
+  const first = bounds[y * 2];
+  const count = bounds[y * 2 + 1];
+  const wBase = y * taps;
+  if (count === 2) {
+    const w0 = weights[wBase];
+    const w1 = weights[wBase + 1];
+    const s0 = first * rowLength;
+    const s1 = s0 + rowLength;
+    // The clamped view does clampFixed's clamping for an integer.
+    for (let i = 0; i < rowLength; i++) clamped[o + i] = (FIXED_HALF + data[s0 + i] * w0 + data[s1 + i] * w1) >> PRECISION_BITS;
+    return;
+  }
+  sums.fill(FIXED_HALF);
+  for (let k = 0; k < count; k++) {
+    const w = weights[wBase + k];
+    const s = (first + k) * rowLength;
+    for (let i = 0; i < rowLength; i++) sums[i] += data[s + i] * w;
+  }
+  for (let i = 0; i < rowLength; i++) out[o + i] = clampFixed(sums[i]);
+}
+
+function resampleVertical(src: RgbImage, outHeight: number, coeffs: ResampleCoefficients): RgbImage {
+  const rowLength = src.width * 3;
   const out = new Uint8Array(rowLength * outHeight);
   const clamped = new Uint8ClampedArray(out.buffer);
-  // Row by row over whole input rows (contiguous) instead of tap by tap down a column: the same
-  // integer sums, added in the same order, so the same bytes. Upscaling (the SAM encoder's 256 ->
-  // 1024) mixes two rows per output row, which gets a loop of its own.
   const sums = new Float64Array(rowLength);
-  for (let y = 0; y < outHeight; y++) {
-    const first = bounds[y * 2];
-    const count = bounds[y * 2 + 1];
-    const wBase = y * taps;
-    const o = y * rowLength;
-    if (count === 2) {
-      const w0 = weights[wBase];
-      const w1 = weights[wBase + 1];
-      const s0 = first * rowLength;
-      const s1 = s0 + rowLength;
-      // The clamped view does clampFixed's clamping for an integer.
-      for (let i = 0; i < rowLength; i++) clamped[o + i] = (FIXED_HALF + data[s0 + i] * w0 + data[s1 + i] * w1) >> PRECISION_BITS;
-      continue;
-    }
-    sums.fill(FIXED_HALF);
-    for (let k = 0; k < count; k++) {
-      const w = weights[wBase + k];
-      const s = (first + k) * rowLength;
-      for (let i = 0; i < rowLength; i++) sums[i] += data[s + i] * w;
-    }
-    for (let i = 0; i < rowLength; i++) out[o + i] = clampFixed(sums[i]);
-  }
-  return { width, height: outHeight, data: out };
+  for (let y = 0; y < outHeight; y++) resampleRow(src.data, rowLength, coeffs, y, out, clamped, y * rowLength, sums);
+  return { width: src.width, height: outHeight, data: out };
 }
 
 /**
@@ -438,7 +450,7 @@ export function centerCrop(image: RgbImage, size: number): RgbImage {
   return copyWindow(image, centerCropOffset(image.width, size), centerCropOffset(image.height, size), size, size, 0);
 }
 
-function checkPad(image: RgbImage, padWidth?: number, padHeight?: number): { width: number; height: number } {
+function checkPad(image: ImageSize, padWidth?: number, padHeight?: number): { width: number; height: number } {
   const width = padWidth ?? image.width;
   const height = padHeight ?? image.height;
   assertArgument(
@@ -455,7 +467,7 @@ function checkPad(image: RgbImage, padWidth?: number, padHeight?: number): { wid
  * padding (right of and below the image) zeroed, so that a caller can reuse one buffer for many
  * images of different sizes without a fresh 12 MB allocation each time.
  */
-function paddedOutput(out: Float32Array | undefined, image: RgbImage, width: number, height: number): Float32Array {
+function paddedOutput(out: Float32Array | undefined, image: ImageSize, width: number, height: number): Float32Array {
   const plane = width * height;
   if (out === undefined) return new Float32Array(plane * 3);
   assertArgument(out instanceof Float32Array && out.length === plane * 3, 'out', `a Float32Array of 3 x ${width} x ${height} = ${plane * 3} values`, out);
@@ -475,38 +487,91 @@ function checkTriple(value: unknown, what: string, positive: boolean): Triple {
   return value as Triple;
 }
 
+/** Width and height of an image (the padding helpers need no pixels). */
+interface ImageSize {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** What normalizeToChw and resizeToChw share: validated constants and the padded output. */
+interface ChwTarget {
+  out: Float32Array;
+  plane: number;
+  padWidth: number;
+  scale: number;
+  m0: number;
+  m1: number;
+  m2: number;
+  i0: number;
+  i1: number;
+  i2: number;
+}
+
+type ChwOptions = { mean: Triple; std: Triple; scale?: number; padWidth?: number; padHeight?: number; out?: Float32Array };
+
+function chwTarget(size: ImageSize, options: ChwOptions): ChwTarget {
+  const mean = checkTriple(options?.mean, 'mean', false);
+  const std = checkTriple(options.std, 'std', true);
+  const scale = options.scale ?? 1;
+  assertArgument(Number.isFinite(scale), 'scale', 'a finite number', scale);
+  const { width, height } = checkPad(size, options.padWidth, options.padHeight);
+  const out = paddedOutput(options.out, size, width, height);
+  return { out, plane: width * height, padWidth: width, scale, m0: mean[0], m1: mean[1], m2: mean[2], i0: 1 / std[0], i1: 1 / std[1], i2: 1 / std[2] };
+}
+
+/**
+ * Normalises `count` interleaved RGB pixels from src[s] into row `y` of the three planes: one pass
+ * over the pixels writing all three planes, since reading the source is what costs (3M values
+ * for SAM's frame).
+ */
+function normalizeRowToChw(src: Uint8Array, s: number, count: number, t: ChwTarget, y: number): void {
+  const { out, plane, scale, m0, m1, m2, i0, i1, i2 } = t;
+  let o = y * t.padWidth;
+  for (let x = 0; x < count; x++, s += 3, o++) {
+    out[o] = (src[s] * scale - m0) * i0;
+    out[o + plane] = (src[s + 1] * scale - m1) * i1;
+    out[o + 2 * plane] = (src[s + 2] * scale - m2) * i2;
+  }
+}
+
 /**
  * Planar CHW float32 of (pixel * scale - mean) / std, padded bottom/right with zeros after
  * normalisation (as segment-anything pads) to padWidth x padHeight. Written into `out` when
  * given (3 x padWidth x padHeight values; reused buffers are fine, the padding is re-zeroed).
  */
-export function normalizeToChw(
-  image: RgbImage,
-  options: { mean: Triple; std: Triple; scale?: number; padWidth?: number; padHeight?: number; out?: Float32Array },
-): Float32Array {
-  const mean = checkTriple(options.mean, 'mean', false);
-  const std = checkTriple(options.std, 'std', true);
-  const scale = options.scale ?? 1;
-  assertArgument(Number.isFinite(scale), 'scale', 'a finite number', scale);
+export function normalizeToChw(image: RgbImage, options: ChwOptions): Float32Array {
   assertRgbImage(image, 'normalizeToChw image');
-  const { width, height } = checkPad(image, options.padWidth, options.padHeight);
-  const plane = width * height;
-  const out = paddedOutput(options.out, image, width, height);
-  const src = image.data;
-  // One pass over the interleaved pixels writing all three planes: reading the source once is
-  // what costs (3M values for SAM's frame).
-  const m0 = mean[0], m1 = mean[1], m2 = mean[2];
-  const i0 = 1 / std[0], i1 = 1 / std[1], i2 = 1 / std[2];
-  for (let y = 0; y < image.height; y++) {
-    let s = y * image.width * 3;
-    let o = y * width;
-    for (let x = 0; x < image.width; x++, s += 3, o++) {
-      out[o] = (src[s] * scale - m0) * i0;
-      out[o + plane] = (src[s + 1] * scale - m1) * i1;
-      out[o + 2 * plane] = (src[s + 2] * scale - m2) * i2;
-    }
+  const target = chwTarget(image, options);
+  for (let y = 0; y < image.height; y++) normalizeRowToChw(image.data, y * image.width * 3, image.width, target, y);
+  return target.out;
+}
+
+/**
+ * normalizeToChw(resizeImage(image, width, height, kernel), options) in one pass over the output
+ * rows, without the resized image: the same bytes before normalising, so the same floats. The
+ * SAM encoder's input (a 1024 x 1024 frame) is made this way.
+ */
+export function resizeToChw(image: RgbImage, width: number, height: number, options: ChwOptions & { kernel?: ResizeKernel }): Float32Array {
+  assertRgbImage(image, 'resizeToChw image');
+  checkSize(width, height, DEFAULT_MAX_PIXELS, 'resize target');
+  const kernel = options?.kernel ?? 'bilinear';
+  assertArgument(kernel === 'bilinear' || kernel === 'bicubic', 'kernel', "'bilinear' or 'bicubic'", kernel);
+  const target = chwTarget({ width, height }, options);
+  const rows = width !== image.width ? resampleHorizontal(image, width, resampleCoefficients(image.width, width, kernel)) : image;
+  const rowLength = width * 3;
+  if (height === image.height) {
+    for (let y = 0; y < height; y++) normalizeRowToChw(rows.data, y * rowLength, width, target, y);
+    return target.out;
   }
-  return out;
+  const vertical = resampleCoefficients(image.height, height, kernel);
+  const row = new Uint8Array(rowLength);
+  const clamped = new Uint8ClampedArray(row.buffer);
+  const sums = new Float64Array(rowLength);
+  for (let y = 0; y < height; y++) {
+    resampleRow(rows.data, rowLength, vertical, y, row, clamped, 0, sums);
+    normalizeRowToChw(row, 0, width, target, y);
+  }
+  return target.out;
 }
 
 /** MedSAM input: (v - min) / max(max - min, 1e-8) over the whole image, planar CHW, zero-padded. */

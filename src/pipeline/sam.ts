@@ -6,7 +6,7 @@
 import type { Backend, Dim, ModelSession, ModelSource, TensorData } from '../backends/types.js';
 import { SalipError, describeValue } from '../core/errors.js';
 import { throwIfAborted } from './stages/options.js';
-import { assertRgbImage, longestSideSize, minMaxToChw, normalizeToChw, resizeImage } from '../core/image.js';
+import { assertRgbImage, longestSideSize, minMaxToChw, resizeImage, resizeToChw } from '../core/image.js';
 import type { RgbImage } from '../core/types.js';
 import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, detectDecoderKind, freePromptBatch, prepareSamDecoder } from './graph-edit.js';
 import { loadSplitDecoder, type SplitDecoderRunner } from './graph-split.js';
@@ -121,14 +121,14 @@ function chwToHwc(chw: Float32Array, size: number): Float32Array {
 function preprocess(image: RgbImage, preset: SamPreset, reuse?: Float32Array): { input: Float32Array; transform: SamInputTransform } {
   const size = preset.inputSize;
   const target = preset.resize === 'stretch' ? { width: size, height: size } : longestSideSize(image.width, image.height, size);
-  const resized = target.width === image.width && target.height === image.height ? image : resizeImage(image, target.width, target.height, 'bilinear');
   // The NHWC layout makes its own array from the CHW one, so only CHW reuses a buffer.
   const out = preset.encoderLayout === 'nhwc' || reuse?.length !== 3 * size * size ? undefined : reuse;
   const pad = { padWidth: size, padHeight: size, out };
+  // Min-max needs the range of the resized image first; mean/std resizes and normalises row by row.
   const chw =
     preset.normalize === 'min-max'
-      ? minMaxToChw(resized, pad)
-      : normalizeToChw(resized, { mean: [...preset.pixelMean], std: [...preset.pixelStd], ...pad });
+      ? minMaxToChw(target.width === image.width && target.height === image.height ? image : resizeImage(image, target.width, target.height, 'bilinear'), pad)
+      : resizeToChw(image, target.width, target.height, { kernel: 'bilinear', mean: [...preset.pixelMean], std: [...preset.pixelStd], ...pad });
   return {
     input: preset.encoderLayout === 'nhwc' ? chwToHwc(chw, size) : chw,
     // Per-axis ratios of the rounded resized size, as segment-anything's ResizeLongestSide.apply_coords.

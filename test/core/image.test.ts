@@ -14,6 +14,7 @@ import {
   longestSideSize,
   minMaxToChw,
   normalizeToChw,
+  resizeToChw,
   padImage,
   resizeImage,
   resizeShortestSide,
@@ -382,6 +383,40 @@ describe('float tensors', () => {
   it('normalizeToChw refuses an image whose data is not bytes', () => {
     const floats = { width: 1, height: 1, data: Float32Array.from([0.5, 0.5, 0.5]) } as unknown as RgbImage;
     expectCode(() => normalizeToChw(floats, { mean: [0, 0, 0], std: [1, 1, 1] }), 'INVALID_IMAGE', 'normalizeToChw image');
+  });
+
+  it('resizeToChw equals normalizeToChw of resizeImage, float for float, into fresh and reused buffers (property)', () => {
+    fc.assert(
+      fc.property(
+        arbImage,
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.constantFrom('bilinear' as const, 'bicubic' as const),
+        fc.boolean(),
+        (image, width, height, extraW, extraH, kernel, reuse) => {
+          const options = { mean: [123.675, 116.28, 103.53] as [number, number, number], std: [58.395, 57.12, 57.375] as [number, number, number], scale: 1.5, padWidth: width + extraW, padHeight: height + extraH };
+          const expected = normalizeToChw(resizeImage(image, width, height, kernel), options);
+          // A reused buffer holds stale values everywhere, padding included.
+          const out = reuse ? new Float32Array(expected.length).fill(7) : undefined;
+          const got = resizeToChw(image, width, height, { ...options, kernel, out });
+          if (out) expect(got).toBe(out);
+          expect(Array.from(got)).toEqual(Array.from(expected));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('resizeToChw refuses a bad image, size, kernel and pad, naming them', () => {
+    const image = createRgbImage(4, 4);
+    const options = { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
+    expectCode(() => resizeToChw({ width: 2, height: 2, data: new Uint8Array(3) }, 4, 4, options), 'INVALID_IMAGE', 'resizeToChw image');
+    expectCode(() => resizeToChw(image, 0, 4, options), 'INVALID_IMAGE', 'resize target');
+    expectCode(() => resizeToChw(image, 4, 4, { ...options, kernel: 'nearest' as 'bilinear' }), 'INVALID_ARGUMENT', 'kernel');
+    expectCode(() => resizeToChw(image, 8, 8, { ...options, padWidth: 6 }), 'INVALID_ARGUMENT', 'padWidth');
+    expectCode(() => resizeToChw(image, 8, 8, { ...options, std: [1, 0, 1] }), 'INVALID_ARGUMENT', 'std');
   });
 
   it('normalizeToChw refuses a zero std and a pad smaller than the image', () => {
