@@ -510,7 +510,8 @@ interface ChwTarget {
 type ChwOptions = { mean: Triple; std: Triple; scale?: number; padWidth?: number; padHeight?: number; out?: Float32Array };
 
 function chwTarget(size: ImageSize, options: ChwOptions): ChwTarget {
-  const mean = checkTriple(options?.mean, 'mean', false);
+  assertArgument(options !== null && typeof options === 'object', 'options', 'an object with mean and std', options);
+  const mean = checkTriple(options.mean, 'mean', false);
   const std = checkTriple(options.std, 'std', true);
   const scale = options.scale ?? 1;
   assertArgument(Number.isFinite(scale), 'scale', 'a finite number', scale);
@@ -554,7 +555,7 @@ export function normalizeToChw(image: RgbImage, options: ChwOptions): Float32Arr
 export function resizeToChw(image: RgbImage, width: number, height: number, options: ChwOptions & { kernel?: ResizeKernel }): Float32Array {
   assertRgbImage(image, 'resizeToChw image');
   checkSize(width, height, DEFAULT_MAX_PIXELS, 'resize target');
-  const kernel = options?.kernel ?? 'bilinear';
+  const kernel = options !== null && typeof options === 'object' ? (options.kernel ?? 'bilinear') : 'bilinear';
   assertArgument(kernel === 'bilinear' || kernel === 'bicubic', 'kernel', "'bilinear' or 'bicubic'", kernel);
   const target = chwTarget({ width, height }, options);
   const rows = width !== image.width ? resampleHorizontal(image, width, resampleCoefficients(image.width, width, kernel)) : image;

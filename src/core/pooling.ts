@@ -173,14 +173,55 @@ export function pooledFeature(grid: EmbeddingGrid, coverage: Float32Array): Floa
     }
   }
   if (total === 0) return feature;
-  const data = grid.data;
-  for (let c = 0; c < g.channels; c++) {
-    const base = c * cells;
+  poolCells(grid.data, cells, g.channels, index, weight, n, total, feature, 0);
+  return feature;
+}
+
+/**
+ * out[o + c] = (sum over j < n of weight[j] * data[c * plane + index[j]]) / total, each channel's
+ * sum taken in order of j. Four channels share each read of a cell's index and weight; the sums
+ * stay per channel and in the same order, so the values are those of one channel at a time.
+ */
+function poolCells(
+  data: Float32Array,
+  plane: number,
+  channels: number,
+  index: Int32Array,
+  weight: Float64Array,
+  n: number,
+  total: number,
+  out: Float32Array,
+  o: number,
+): void {
+  let c = 0;
+  for (; c + 4 <= channels; c += 4) {
+    const b0 = c * plane;
+    const b1 = b0 + plane;
+    const b2 = b1 + plane;
+    const b3 = b2 + plane;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let j = 0; j < n; j++) {
+      const i = index[j];
+      const w = weight[j];
+      s0 += w * data[b0 + i];
+      s1 += w * data[b1 + i];
+      s2 += w * data[b2 + i];
+      s3 += w * data[b3 + i];
+    }
+    out[o + c] = s0 / total;
+    out[o + c + 1] = s1 / total;
+    out[o + c + 2] = s2 / total;
+    out[o + c + 3] = s3 / total;
+  }
+  for (; c < channels; c++) {
+    const base = c * plane;
     let sum = 0;
     for (let j = 0; j < n; j++) sum += weight[j] * data[base + index[j]];
-    feature[c] = sum / total;
+    out[o + c] = sum / total;
   }
-  return feature;
 }
 
 /** Mask-pooled C-dim feature of a region given as a binary mask in image pixels. */
@@ -274,13 +315,7 @@ export function pointWindowFeatures(grid: EmbeddingGrid, points: Float32Array, c
       }
     }
     if (total === 0) continue;
-    const out = p * g.channels;
-    for (let c = 0; c < g.channels; c++) {
-      const base = c * plane;
-      let sum = 0;
-      for (let j = 0; j < n; j++) sum += weight[j] * data[base + index[j]];
-      features[out + c] = sum / total;
-    }
+    poolCells(data, plane, g.channels, index, weight, n, total, features, p * g.channels);
   }
   return features;
 }

@@ -417,6 +417,8 @@ describe('float tensors', () => {
     expectCode(() => resizeToChw(image, 4, 4, { ...options, kernel: 'nearest' as 'bilinear' }), 'INVALID_ARGUMENT', 'kernel');
     expectCode(() => resizeToChw(image, 8, 8, { ...options, padWidth: 6 }), 'INVALID_ARGUMENT', 'padWidth');
     expectCode(() => resizeToChw(image, 8, 8, { ...options, std: [1, 0, 1] }), 'INVALID_ARGUMENT', 'std');
+    expectCode(() => resizeToChw(image, 8, 8, undefined as unknown as typeof options), 'INVALID_ARGUMENT', 'options');
+    expectCode(() => normalizeToChw(image, null as unknown as typeof options), 'INVALID_ARGUMENT', 'options');
   });
 
   it('normalizeToChw refuses a zero std and a pad smaller than the image', () => {

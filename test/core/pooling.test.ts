@@ -232,6 +232,43 @@ describe('pointWindowCoverage', () => {
   });
 });
 
+describe('pooledFeature', () => {
+  it('is, per channel, the coverage-weighted sum over cells in cell order divided by the total weight, bit for bit (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 11 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (channels, side, seed) => {
+          let state = seed;
+          const next = () => {
+            state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+            return state / 2 ** 32;
+          };
+          const values = Array.from({ length: channels }, () => Array.from({ length: side * side }, () => next() * 20 - 10));
+          const g = grid(values, side, side, { inputSize: 16, scale: 1, imageWidth: 16, imageHeight: 16 });
+          // About half the cells covered, with float32 weights in (0, 1].
+          const coverage = Float32Array.from({ length: side * side }, () => (next() < 0.5 ? 0 : Math.max(next(), 0.01)));
+          const got = pooledFeature(g, coverage);
+          // The definition, one channel at a time over every cell.
+          let total = 0;
+          for (let i = 0; i < coverage.length; i++) if (coverage[i] > 0) total += coverage[i];
+          const expected = new Float32Array(channels);
+          if (total > 0) {
+            for (let c = 0; c < channels; c++) {
+              let sum = 0;
+              for (let i = 0; i < coverage.length; i++) if (coverage[i] > 0) sum += coverage[i] * g.data[c * side * side + i];
+              expected[c] = sum / total;
+            }
+          }
+          expect(Array.from(got)).toEqual(Array.from(expected));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('pointWindowFeatures', () => {
   it('equals pooledFeature of pointWindowCoverage for every point, bit for bit (property)', () => {
     fc.assert(
