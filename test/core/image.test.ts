@@ -25,6 +25,7 @@ import {
   toGray,
 } from '../../src/core/image.js';
 import type { RgbImage } from '../../src/core/types.js';
+import { createRandom } from '../../src/core/random.js';
 
 function expectCode(fn: () => unknown, code: string, messagePart?: string): void {
   try {
@@ -226,11 +227,11 @@ describe('resizeImage (Pillow semantics)', () => {
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (width, height, outHeight, kernel, seed) => {
           const data = new Uint8Array(width * height * 3);
-          let state = seed;
+          const next = createRandom(seed).next;
           for (let i = 0; i < data.length; i++) {
-            state = (Math.imul(state, 1103515245) + 12345) >>> 0;
             // Mostly the extremes, where rounding and clamping differ first.
-            data[i] = state % 3 === 0 ? 0 : state % 3 === 1 ? 255 : state >>> 24;
+            const u = next();
+            data[i] = u < 1 / 3 ? 0 : u < 2 / 3 ? 255 : Math.floor(next() * 256);
           }
           const image = createRgbImage(width, height, data);
           const byRows = resizeImage(image, width, outHeight, kernel);

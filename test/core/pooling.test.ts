@@ -15,6 +15,7 @@ import {
   type EmbeddingGrid,
 } from '../../src/core/pooling.js';
 import type { BinaryMask } from '../../src/core/types.js';
+import { createRandom } from '../../src/core/random.js';
 
 /** A [1, C, h, w] grid whose channel c at cell i holds values[c][i]. */
 function grid(values: number[][], gridW: number, gridH: number, t: { inputSize: number; scale: number; imageWidth: number; imageHeight: number }): EmbeddingGrid {
@@ -240,11 +241,7 @@ describe('pooledFeature', () => {
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (channels, side, seed) => {
-          let state = seed;
-          const next = () => {
-            state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-            return state / 2 ** 32;
-          };
+          const next = createRandom(seed).next;
           const values = Array.from({ length: channels }, () => Array.from({ length: side * side }, () => next() * 20 - 10));
           const g = grid(values, side, side, { inputSize: 16, scale: 1, imageWidth: 16, imageHeight: 16 });
           // About half the cells covered, with float32 weights in (0, 1].
@@ -280,13 +277,8 @@ describe('pointWindowFeatures', () => {
         fc.array(fc.tuple(fc.float({ min: -20, max: 80, noNaN: true }), fc.float({ min: -20, max: 80, noNaN: true })), { minLength: 1, maxLength: 12 }),
         (channels, side, cells, seed, xy) => {
           // A side x side grid over a 64-wide frame; the image fills part of it (padding right and below).
-          let state = seed;
-          const values = Array.from({ length: channels }, () =>
-            Array.from({ length: side * side }, () => {
-              state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-              return state / 2 ** 31 - 1;
-            }),
-          );
+          const next = createRandom(seed).next;
+          const values = Array.from({ length: channels }, () => Array.from({ length: side * side }, () => next() * 2 - 1));
           const g = grid(values, side, side, { inputSize: 64, scale: 1.3, imageWidth: 37, imageHeight: 29 });
           const points = Float32Array.from(xy.flat());
           const features = pointWindowFeatures(g, points, cells);
