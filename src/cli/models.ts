@@ -22,6 +22,8 @@ export const MODEL_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'clip-combined': { type: 'string', valueName: '<file.onnx>', description: 'one ONNX graph with both CLIP towers (instead of --clip-vision/--clip-text)' },
   'clip-tokenizer': { type: 'string', valueName: '<tokenizer.json>', description: 'tokenizer.json (default: per preset)' },
   threads: { type: 'integer', min: 1, description: 'ONNX Runtime intra-op threads (default: the runtime chooses)' },
+  worker: { type: 'boolean', default: true, description: "judge segment-everything's masks in a worker thread beside the decoder calls (--no-worker: on the calling thread; same masks)" },
+  'prompts-per-run': { type: 'integer', min: 1, description: "grid points per decoder run in segment-everything's exact mode (default 1: batches pay on GPUs only, see docs/performance.md)" },
 };
 
 type Options = Record<string, FlagValue | undefined>;
@@ -69,5 +71,11 @@ export function clipConfigFromFlags(o: Options): ClipConfig | undefined {
 /** Creates the Salip instance the flags describe. */
 export async function salipFromFlags(o: Options): Promise<Salip> {
   const threads = o.threads as number | undefined;
-  return createSalip({ backend: nodeBackend({ intraOpThreads: threads }), sam: samConfigFromFlags(o), clip: clipConfigFromFlags(o) });
+  return createSalip({
+    backend: nodeBackend({ intraOpThreads: threads }),
+    sam: samConfigFromFlags(o),
+    clip: clipConfigFromFlags(o),
+    workers: o.worker !== false,
+    promptsPerRun: o.promptsPerRun as number | undefined,
+  });
 }
