@@ -244,39 +244,44 @@ function decoderContext(session: ModelSession, io: DecoderIo, encoderIo: Encoder
   };
 }
 
-/** Decoder feeds for one prompt, coordinates mapped into the model frame. */
+/** Decoder feeds for one prompt, or a prompt batch (decodeBatch), coordinates mapped into the model frame. */
 function decoderFeeds(
   ctx: DecoderContext,
   embedding: { data: Float32Array; dims: readonly number[] },
-  prompt: SamPrompt,
+  prompts: readonly SamPrompt[],
   t: SamInputTransform,
 ): { feeds: Record<string, TensorData>; pointCount: number } {
-  const points = prompt.points ?? [];
   // Meta's convention: points, then the box as two corners labelled 2 and 3; without a box a
-  // padding point (0, 0) labelled -1 is appended.
-  const n = points.length + (prompt.box ? 2 : 1);
-  const coords = new Float32Array(n * 2);
-  const labels = new Array<number>(n);
-  points.forEach((p, i) => {
-    coords[2 * i] = p.x * t.scaleX;
-    coords[2 * i + 1] = p.y * t.scaleY;
-    labels[i] = p.label;
+  // padding point (0, 0) labelled -1 is appended. Prompts run together (the prompt batch) must
+  // come to the same number of points.
+  const n = (prompts[0].points?.length ?? 0) + (prompts[0].box ? 2 : 1);
+  const coords = new Float32Array(prompts.length * n * 2);
+  const labels = new Array<number>(prompts.length * n);
+  prompts.forEach((prompt, b) => {
+    const points = prompt.points ?? [];
+    const first = b * n;
+    points.forEach((p, i) => {
+      coords[2 * (first + i)] = p.x * t.scaleX;
+      coords[2 * (first + i) + 1] = p.y * t.scaleY;
+      labels[first + i] = p.label;
+    });
+    const k = first + points.length;
+    if (prompt.box) {
+      const [x0, y0, x1, y1] = prompt.box;
+      coords.set([x0 * t.scaleX, y0 * t.scaleY, x1 * t.scaleX, y1 * t.scaleY], 2 * k);
+      labels[k] = 2;
+      labels[k + 1] = 3;
+    } else {
+      coords.set([0, 0], 2 * k);
+      labels[k] = -1;
+    }
   });
-  const k = points.length;
-  if (prompt.box) {
-    const [x0, y0, x1, y1] = prompt.box;
-    coords.set([x0 * t.scaleX, y0 * t.scaleY, x1 * t.scaleX, y1 * t.scaleY], 2 * k);
-    labels[k] = 2;
-    labels[k + 1] = 3;
-  } else {
-    labels[k] = -1;
-  }
   return {
     pointCount: n,
     feeds: {
       image_embeddings: { type: 'float32', dims: embedding.dims, data: embedding.data },
-      point_coords: { type: 'float32', dims: [1, n, 2], data: coords },
-      point_labels: numberTensor(ctx.io.labelType, [1, n], labels),
+      point_coords: { type: 'float32', dims: [prompts.length, n, 2], data: coords },
+      point_labels: numberTensor(ctx.io.labelType, [prompts.length, n], labels),
       mask_input: ctx.maskInput,
       has_mask_input: ctx.hasMaskInput,
       orig_im_size: numberTensor(ctx.io.origSizeType, [2], [t.imageHeight, t.imageWidth]),
@@ -309,7 +314,7 @@ async function probeMaskCount(ctx: DecoderContext, outputs: [string, string], si
   const dims = ctx.embeddingDims;
   const data = new Float32Array(dims[0] * dims[1] * dims[2] * dims[3]);
   const t: SamInputTransform = { inputSize: size, scaleX: 1, scaleY: 1, resizedWidth: size, resizedHeight: size, imageWidth: size, imageHeight: size };
-  const { feeds } = decoderFeeds(ctx, { data, dims }, { points: [{ x: size / 2, y: size / 2, label: 1 }] }, t);
+  const { feeds } = decoderFeeds(ctx, { data, dims }, [{ points: [{ x: size / 2, y: size / 2, label: 1 }] }], t);
   const out = await ctx.session.run(feeds, outputs);
   return readMasks(out[outputs[0]], out[outputs[1]], outputs).count;
 }
@@ -481,7 +486,7 @@ function makeSamModel(
       checkSamPrompt(prompt, embedding.transform.imageWidth, embedding.transform.imageHeight, preset.supportsPoints);
       const multimask = checkMultimask(options, 'SAM decode');
       const { token, names } = outputsFor(multimask);
-      const { feeds, pointCount } = decoderFeeds(ctx, embedding, prompt, embedding.transform);
+      const { feeds, pointCount } = decoderFeeds(ctx, embedding, [prompt], embedding.transform);
       const out = await runDecoder(embedding, feeds, names);
       const masks = readMasks(out[names[0]], out[names[1]], names);
       const plane = masks.side * masks.side;
@@ -503,24 +508,15 @@ function makeSamModel(
       const multimask = checkMultimask(options, 'SAM decodeBatch');
       const { token, names } = outputsFor(multimask);
       const session = await (batched ??= loadBatched());
-      // Each prompt is its point plus Meta's padding point (0, 0) labelled -1, as decode feeds it.
+      // One single-point prompt per point, fed as decode feeds it (with Meta's padding point).
       const n = points.length;
-      const coords = new Float32Array(n * 4);
-      const labels = new Array<number>(n * 2);
-      points.forEach((p, i) => {
-        coords.set([p.x * t.scaleX, p.y * t.scaleY, 0, 0], 4 * i);
-        labels[2 * i] = p.label;
-        labels[2 * i + 1] = -1;
-      });
-      const { feeds } = decoderFeeds(ctx, embedding, { points: [points[0]] }, t);
-      feeds.point_coords = { type: 'float32', dims: [n, 2, 2], data: coords };
-      feeds.point_labels = numberTensor(ctx.io.labelType, [n, 2], labels);
+      const { feeds, pointCount } = decoderFeeds(ctx, embedding, points.map((p) => ({ points: [p] })), t);
       const out = await session.run(feeds, names);
       const masks = readMasks(out[names[0]], out[names[1]], names, n);
       const plane = masks.side * masks.side;
       return Array.from({ length: n }, (_, b) => {
         const iou = masks.iou.subarray(b * masks.count, (b + 1) * masks.count);
-        const chosen = selectMasks(masks.count, iou, multimask, 2, token);
+        const chosen = selectMasks(masks.count, iou, multimask, pointCount, token);
         const base = b * masks.count;
         return {
           lowResLogits: chosen.map((i) => masks.data.subarray((base + i) * plane, (base + i + 1) * plane)),
