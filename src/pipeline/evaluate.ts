@@ -16,7 +16,7 @@ import { refine } from './stages/refine.js';
 import { retrieve } from './stages/retrieve.js';
 import { segmentEverything } from './stages/segment-everything.js';
 import { throwIfAborted, type StageControl } from './stages/options.js';
-import { guidedFastOptions, resolveTask, type SalipTask } from './tasks.js';
+import { everythingRunOptions, guidedFastOptions, resolveTask, type SalipTask } from './tasks.js';
 
 export type EvalMode = 'cascade' | 'unprompted' | 'gt-box' | 'oracle';
 export const EVAL_MODES: readonly EvalMode[] = ['cascade', 'unprompted', 'gt-box', 'oracle'];
@@ -133,11 +133,9 @@ export async function evaluate(salip: Salip, items: readonly EvalItem[], options
     if (needsPool) {
       const fast = guidedFastOptions(task, scorer, embedding, options.signal);
       const everything = await segmentEverything(sam, image, {
-        ...task.everything,
+        ...everythingRunOptions(task.everything, salip),
         fast,
         embedding,
-        candidateMaker: salip.candidateMaker,
-        promptsPerRun: task.everything?.promptsPerRun ?? salip.promptsPerRun,
         signal: options.signal,
       });
       poolSize = everything.records.length;

@@ -17,7 +17,7 @@ import { threadCandidateMaker, workerCandidateMaker, type CandidateMaker } from 
 import { segmentEverything, type SegmentEverythingOptions, type SegmentEverythingStats, type ResolvedSegmentEverythingOptions } from './stages/segment-everything.js';
 import { segmentWithBoxes, segmentWithPrompts, type PromptedMask, type PromptedOptions, type PromptedResult } from './stages/prompted.js';
 import type { StageControl } from './stages/options.js';
-import { guidedFastOptions, resolveTask, type SalipTask } from './tasks.js';
+import { everythingRunOptions, guidedFastOptions, resolveTask, type SalipTask } from './tasks.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from './types.js';
 
 export interface SalipOptions {
@@ -240,11 +240,9 @@ class SalipInstance implements Salip {
     control.onProgress?.({ stage: 'encoder', done: 1, total: 1 });
     const t2 = now();
     const everything = await segmentEverything(this.sam, working, {
-      ...task.everything,
+      ...everythingRunOptions(task.everything, this),
       fast: guidedFastOptions(task, scorer, embedding, control.signal),
       embedding,
-      candidateMaker: this.candidateMaker,
-      promptsPerRun: task.everything?.promptsPerRun ?? this.promptsPerRun,
       onProgress: control.onProgress,
       signal: control.signal,
     });

@@ -8,6 +8,7 @@ import { VISUAL_PROMPT_MODES, type VisualPromptMode } from '../core/prompts.js';
 import { PROMPT_ENSEMBLES } from './prompt-ensembles.js';
 import type { ClassSpec, Scorer } from './scorers.js';
 import type { FastEverythingOptions, SegmentEverythingOptions } from './stages/segment-everything.js';
+import type { Salip } from './salip.js';
 import type { SamImageEmbedding } from './types.js';
 
 /** Segment-everything parameters as a task carries them (no callbacks). */
@@ -149,4 +150,17 @@ export function guidedFastOptions(task: SalipTask, scorer: Scorer | undefined, e
   if (task.everything?.mode !== 'fast' || fast?.guide !== undefined || typeof scorer?.pointAffinity !== 'function') return fast;
   const affinity = scorer.pointAffinity.bind(scorer);
   return { ...fast, guide: (points) => affinity({ classes: task.classes, embedding, signal }, points) };
+}
+
+/**
+ * A task's segment-everything parameters with what a Salip instance adds to every run of it:
+ * where the masks are judged (its candidate maker) and how many grid points a decoder run takes
+ * (the task's promptsPerRun, else the instance's). The cascade, evaluate() and tune() run
+ * segment-everything with these.
+ */
+export function everythingRunOptions(
+  params: EverythingParams | undefined,
+  salip: Pick<Salip, 'candidateMaker' | 'promptsPerRun'>,
+): SegmentEverythingOptions {
+  return { ...params, candidateMaker: salip.candidateMaker, promptsPerRun: params?.promptsPerRun ?? salip.promptsPerRun };
 }

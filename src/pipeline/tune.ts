@@ -19,7 +19,7 @@ import { refine } from './stages/refine.js';
 import { retrieve } from './stages/retrieve.js';
 import { segmentEverything } from './stages/segment-everything.js';
 import { throwIfAborted, type StageControl } from './stages/options.js';
-import { resolveTask, type EverythingParams, type SalipTask } from './tasks.js';
+import { everythingRunOptions, resolveTask, type EverythingParams, type SalipTask } from './tasks.js';
 import type { SamImageEmbedding } from './types.js';
 
 /** The values each searched parameter may take (the authors' grid by default). */
@@ -125,12 +125,7 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
     for (const item of prepared) {
       throwIfAborted(options.signal, 'tune');
       const { maxAreaFraction, ...everythingParams } = params;
-      const everything = await segmentEverything(salip.sam, item.image, {
-        ...everythingParams,
-        embedding: item.embedding,
-        candidateMaker: salip.candidateMaker,
-        promptsPerRun: salip.promptsPerRun,
-      });
+      const everything = await segmentEverything(salip.sam, item.image, { ...everythingRunOptions(everythingParams, salip), embedding: item.embedding });
       let retrieval;
       try {
         retrieval = await retrieve(scorer, item.image, everything.records, base.classes, { maxAreaFraction, embedding: item.embedding });

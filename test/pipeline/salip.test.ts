@@ -92,6 +92,13 @@ describe('tasks', () => {
   });
 });
 
+/** A mask that is 1 inside the rectangle [x0, y0, x1, y1) (exclusive right and bottom). */
+function gtRect(w: number, h: number, r: [number, number, number, number]): BinaryMask {
+  const data = new Uint8Array(w * h);
+  for (let y = r[1]; y < r[3]; y++) for (let x = r[0]; x < r[2]; x++) data[y * w + x] = 1;
+  return { width: w, height: h, data };
+}
+
 describe('createSalip', () => {
   it('runs the cascade and keeps provenance', async () => {
     const sam = createFakeSam();
@@ -159,6 +166,16 @@ describe('createSalip', () => {
       expect(gpu.sizes).toEqual([64, 36]);
       await onGpu.segmentEverything(image, { pointsPerSide: 4 });
       expect(gpu.sizes).toEqual([64, 36, 16]);
+      // evaluate() and tune() run the task's segment-everything the same way: the instance's
+      // batches unless the task says otherwise.
+      const item = { name: 'im.png', image, groundTruth: gtRect(64, 48, [30, 10, 50, 30]) };
+      const small: SalipTask = { ...TASK, everything: { ...TASK.everything, pointsPerSide: 4 } };
+      await evaluate(onGpu, [item], { task: small, modes: ['cascade'] });
+      await evaluate(onGpu, [item], { task: { ...small, everything: { ...small.everything, promptsPerRun: 1 } }, modes: ['cascade'] });
+      expect(gpu.sizes).toEqual([64, 36, 16, 16]);
+      await tune(onGpu, [item], { task: small, objective: 'labelled', iterations: 1, space: { pointsPerSide: [4] } });
+      await tune(onGpu, [item], { task: { ...small, everything: { ...small.everything, promptsPerRun: 1 } }, objective: 'labelled', iterations: 1, space: { pointsPerSide: [4] } });
+      expect(gpu.sizes).toEqual([64, 36, 16, 16, 16]);
     } finally {
       await Promise.all([onGpu.dispose(), onCpu.dispose(), noBatch.dispose()]);
     }
@@ -260,12 +277,6 @@ describe('createSalip', () => {
 });
 
 describe('baselines, evaluate and tune', () => {
-  const gtRect = (w: number, h: number, r: [number, number, number, number]): BinaryMask => {
-    const data = new Uint8Array(w * h);
-    for (let y = r[1]; y < r[3]; y++) for (let x = r[0]; x < r[2]; x++) data[y * w + x] = 1;
-    return { width: w, height: h, data };
-  };
-
   it('GT-box SAM reproduces a rectangular ground truth; un-prompted SAM gives the padding-point mask', async () => {
     const sam = createFakeSam();
     const image = testImage(64, 48);
