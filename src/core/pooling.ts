@@ -250,22 +250,47 @@ export function imageCoverage(grid: EmbeddingGrid): Float32Array {
  */
 export function pointWindowCoverage(grid: EmbeddingGrid, x: number, y: number, cells: number): Float32Array {
   const g = geometry(grid);
-  if (!Number.isFinite(x) || !Number.isFinite(y)) {
-    throw new SalipError('INVALID_ARGUMENT', `point: expected finite image coordinates, got (${String(x)}, ${String(y)})`);
-  }
+  checkWindowCells(cells);
+  const side = 2 * cells + 1;
+  const index = new Int32Array(side * side);
+  const weight = new Float64Array(side * side);
+  const n = pointWindow(g, grid.transform, x, y, cells, 'point', index, weight);
+  const coverage = new Float32Array(g.gridW * g.gridH);
+  for (let j = 0; j < n; j++) coverage[index[j]] = weight[j];
+  return coverage;
+}
+
+function checkWindowCells(cells: number): void {
   if (!Number.isInteger(cells) || cells < 0) {
     throw new SalipError('INVALID_ARGUMENT', `point window: expected an integer number of cells >= 0, got ${String(cells)}`);
   }
-  // A point outside the image counts as the nearest image pixel (never a padding cell).
-  const px = Math.min(Math.max(x, 0), grid.transform.imageWidth - 1);
-  const py = Math.min(Math.max(y, 0), grid.transform.imageHeight - 1);
+}
+
+/**
+ * The cells of the window around image point (x, y) that hold image, with their image coverage
+ * rounded to float32 (as a coverage grid stores it), in ascending cell order (the order
+ * pooledFeature sums in): written to index/weight, the count returned. A point outside the
+ * image counts as the nearest image pixel (never a padding cell). `what` names the point in errors.
+ */
+function pointWindow(g: GridGeometry, t: GridTransform, x: number, y: number, cells: number, what: string, index: Int32Array, weight: Float64Array): number {
+  if (!Number.isFinite(x) || !Number.isFinite(y)) {
+    throw new SalipError('INVALID_ARGUMENT', `${what}: expected finite image coordinates, got (${String(x)}, ${String(y)})`);
+  }
+  const px = Math.min(Math.max(x, 0), t.imageWidth - 1);
+  const py = Math.min(Math.max(y, 0), t.imageHeight - 1);
   const cx = Math.min(g.gridW - 1, Math.floor((px * g.pixelW) / g.cellW));
   const cy = Math.min(g.gridH - 1, Math.floor((py * g.pixelH) / g.cellH));
-  const coverage = new Float32Array(g.gridW * g.gridH);
+  let n = 0;
   for (let gy = Math.max(0, cy - cells); gy <= Math.min(g.gridH - 1, cy + cells); gy++) {
-    for (let gx = Math.max(0, cx - cells); gx <= Math.min(g.gridW - 1, cx + cells); gx++) coverage[gy * g.gridW + gx] = imageCellCoverage(g, grid.transform, gx, gy);
+    for (let gx = Math.max(0, cx - cells); gx <= Math.min(g.gridW - 1, cx + cells); gx++) {
+      const w = Math.fround(imageCellCoverage(g, t, gx, gy));
+      if (w > 0) {
+        index[n] = gy * g.gridW + gx;
+        weight[n++] = w;
+      }
+    }
   }
-  return coverage;
+  return n;
 }
 
 /**
@@ -279,43 +304,18 @@ export function pointWindowFeatures(grid: EmbeddingGrid, points: Float32Array, c
   if (!(points instanceof Float32Array) || points.length % 2 !== 0) {
     throw new SalipError('INVALID_ARGUMENT', 'points: expected a Float32Array of x, y pairs');
   }
-  if (!Number.isInteger(cells) || cells < 0) {
-    throw new SalipError('INVALID_ARGUMENT', `point window: expected an integer number of cells >= 0, got ${String(cells)}`);
-  }
-  const t = grid.transform;
-  const plane = g.gridW * g.gridH;
-  const data = grid.data;
+  checkWindowCells(cells);
   const count = points.length / 2;
   const features = new Float32Array(count * g.channels);
   const side = 2 * cells + 1;
   const index = new Int32Array(side * side);
   const weight = new Float64Array(side * side);
   for (let p = 0; p < count; p++) {
-    const x = points[2 * p];
-    const y = points[2 * p + 1];
-    if (!Number.isFinite(x) || !Number.isFinite(y)) {
-      throw new SalipError('INVALID_ARGUMENT', `points[${p}]: expected finite image coordinates, got (${String(x)}, ${String(y)})`);
-    }
-    const px = Math.min(Math.max(x, 0), t.imageWidth - 1);
-    const py = Math.min(Math.max(y, 0), t.imageHeight - 1);
-    const cx = Math.min(g.gridW - 1, Math.floor((px * g.pixelW) / g.cellW));
-    const cy = Math.min(g.gridH - 1, Math.floor((py * g.pixelH) / g.cellH));
-    // Row-major window order is ascending cell order, the order pooledFeature sums in; weights
-    // are rounded to float32 as a coverage grid stores them.
-    let n = 0;
+    const n = pointWindow(g, grid.transform, points[2 * p], points[2 * p + 1], cells, `points[${p}]`, index, weight);
     let total = 0;
-    for (let gy = Math.max(0, cy - cells); gy <= Math.min(g.gridH - 1, cy + cells); gy++) {
-      for (let gx = Math.max(0, cx - cells); gx <= Math.min(g.gridW - 1, cx + cells); gx++) {
-        const w = Math.fround(imageCellCoverage(g, t, gx, gy));
-        if (w > 0) {
-          index[n] = gy * g.gridW + gx;
-          weight[n++] = w;
-          total += w;
-        }
-      }
-    }
+    for (let j = 0; j < n; j++) total += weight[j];
     if (total === 0) continue;
-    poolCells(data, plane, g.channels, index, weight, n, total, features, p * g.channels);
+    poolCells(grid.data, g.gridW * g.gridH, g.channels, index, weight, n, total, features, p * g.channels);
   }
   return features;
 }
