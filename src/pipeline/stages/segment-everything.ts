@@ -80,8 +80,8 @@ export interface SegmentEverythingOptions extends StageControl {
   /**
    * Exact mode: grid points decoded per decoder run (default 1). Above 1 the SAM model's
    * decodeBatch runs them together (the prompt batch freed by a graph edit): worth it on a GPU,
-   * about 2x slower on CPU, where every prompt still runs the two-way transformer over all image
-   * tokens. The logits agree with single runs to ~1e-5, so a mask can differ in a pixel whose
+   * slower on CPU (1.3-1.4x the time of single runs with MobileSAM, docs/performance.md), where
+   * every prompt still runs the two-way transformer over all image tokens. The logits agree with single runs to ~1e-5, so a mask can differ in a pixel whose
    * logit is that close to the threshold. createSalip sets it where the backend says batches pay
    * (`Backend.batchedPrompts`). Fast mode always decodes one point at a time.
    */
@@ -174,7 +174,7 @@ export function resolveSegmentEverythingOptions(
     mode: options.mode ?? 'exact',
     fast: resolveFastOptions(options.fast),
   };
-  if (resolved.promptsPerRun > 1 && typeof (sam as Partial<SamModel>).decodeBatch !== 'function') {
+  if (resolved.promptsPerRun > 1 && typeof sam.decodeBatch !== 'function') {
     throw new SalipError(
       'INVALID_ARGUMENT',
       `segmentEverything: promptsPerRun: ${resolved.promptsPerRun} needs a SAM model with decodeBatch (the prompt-batched decoder); this one (${sam.info.preset}) decodes one prompt per run`,

@@ -8,9 +8,8 @@ import { createCandidateJobRunner, type CandidateJob } from '../../core/everythi
 
 const run = createCandidateJobRunner();
 (globalThis as { __salipWorker?: unknown }).__salipWorker = {
-  // The logits' buffers go back with the outcomes, for the next jobs to reuse: left here, they
-  // would be garbage this thread's collector hardly notices (a transferred buffer adds little to
-  // its heap), and one bench run's peak memory grew to 4.3 GB that way.
+  // The logits' buffers go back with the outcomes, for the next jobs' copies to reuse instead of
+  // allocating fresh ones (workerCandidateMaker keeps a bounded pool of them).
   handle: (message: CandidateJob) => {
     const buffers = message.logits.map((l) => l.buffer);
     return { reply: { outcomes: run(message), buffers }, transfer: buffers };
