@@ -223,6 +223,8 @@ interface DecoderContext {
   /** Zero mask_input and has_mask_input = 0, shared by every call (never written). */
   readonly maskInput: TensorData;
   readonly hasMaskInput: TensorData;
+  /** has_mask_input = 1, for prompts that carry a previous mask. */
+  readonly hasMaskInputOn: TensorData;
 }
 
 const META_EMBEDDING_DIMS = [1, 256, 64, 64] as const;
@@ -241,6 +243,7 @@ function decoderContext(session: ModelSession, io: DecoderIo, encoderIo: Encoder
     lowResSize,
     maskInput: { type: 'float32', dims: maskDims, data: new Float32Array(maskDims[2] * maskDims[3]) },
     hasMaskInput: numberTensor(io.hasMaskType, [1], [0]),
+    hasMaskInputOn: numberTensor(io.hasMaskType, [1], [1]),
   };
 }
 
@@ -255,6 +258,8 @@ function decoderFeeds(
   // padding point (0, 0) labelled -1 is appended. Prompts run together (the prompt batch) must
   // come to the same number of points.
   const n = (prompts[0].points?.length ?? 0) + (prompts[0].box ? 2 : 1);
+  // mask_input is [1, 1, s, s]: a previous mask can only go with a single prompt.
+  const maskInput = prompts.length === 1 ? prompts[0].maskInput : undefined;
   const coords = new Float32Array(prompts.length * n * 2);
   const labels = new Array<number>(prompts.length * n);
   prompts.forEach((prompt, b) => {
@@ -282,8 +287,8 @@ function decoderFeeds(
       image_embeddings: { type: 'float32', dims: embedding.dims, data: embedding.data },
       point_coords: { type: 'float32', dims: [prompts.length, n, 2], data: coords },
       point_labels: numberTensor(ctx.io.labelType, [prompts.length, n], labels),
-      mask_input: ctx.maskInput,
-      has_mask_input: ctx.hasMaskInput,
+      mask_input: maskInput === undefined ? ctx.maskInput : { type: 'float32', dims: ctx.maskInput.dims, data: maskInput },
+      has_mask_input: maskInput === undefined ? ctx.hasMaskInput : ctx.hasMaskInputOn,
       orig_im_size: numberTensor(ctx.io.origSizeType, [2], [t.imageHeight, t.imageWidth]),
     },
   };
@@ -369,6 +374,19 @@ function selectMasks(count: number, iou: Float32Array, multimask: boolean, point
   return [best];
 }
 
+function checkMaskInput(mask: Float32Array | undefined, side: number): void {
+  if (mask === undefined) return;
+  if (!(mask instanceof Float32Array) || mask.length !== side * side) {
+    throw new SalipError(
+      'INVALID_ARGUMENT',
+      `SAM decode: prompt.maskInput: expected ${side} x ${side} low-res logits (a Float32Array of ${side * side}, as decode returns them), got ${describeValue(mask)}${mask instanceof Float32Array ? ` of length ${mask.length}` : ''}`,
+    );
+  }
+  for (let i = 0; i < mask.length; i++) {
+    if (!Number.isFinite(mask[i])) throw new SalipError('INVALID_ARGUMENT', `SAM decode: prompt.maskInput: value ${mask[i]} at ${i} is not finite`);
+  }
+}
+
 function checkEmbedding(embedding: SamImageEmbedding, ctx: DecoderContext): void {
   const dims = embedding?.dims;
   const ok =
@@ -438,7 +456,9 @@ function makeSamModel(
   };
   let lastEmbedding: SamImageEmbedding | undefined;
   let decodesOnLast = 0;
-  const runDecoder = async (embedding: SamImageEmbedding, feeds: Record<string, TensorData>, names: readonly string[]) => {
+  const runDecoder = async (embedding: SamImageEmbedding, feeds: Record<string, TensorData>, names: readonly string[], withMask: boolean) => {
+    // The split decoder computes mask_input's branch once per image: a prompt's own mask needs the whole graph.
+    if (withMask) return ctx.session.run(feeds, names);
     if (embedding === lastEmbedding) decodesOnLast++;
     else {
       lastEmbedding = embedding;
@@ -486,8 +506,9 @@ function makeSamModel(
       checkSamPrompt(prompt, embedding.transform.imageWidth, embedding.transform.imageHeight, preset.supportsPoints);
       const multimask = checkMultimask(options, 'SAM decode');
       const { token, names } = outputsFor(multimask);
+      checkMaskInput(prompt.maskInput, ctx.lowResSize);
       const { feeds, pointCount } = decoderFeeds(ctx, embedding, [prompt], embedding.transform);
-      const out = await runDecoder(embedding, feeds, names);
+      const out = await runDecoder(embedding, feeds, names, prompt.maskInput !== undefined);
       const masks = readMasks(out[names[0]], out[names[1]], names);
       const plane = masks.side * masks.side;
       const chosen = selectMasks(masks.count, masks.iou, multimask, pointCount, token);

@@ -39,6 +39,12 @@ export interface SamImageEmbedding {
 export interface SamPrompt {
   readonly points?: ReadonlyArray<{ readonly x: number; readonly y: number; readonly label: 0 | 1 }>;
   readonly box?: BoxXYXY;
+  /**
+   * Low-res logits of an earlier decode on the same embedding (one of
+   * SamDecodeResult.lowResLogits, lowResSize x lowResSize in the model frame), fed as the
+   * decoder's `mask_input` with has_mask_input = 1: segment-anything's iterative refinement.
+   */
+  readonly maskInput?: Float32Array;
 }
 
 export interface SamDecodeOptions {

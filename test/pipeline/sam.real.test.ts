@@ -144,3 +144,31 @@ describe.runIf(HAS_DATA)('SAM adapter on real MobileSAM', () => {
     }
   });
 });
+
+describe('mask_input prompts on real MobileSAM', () => {
+  it('a box plus its own previous logits gives a close mask, the same whether the split decoder is loaded or not', async () => {
+    const name = taskImageNames('fetal_head_us')[3];
+    const { image, gt } = loadCase('fetal_head_us', name);
+    const embedding = await sam.embed(image);
+    const [box] = componentBoxes(gt);
+    const first = await sam.decode(embedding, { box }, { multimask: false });
+    const previous = Float32Array.from(first.lowResLogits[0]);
+    const again = await sam.decode(embedding, { box, maskInput: previous }, { multimask: false });
+    const upscale = upscaleToImage(embedding, first.lowResSize);
+    const a = maskFromLogits(upscale(previous), SIZE, SIZE);
+    const b = maskFromLogits(upscale(again.lowResLogits[0]), SIZE, SIZE);
+    // The previous mask changes the logits (it is read) but keeps the organ.
+    let changed = 0;
+    for (let i = 0; i < previous.length; i++) changed = Math.max(changed, Math.abs(previous[i] - again.lowResLogits[0][i]));
+    expect(changed).toBeGreaterThan(0.1);
+    expect(maskDice(a, b)).toBeGreaterThan(0.9);
+    expect(maskDice(b, gt)).toBeGreaterThan(0.85);
+    const logitsAgain = Float32Array.from(again.lowResLogits[0]);
+    // Many point decodes on the same embedding bring in the split decoder; a mask prompt must still see its mask.
+    for (let i = 0; i < 4; i++) await sam.decode(embedding, { points: [{ x: 40 + 20 * i, y: 60, label: 1 }] }, { multimask: true });
+    const later = await sam.decode(embedding, { box, maskInput: previous }, { multimask: false });
+    let diff = 0;
+    for (let i = 0; i < previous.length; i++) diff = Math.max(diff, Math.abs(logitsAgain[i] - later.lowResLogits[0][i]));
+    expect(diff).toBeLessThan(1e-3);
+  });
+});

@@ -258,6 +258,28 @@ describe('createSamModel on a Meta-style single-mask decoder (auto mode)', () =>
     await sam.dispose();
   });
 
+  it('feeds a prompt\'s maskInput as mask_input with has_mask_input = 1, and refuses a wrong-sized one by name', async () => {
+    const { sam, decodes } = await setup();
+    const emb = await sam.embed(constantImage(64, 32, [1, 2, 3]));
+    const first = await sam.decode(emb, { box: [0, 0, 5, 5] }, { multimask: false });
+    const previous = Float32Array.from(first.lowResLogits[0]);
+    await sam.decode(emb, { box: [0, 0, 5, 5], maskInput: previous }, { multimask: false });
+    await sam.decode(emb, { box: [0, 0, 5, 5] }, { multimask: false });
+    const [plain, withMask, after] = decodes();
+    expect(withMask.feeds.mask_input.data).toBe(previous);
+    expect(withMask.feeds.mask_input.dims).toEqual(plain.feeds.mask_input.dims);
+    expect(Number(withMask.feeds.has_mask_input.data[0])).toBe(1);
+    // The shared zero mask is untouched and comes back for prompts without a mask.
+    expect(Number(after.feeds.has_mask_input.data[0])).toBe(0);
+    expect(after.feeds.mask_input.data).toBe(plain.feeds.mask_input.data);
+    expect((plain.feeds.mask_input.data as Float32Array).every((v) => v === 0)).toBe(true);
+    await expectCode(sam.decode(emb, { box: [0, 0, 5, 5], maskInput: new Float32Array(10) }, { multimask: false }), 'INVALID_ARGUMENT', 'prompt.maskInput', 'length 10');
+    const nan = new Float32Array(previous.length);
+    nan[7] = Number.NaN;
+    await expectCode(sam.decode(emb, { box: [0, 0, 5, 5], maskInput: nan }, { multimask: false }), 'INVALID_ARGUMENT', 'prompt.maskInput', 'at 7');
+    await sam.dispose();
+  });
+
   it('reads a decoder given as a path through backend.readBytes and still edits it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salip-sam-'));
     writeFileSync(join(dir, 'decoder.onnx'), SINGLE);
