@@ -8,12 +8,14 @@
  *   refined (the bound of the retrieval stage).
  */
 import { createLogitUpscaler, upscalerGeometry } from '../core/everything/index.js';
-import { componentBoxes, decodeRle, maskDice, maskFromLogits, createMask } from '../core/mask.js';
+import { componentBoxes, decodeRle, maskDice, maskFromLogits, maskUnion, createMask } from '../core/mask.js';
 import { SalipError } from '../core/errors.js';
-import type { BinaryMask, RgbImage } from '../core/types.js';
+import type { BinaryMask, BoxXYXY, RgbImage } from '../core/types.js';
 import { embeddingFor, segmentWithBoxes, type PromptedOptions, type PromptedResult } from './stages/prompted.js';
 import { filterCandidates, type AreaFilterOptions, type RetrievedCandidate } from './stages/retrieve.js';
-import { refine } from './stages/refine.js';
+import { partAtSize, refine, refineBox, resolveRefineSettings, type RefineOptions } from './stages/refine.js';
+import { classPrior, priorPrompts } from './stages/proposals.js';
+import type { ClassSpec } from './scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from './types.js';
 
 /** Un-prompted SAM: padding point only; the mask with the highest predicted IoU. */
@@ -46,7 +48,7 @@ export async function oracleRetrieval(
   image: RgbImage,
   pool: readonly MaskRecord[],
   groundTruth: BinaryMask,
-  options: PromptedOptions & AreaFilterOptions & { topK?: number } = {},
+  options: RefineOptions & AreaFilterOptions & { topK?: number } = {},
 ): Promise<{ mask: BinaryMask; chosen: RetrievedCandidate[] }> {
   assertSameSize(image, groundTruth, 'oracleRetrieval');
   const filtered = filterCandidates(pool, image.width * image.height, options);
@@ -63,6 +65,32 @@ export async function oracleRetrieval(
   if (chosen.length === 0) return { mask: createMask(options.outputWidth ?? image.width, options.outputHeight ?? image.height), chosen };
   const refined = await refine(sam, image, { oracle: chosen }, options);
   return { mask: refined.oracle.mask, chosen };
+}
+
+/**
+ * The exemplar-box baseline: SAM prompted with the exemplars' mean box of each part (normalised
+ * coordinates scaled to the image), refined as the cascade refines (`iterations`, clean-up), the
+ * parts united. No segment-everything, no scorer: the trivial prior a cascade must beat.
+ */
+export async function exemplarBoxSam(
+  sam: SamModel,
+  image: RgbImage,
+  cls: ClassSpec,
+  options: RefineOptions = {},
+): Promise<{ mask: BinaryMask; boxes: BoxXYXY[] }> {
+  const prior = classPrior(cls);
+  if (!prior) throw new SalipError('INVALID_TASK', `exemplarBoxSam: class '${cls.name}' has no exemplars to take a box from`);
+  const settings = resolveRefineSettings(options);
+  const embedding = await embeddingFor(sam, image, options.embedding, options);
+  const outWidth = options.outputWidth ?? image.width;
+  const outHeight = options.outputHeight ?? image.height;
+  const boxes = priorPrompts(prior, image.width, image.height, false).map((p) => p.prompt.box!);
+  const masks: BinaryMask[] = [];
+  for (const box of boxes) {
+    const part = await refineBox(sam, embedding, box, settings, options.signal);
+    masks.push(partAtSize(part, embedding, outWidth, outHeight, settings, options.maskThreshold ?? 0).mask);
+  }
+  return { mask: maskUnion(masks), boxes };
 }
 
 function assertSameSize(image: RgbImage, mask: BinaryMask, what: string): void {

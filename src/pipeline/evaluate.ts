@@ -9,17 +9,19 @@ import { resizeImage } from '../core/image.js';
 import { maskDice, maskIoU, resizeMaskNearest } from '../core/mask.js';
 import { createRandom } from '../core/random.js';
 import type { BinaryMask, RgbImage } from '../core/types.js';
-import { gtBoxSam, oracleRetrieval, unpromptedSam } from './baselines.js';
+import { exemplarBoxSam, gtBoxSam, oracleRetrieval, unpromptedSam } from './baselines.js';
+import { runCascade, type CascadeRun } from './cascade.js';
 import type { Salip } from './salip.js';
 import type { Exemplar } from './scorers.js';
-import { refine } from './stages/refine.js';
-import { retrieve } from './stages/retrieve.js';
-import { segmentEverything } from './stages/segment-everything.js';
 import { throwIfAborted, type StageControl } from './stages/options.js';
-import { everythingRunOptions, guidedFastOptions, resolveTask, type SalipTask } from './tasks.js';
+import { resolveTask, taskRefinement, type SalipTask } from './tasks.js';
 
-export type EvalMode = 'cascade' | 'unprompted' | 'gt-box' | 'oracle';
-export const EVAL_MODES: readonly EvalMode[] = ['cascade', 'unprompted', 'gt-box', 'oracle'];
+/**
+ * 'exemplar-box': SAM prompted with the exemplars' mean box per part (normalised, scaled to the
+ * image), refined as the cascade refines: the trivial prior a cascade must beat.
+ */
+export type EvalMode = 'cascade' | 'unprompted' | 'gt-box' | 'oracle' | 'exemplar-box';
+export const EVAL_MODES: readonly EvalMode[] = ['cascade', 'unprompted', 'gt-box', 'oracle', 'exemplar-box'];
 
 export interface EvalItem {
   readonly name: string;
@@ -51,8 +53,10 @@ export interface EvalImageResult {
   readonly height: number;
   /** Per mode: Dice, IoU and the predicted mask (at the evaluation size). */
   readonly modes: Partial<Record<EvalMode, { dice: number; iou: number; mask: BinaryMask }>>;
-  /** Size of the stage-1 pool (for cascade/oracle). */
+  /** Size of the candidate pool (for cascade/oracle): grid records plus proposals. */
   readonly poolSize?: number;
+  /** Decoder runs of the cascade on this image, per stage (cascade mode). */
+  readonly decoderCalls?: CascadeRun['decoderCalls'];
 }
 
 export interface EvalReport {
@@ -64,6 +68,8 @@ export interface EvalReport {
   readonly images: Array<Omit<EvalImageResult, 'modes'> & { modes: Partial<Record<EvalMode, { dice: number; iou: number }>> }>;
   /** Mean Dice / IoU per mode over the scored images. */
   readonly mean: Partial<Record<EvalMode, { dice: number; iou: number }>>;
+  /** Mean decoder runs per image of the cascade (cascade mode). */
+  readonly meanDecoderCalls?: number;
   readonly count: number;
 }
 
@@ -115,11 +121,19 @@ export async function evaluate(salip: Salip, items: readonly EvalItem[], options
     const [first, ...rest] = task.classes;
     task = { ...task, classes: [{ name: first.name, topK: first.topK, exemplars }, ...rest] };
   }
+  task = resolveTask(task);
   const cls = task.classes[0];
   const topK = cls.topK ?? 1;
-  const needsPool = modes.includes('cascade') || modes.includes('oracle');
-  const scorer = modes.includes('cascade') ? salip.scorerFor(task) : undefined;
+  if (modes.includes('exemplar-box') && !(cls.exemplars && cls.exemplars.length > 0)) {
+    throw new SalipError(
+      'INVALID_ARGUMENT',
+      `modes: 'exemplar-box' needs class '${cls.name}' described by exemplars (give exemplars in the task or draw them with the exemplars option)`,
+    );
+  }
+  const needsRun = modes.includes('cascade') || modes.includes('oracle');
+  const scorer = needsRun ? salip.scorerFor(task) : undefined;
   const sam = salip.sam;
+  const refinement = taskRefinement(task);
   const images: EvalReport['images'] = [];
   for (let n = 0; n < scored.length; n++) {
     throwIfAborted(options.signal, 'evaluate');
@@ -130,49 +144,41 @@ export async function evaluate(salip: Salip, items: readonly EvalItem[], options
       results[mode] = { dice: maskDice(mask, groundTruth), iou: maskIoU(mask, groundTruth), mask };
     };
     let poolSize: number | undefined;
-    if (needsPool) {
-      const fast = guidedFastOptions(task, scorer, embedding, options.signal);
-      const everything = await segmentEverything(sam, image, {
-        ...everythingRunOptions(task.everything, salip),
-        fast,
-        embedding,
-        signal: options.signal,
-      });
-      poolSize = everything.records.length;
-      if (modes.includes('cascade')) {
-        try {
-          const retrieval = await retrieve(scorer!, image, everything.records, [cls], {
-            maxArea: task.maxArea,
-            maxAreaFraction: task.maxAreaFraction,
-            embedding,
-          });
-          const refined = await refine(sam, image, retrieval.chosen, { embedding });
-          record('cascade', refined[cls.name].mask);
-        } catch (err) {
-          // An image where every candidate was filtered scores 0, as an empty prediction would.
-          if (!(err instanceof SalipError && err.code === 'EMPTY_CANDIDATE_POOL')) throw err;
-          record('cascade', { width: image.width, height: image.height, data: new Uint8Array(image.width * image.height) });
-        }
-      }
-      if (modes.includes('oracle')) {
-        const oracle = await oracleRetrieval(sam, image, everything.records, groundTruth, {
+    let decoderCalls: CascadeRun['decoderCalls'] | undefined;
+    if (needsRun) {
+      // One cascade run serves both modes: the oracle ranks the same pool (grid and proposals).
+      let run: CascadeRun | undefined;
+      try {
+        run = await runCascade({ sam, scorer: scorer!, candidateMaker: salip.candidateMaker, promptsPerRun: salip.promptsPerRun }, image, task, {
           embedding,
-          topK,
-          maxArea: task.maxArea,
-          maxAreaFraction: task.maxAreaFraction,
+          signal: options.signal,
         });
+      } catch (err) {
+        // An image where every candidate was filtered scores 0, as an empty prediction would.
+        if (!(err instanceof SalipError && err.code === 'EMPTY_CANDIDATE_POOL')) throw err;
+      }
+      const empty = () => ({ width: image.width, height: image.height, data: new Uint8Array(image.width * image.height) });
+      poolSize = run?.pool.length ?? 0;
+      decoderCalls = run?.decoderCalls;
+      if (modes.includes('cascade')) record('cascade', run ? run.classes[cls.name].mask : empty());
+      if (modes.includes('oracle')) {
+        const oracle = run
+          ? await oracleRetrieval(sam, image, run.pool, groundTruth, { ...refinement, embedding, topK, maxArea: task.maxArea, maxAreaFraction: task.maxAreaFraction })
+          : { mask: empty() };
         record('oracle', oracle.mask);
       }
     }
     if (modes.includes('unprompted')) record('unprompted', (await unpromptedSam(sam, image, { embedding })).mask);
     if (modes.includes('gt-box')) record('gt-box', (await gtBoxSam(sam, image, groundTruth, { embedding })).union);
-    const result: EvalImageResult = { name, width: image.width, height: image.height, modes: results, poolSize };
+    if (modes.includes('exemplar-box')) record('exemplar-box', (await exemplarBoxSam(sam, image, cls, { ...refinement, embedding })).mask);
+    const result: EvalImageResult = { name, width: image.width, height: image.height, modes: results, poolSize, decoderCalls };
     await options.onImage?.(result);
     images.push({
       name,
       width: image.width,
       height: image.height,
       poolSize,
+      decoderCalls,
       modes: Object.fromEntries(Object.entries(results).map(([m, r]) => [m, { dice: r!.dice, iou: r!.iou }])),
     });
     options.onProgress?.({ stage: 'evaluate', done: n + 1, total: scored.length, message: name });
@@ -182,7 +188,8 @@ export async function evaluate(salip: Salip, items: readonly EvalItem[], options
     const rows = images.map((r) => r.modes[m]).filter((r): r is { dice: number; iou: number } => r !== undefined);
     mean[m] = { dice: average(rows.map((r) => r.dice)), iou: average(rows.map((r) => r.iou)) };
   }
-  return { task: task.name, size: options.size, modes, exemplarNames, images, mean, count: images.length };
+  const calls = images.filter((r) => r.decoderCalls).map((r) => r.decoderCalls!.everything + r.decoderCalls!.proposals + r.decoderCalls!.refine);
+  return { task: task.name, size: options.size, modes, exemplarNames, images, mean, count: images.length, meanDecoderCalls: calls.length > 0 ? average(calls) : undefined };
 }
 
 function average(values: number[]): number {

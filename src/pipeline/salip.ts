@@ -11,13 +11,14 @@ import type { Backend } from '../backends/types.js';
 import { createClipModel, type ClipConfig, type ClipModel } from './clip.js';
 import { createSamModel, type SamConfig } from './sam.js';
 import { createClipTextScorer, createExemplarScorer, type ClassSpec, type ScoreTable, type Scorer } from './scorers.js';
-import { refine } from './stages/refine.js';
-import { retrieve, type RetrievedCandidate } from './stages/retrieve.js';
+import { runCascade } from './cascade.js';
+import type { RetrievedCandidate } from './stages/retrieve.js';
+import type { RescoredClass } from './stages/rescore.js';
 import { threadCandidateMaker, workerCandidateMaker, type CandidateMaker } from './stages/candidate-makers.js';
 import { segmentEverything, type SegmentEverythingOptions, type SegmentEverythingStats, type ResolvedSegmentEverythingOptions } from './stages/segment-everything.js';
 import { segmentWithBoxes, segmentWithPrompts, type PromptedMask, type PromptedOptions, type PromptedResult } from './stages/prompted.js';
 import type { StageControl } from './stages/options.js';
-import { everythingRunOptions, guidedFastOptions, resolveTask, type SalipTask } from './tasks.js';
+import { resolveTask, type SalipTask } from './tasks.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from './types.js';
 
 export interface SalipOptions {
@@ -51,12 +52,17 @@ export interface SalipClassResult {
   readonly chosen: RetrievedCandidate[];
   /** One refined mask per chosen candidate, at the input image's size. */
   readonly parts: PromptedMask[];
+  /** The scorer's score of each chosen part after refinement (NaN when only the winners were refined). */
+  readonly refinedScores: number[];
+  /** Every candidate refined for the class (the task's refine.candidates) and how it scored refined. */
+  readonly considered: RescoredClass['considered'];
 }
 
 export interface SalipTimings {
   resize: number;
   encoder: number;
   segmentEverything: number;
+  proposals: number;
   retrieve: number;
   refine: number;
   total: number;
@@ -69,7 +75,10 @@ export interface SalipResult {
   readonly workingSize: { width: number; height: number };
   /** Per class: final mask, chosen candidates, refined parts. */
   readonly classes: Record<string, SalipClassResult>;
-  /** The whole stage-1 candidate pool (RLE, at the working size). */
+  /**
+   * The whole candidate pool (RLE, at the working size): segment-everything's records, then the
+   * exemplar-guided proposals; each record's `proposer` says which made it.
+   */
   readonly pool: MaskRecord[];
   readonly retrieval: {
     /** Candidates that were scored, and their index in `pool`. */
@@ -80,6 +89,8 @@ export interface SalipResult {
     readonly table: ScoreTable;
   };
   readonly everything: { options: ResolvedSegmentEverythingOptions; stats: SegmentEverythingStats };
+  /** Decoder runs per stage (segment-everything, proposals, refinement). */
+  readonly decoderCalls: { everything: number; proposals: number; refine: number };
   /** Milliseconds per stage. */
   readonly timings: SalipTimings;
 }
@@ -159,7 +170,8 @@ export async function createSalip(options: SalipOptions): Promise<Salip> {
 class SalipInstance implements Salip {
   private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly scorers = new WeakMap<ClassSpec[], Scorer>();
+  /** Per class list, the scorer for each exemplar-scoring setting (JSON of the options). */
+  private readonly scorers = new WeakMap<ClassSpec[], Map<string, Scorer>>();
   private readonly textScorers = new Map<string, Scorer>();
 
   constructor(
@@ -193,7 +205,10 @@ class SalipInstance implements Salip {
   scorerFor(taskOrName: SalipTask | string): Scorer {
     const task = resolveTask(taskOrName);
     if (this.customScorer) return this.customScorer;
-    const cached = this.scorers.get(task.classes);
+    const settingKey = JSON.stringify(task.exemplarScoring ?? {});
+    let byClasses = this.scorers.get(task.classes);
+    if (!byClasses) this.scorers.set(task.classes, (byClasses = new Map()));
+    const cached = byClasses.get(settingKey);
     if (cached) return cached;
     const exemplarClasses = task.classes.filter((c) => c.exemplars && c.exemplars.length > 0);
     const textClasses = task.classes.filter((c) => !(c.exemplars && c.exemplars.length > 0));
@@ -215,10 +230,10 @@ class SalipInstance implements Salip {
     };
     if (exemplarClasses.length === 0) scorer = textScorer();
     else {
-      const exemplarScorer = createExemplarScorer(this.sam, Object.fromEntries(exemplarClasses.map((c) => [c.name, c.exemplars!])));
+      const exemplarScorer = createExemplarScorer(this.sam, Object.fromEntries(exemplarClasses.map((c) => [c.name, c.exemplars!])), task.exemplarScoring);
       scorer = textClasses.length === 0 ? exemplarScorer : combineScorers(textScorer(), exemplarScorer, new Set(exemplarClasses.map((c) => c.name)));
     }
-    this.scorers.set(task.classes, scorer);
+    byClasses.set(settingKey, scorer);
     return scorer;
   }
 
@@ -239,43 +254,35 @@ class SalipInstance implements Salip {
     const embedding = await this.sam.embed(working, { signal: control.signal });
     control.onProgress?.({ stage: 'encoder', done: 1, total: 1 });
     const t2 = now();
-    const everything = await segmentEverything(this.sam, working, {
-      ...everythingRunOptions(task.everything, this),
-      fast: guidedFastOptions(task, scorer, embedding, control.signal),
-      embedding,
-      onProgress: control.onProgress,
-      signal: control.signal,
-    });
-    const t3 = now();
-    const retrieval = await retrieve(scorer, working, everything.records, task.classes, {
-      maxArea: task.maxArea,
-      maxAreaFraction: task.maxAreaFraction,
-      embedding,
-      onProgress: control.onProgress,
-      signal: control.signal,
-    });
-    const t4 = now();
-    const refined = await refine(this.sam, working, retrieval.chosen, {
+    const run = await runCascade({ sam: this.sam, scorer, candidateMaker: this.candidateMaker, promptsPerRun: this.promptsPerRun }, working, task, {
       embedding,
       outputWidth: image.width,
       outputHeight: image.height,
       onProgress: control.onProgress,
       signal: control.signal,
     });
-    const t5 = now();
     const classes: Record<string, SalipClassResult> = {};
     for (const cls of task.classes) {
-      classes[cls.name] = { mask: refined[cls.name].mask, chosen: retrieval.chosen[cls.name], parts: refined[cls.name].parts };
+      const c = run.classes[cls.name];
+      classes[cls.name] = {
+        mask: c.mask,
+        chosen: c.chosen.map((p) => p.source),
+        parts: c.chosen.map((p) => p.part),
+        refinedScores: c.chosen.map((p) => p.refinedScore),
+        considered: c.considered,
+      };
     }
+    const r = run.retrieval;
     return {
       task: task.name,
       imageSize: { width: image.width, height: image.height },
       workingSize: { width: working.width, height: working.height },
       classes,
-      pool: everything.records,
-      retrieval: { pool: retrieval.pool, poolIndex: retrieval.poolIndex, removed: retrieval.removed, table: retrieval.table },
-      everything: { options: everything.options, stats: everything.stats },
-      timings: { resize: t1 - t0, encoder: t2 - t1, segmentEverything: t3 - t2, retrieve: t4 - t3, refine: t5 - t4, total: t5 - t0 },
+      pool: run.pool,
+      retrieval: { pool: r.pool, poolIndex: r.poolIndex, removed: r.removed, table: r.table },
+      everything: run.everything,
+      decoderCalls: run.decoderCalls,
+      timings: { resize: t1 - t0, encoder: t2 - t1, ...run.timings, total: now() - t0 },
     };
   }
 

@@ -6,7 +6,8 @@
  */
 import { SalipError } from '../core/errors.js';
 import { throwIfAborted } from './stages/options.js';
-import { decodeRle } from '../core/mask.js';
+import { boxXywhToXyxy, decodeRle } from '../core/mask.js';
+import { exemplarPrior, priorBoxAgreement, type ExemplarPrior } from '../core/exemplar-prior.js';
 import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowFeatures, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
@@ -188,6 +189,13 @@ export interface ExemplarScorerOptions {
    * to 0.79 over 5 exemplar draws, a broad optimum from 10 to 20; no change on lungs or brain.
    */
   stabilityWeight?: number;
+  /**
+   * Adds this times the exemplars' box consistency times the candidate's agreement with their
+   * mean box (both 0-1; core/exemplar-prior.ts), so that where the exemplars agree on the
+   * organ's place and size (a heart on a radiograph) a candidate there wins over a look-alike
+   * elsewhere, and where they do not (fetal heads) the prior fades by itself. Default 0 (off).
+   */
+  locationWeight?: number;
 }
 
 /** Region and context features of one region, both unnormalised. */
@@ -219,7 +227,20 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   if (typeof stabilityWeight !== 'number' || !Number.isFinite(stabilityWeight) || stabilityWeight < 0) {
     throw new SalipError('INVALID_ARGUMENT', `exemplar scorer stabilityWeight: expected a number >= 0, got ${JSON.stringify(options.stabilityWeight)}`);
   }
+  const locationWeight = options.locationWeight ?? 0;
+  if (typeof locationWeight !== 'number' || !Number.isFinite(locationWeight) || locationWeight < 0) {
+    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer locationWeight: expected a number >= 0, got ${JSON.stringify(options.locationWeight)}`);
+  }
   const withContext = similarity === 'region+context';
+  const priors = new WeakMap<Exemplar[], Map<number, ExemplarPrior>>();
+  /** The exemplars' box prior for a class of `parts` parts, computed once per list. */
+  const priorOf = (list: Exemplar[], parts: number): ExemplarPrior => {
+    let byParts = priors.get(list);
+    if (!byParts) priors.set(list, (byParts = new Map()));
+    let prior = byParts.get(parts);
+    if (!prior) byParts.set(parts, (prior = exemplarPrior(list.map((e) => e.mask), parts)));
+    return prior;
+  };
   /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
   const featuresOf = (embedding: EmbeddingGrid, coverage: Float32Array, imageMean: Float32Array | null): RegionFeatures => {
     const region = pooledFeature(embedding, coverage);
@@ -287,7 +308,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -335,13 +356,17 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const nClasses = protos.length;
       const scores = new Float32Array(nClasses * n);
       const imageMean = imageMeanOf(embedding);
+      const locations = locationWeight > 0 ? lists.map((list, c) => priorOf(list, ctx.classes[c].topK ?? 1)) : [];
       ctx.candidates.forEach((record, i) => {
         const f = featuresOf(embedding, rleCoverage(embedding, record.segmentation), imageMean);
         // Records built by hand may carry no stability score; they get no prior.
         const prior = stabilityWeight > 0 && Number.isFinite(record.stabilityScore) ? stabilityWeight * record.stabilityScore : 0;
         protos.forEach((p, c) => {
           const similarityScore = f.context && p.context ? 50 * (cosine(f.region, p.region) + cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
-          scores[c * n + i] = similarityScore + prior;
+          const location = locations[c]
+            ? locationWeight * locations[c].consistency * priorBoxAgreement(locations[c], boxXywhToXyxy(record.bbox), imageWidth, imageHeight)
+            : 0;
+          scores[c * n + i] = similarityScore + prior + location;
         });
       });
       return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };

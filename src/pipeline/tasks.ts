@@ -6,9 +6,11 @@
 import { SalipError } from '../core/errors.js';
 import { VISUAL_PROMPT_MODES, type VisualPromptMode } from '../core/prompts.js';
 import { PROMPT_ENSEMBLES } from './prompt-ensembles.js';
-import type { ClassSpec, Scorer } from './scorers.js';
+import type { ClassSpec, ExemplarScorerOptions, Scorer } from './scorers.js';
+import type { CandidateMaker } from './stages/candidate-makers.js';
+import { PROPOSAL_DEFAULTS, type ProposalSettings } from './stages/proposals.js';
+import type { RefineSettings } from './stages/refine.js';
 import type { FastEverythingOptions, SegmentEverythingOptions } from './stages/segment-everything.js';
-import type { Salip } from './salip.js';
 import type { SamImageEmbedding } from './types.js';
 
 /** Segment-everything parameters as a task carries them (no callbacks). */
@@ -32,6 +34,43 @@ export interface SalipTask {
    * 256 for 2-D tasks; final masks are returned at the input size. undefined = no resize.
    */
   workingSize?: number;
+  /**
+   * Proposals made from the exemplars that join the grid's pool (stages/proposals.ts); false
+   * turns them off. Only classes described by exemplars get proposals.
+   */
+  proposals?: ProposalSettings | false;
+  /**
+   * Refinement: box passes per candidate, part clean-up, and how many retrieved candidates per
+   * class are refined and re-scored (`candidates`; the class's topK refines the winners only).
+   */
+  refine?: RefineSettings & { candidates?: number };
+  /** Options of the exemplar scorer the cascade builds for this task (stabilityWeight, locationWeight, ...). */
+  exemplarScoring?: ExemplarScorerOptions;
+}
+
+/**
+ * What a task that names only its classes gets: settings for medical images, not
+ * segment-anything's natural-image defaults (32 x 32 points, predicted IoU 0.88, stability
+ * 0.95, which throw away most of MobileSAM's masks on radiographs and ultrasound). Chosen on one
+ * half of each development task and checked on the other half (docs/results.md).
+ */
+export const TASK_DEFAULTS = {
+  workingSize: 256,
+  maxAreaFraction: 0.76,
+  everything: { pointsPerSide: 16, predIouThresh: 0.5, stabilityScoreThresh: 0, boxNmsThresh: 0.7 },
+  proposals: { ...PROPOSAL_DEFAULTS },
+  refine: { iterations: 2, candidates: 3 },
+  exemplarScoring: { stabilityWeight: 10, locationWeight: 0 },
+} as const satisfies Partial<SalipTask>;
+
+/** The task's proposal settings, or undefined when they are off. */
+export function taskProposals(task: SalipTask): ProposalSettings | undefined {
+  return task.proposals === false ? undefined : { ...PROPOSAL_DEFAULTS, ...task.proposals };
+}
+
+/** The task's refinement settings (the paper's single pass of the winners when it gives none). */
+export function taskRefinement(task: SalipTask): RefineSettings & { candidates?: number } {
+  return task.refine ?? {};
 }
 
 /**
@@ -73,7 +112,7 @@ export const TASK_PRESETS: Readonly<Record<'lungs-cxr' | 'fetal-head-us' | 'brai
 
 export type TaskPresetName = keyof typeof TASK_PRESETS;
 
-/** A task by preset name, or the given task validated. */
+/** A task by preset name, or the given task validated, with TASK_DEFAULTS filling what it leaves out. */
 export function resolveTask(task: SalipTask | string): SalipTask {
   if (typeof task === 'string') {
     // Own keys only: 'constructor' and friends are not presets.
@@ -81,9 +120,34 @@ export function resolveTask(task: SalipTask | string): SalipTask {
     if (!preset) {
       throw new SalipError('INVALID_TASK', `task: unknown preset '${task}'; expected one of ${Object.keys(TASK_PRESETS).join(', ')} or a task object`);
     }
-    return preset;
+    return withTaskDefaults(preset);
   }
-  return validateTask(task);
+  return withTaskDefaults(validateTask(task));
+}
+
+const resolvedTasks = new WeakMap<SalipTask, SalipTask>();
+
+/**
+ * The task with TASK_DEFAULTS filled in: fields it leaves out take the default, and the fields
+ * of `everything`, `refine` and `exemplarScoring` it gives override the default's one by one.
+ * The same task object always resolves to the same object (scorers are cached per task).
+ */
+export function withTaskDefaults(task: SalipTask): SalipTask {
+  const known = resolvedTasks.get(task);
+  if (known) return known;
+  const d = TASK_DEFAULTS;
+  const resolved: SalipTask = {
+    ...task,
+    workingSize: task.workingSize ?? d.workingSize,
+    maxAreaFraction: task.maxArea === undefined ? (task.maxAreaFraction ?? d.maxAreaFraction) : task.maxAreaFraction,
+    everything: { ...d.everything, ...task.everything },
+    proposals: task.proposals === false ? false : { ...d.proposals, ...task.proposals },
+    refine: { ...d.refine, ...task.refine },
+    exemplarScoring: { ...d.exemplarScoring, ...task.exemplarScoring },
+  };
+  resolvedTasks.set(task, resolved);
+  resolvedTasks.set(resolved, resolved);
+  return resolved;
 }
 
 /** Checks a task object (e.g. parsed from JSON) and returns it; INVALID_TASK names the field. */
@@ -125,7 +189,44 @@ export function validateTask(task: unknown): SalipTask {
     bad('maxAreaFraction', 'a number in (0, 1]', t.maxAreaFraction);
   }
   if (t.everything !== undefined && (typeof t.everything !== 'object' || t.everything === null)) bad('everything', 'an object', t.everything);
+  checkSettings(t.proposals, 'proposals', { exemplarBox: 'boolean', eachExemplarBox: 'boolean', similarity: 'boolean', similarityGrid: [4, 128, true], similarityLevel: [0, 1, false] }, bad, true);
+  checkSettings(t.refine, 'refine', { iterations: [1, 8, true], candidates: [1, 32, true], fillHoles: 'boolean', largestComponent: 'boolean', multimaskAlternatives: 'boolean' }, bad);
+  checkSettings(t.exemplarScoring, 'exemplarScoring', { stabilityWeight: [0, 1000, false], locationWeight: [0, 1000, false], contextCells: [1, 16, true] }, bad, false, {
+    similarity: ['region+context', 'region'],
+    contrast: ['none', 'image-mean'],
+  });
   return { name: (t.name as string | undefined) ?? 'custom', ...(t as object) } as SalipTask;
+}
+
+type SettingRule = 'boolean' | [min: number, max: number, integer: boolean];
+
+/** Checks an optional settings object field by field (unknown keys are refused, so typos surface). */
+function checkSettings(
+  value: unknown,
+  field: string,
+  rules: Record<string, SettingRule>,
+  bad: (field: string, expected: string, got?: unknown) => never,
+  falseAllowed = false,
+  choices: Record<string, string[]> = {},
+): void {
+  if (value === undefined || (falseAllowed && value === false)) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(field, falseAllowed ? 'an object or false' : 'an object', value);
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const rule = rules[key];
+    const options = choices[key];
+    if (options) {
+      if (!options.includes(v as string)) bad(`${field}.${key}`, `one of ${options.join(', ')}`, v);
+    } else if (rule === undefined) {
+      bad(`${field}.${key}`, `a known setting (${[...Object.keys(rules), ...Object.keys(choices)].join(', ')})`, key);
+    } else if (rule === 'boolean') {
+      if (typeof v !== 'boolean') bad(`${field}.${key}`, 'true or false', v);
+    } else {
+      const [min, max, integer] = rule;
+      if (typeof v !== 'number' || !(v >= min && v <= max) || (integer && !Number.isInteger(v))) {
+        bad(`${field}.${key}`, `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`, v);
+      }
+    }
+  }
 }
 
 /** Parses a task from JSON text (a CLI --task file). */
@@ -160,7 +261,7 @@ export function guidedFastOptions(task: SalipTask, scorer: Scorer | undefined, e
  */
 export function everythingRunOptions(
   params: EverythingParams | undefined,
-  salip: Pick<Salip, 'candidateMaker' | 'promptsPerRun'>,
+  salip: { readonly candidateMaker?: CandidateMaker; readonly promptsPerRun?: number },
 ): SegmentEverythingOptions {
   return { ...params, candidateMaker: salip.candidateMaker, promptsPerRun: params?.promptsPerRun ?? salip.promptsPerRun };
 }

@@ -108,4 +108,9 @@ export interface MaskRecord {
   readonly cropBox: BoxXYWH;
   /** Which multi-mask output (0..2 for multi-mask, 0 for single-mask) produced it. */
   readonly maskIndex: number;
+  /**
+   * What made the candidate: 'grid' (segment-everything), 'exemplar-box' or 'similarity'
+   * (stages/proposals.ts), 'refined' (a refinement pass). Absent on records made elsewhere.
+   */
+  readonly proposer?: string;
 }

@@ -1,12 +1,38 @@
 /**
  * Stage 4 of SaLIP: prompt SAM with the box of each retrieved candidate (single-mask output),
  * threshold at 0 and take the union per class (the two lungs become one lung mask).
+ *
+ * Beyond the single box pass of the paper: `iterations` > 1 prompts again with the box of the
+ * previous pass's mask and its low-res logits as `mask_input` (segment-anything's iterative
+ * refinement), so a loose first box tightens; `fillHoles` and `largestComponent` clean each part.
+ * refineAndRescore (rescore.ts) refines more candidates than topK and lets the scorer choose
+ * among the refined masks, so a bad first pick can be replaced.
  */
-import { boxXywhToXyxy } from '../../core/mask.js';
-import type { BinaryMask, RgbImage } from '../../core/types.js';
-import type { SamModel } from '../types.js';
-import { embeddingFor, segmentWithBoxes, type PromptedMask, type PromptedOptions } from './prompted.js';
+import { createThresholdUpscaler, upscalerGeometry } from '../../core/everything/index.js';
+import { boxXywhToXyxy, connectedComponents, createMask, fillHoles, maskUnion } from '../../core/mask.js';
+import type { BinaryMask, BoxXYXY, RgbImage } from '../../core/types.js';
+import type { SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
+import { embeddingFor, type PromptedMask, type PromptedOptions } from './prompted.js';
+import { numberOption, throwIfAborted } from './options.js';
 import type { RetrievedCandidate } from './retrieve.js';
+
+/** How a box becomes a part mask. The defaults are the paper's single box pass. */
+export interface RefineSettings {
+  /** Box passes per candidate (default 1); each later pass adds the previous mask as mask_input. */
+  iterations?: number;
+  /** Fill holes of each part mask (default false). */
+  fillHoles?: boolean;
+  /** Keep only each part's largest connected component (default false). */
+  largestComponent?: boolean;
+  /**
+   * Also decode each candidate's box with multi-mask output and let the scorer weigh SAM's three
+   * granularities against the refined mask (default false; one more decoder run per candidate,
+   * used by refineAndRescore when it re-scores).
+   */
+  multimaskAlternatives?: boolean;
+}
+
+export interface RefineOptions extends PromptedOptions, RefineSettings {}
 
 export interface RefinedClass {
   /** Union of the refined masks of the class. */
@@ -15,19 +41,144 @@ export interface RefinedClass {
   readonly parts: PromptedMask[];
 }
 
+/** A refined part at the embedding's image size (for scoring) and its last pass. */
+export interface RefinedPart {
+  /** The mask at the embedding's image size, post-processed. */
+  readonly working: BinaryMask;
+  /** The last pass's prompt, low-res logits, predicted IoU and stability. */
+  readonly prompt: SamPrompt;
+  readonly lowResLogits: Float32Array;
+  readonly predictedIou: number;
+  readonly stabilityScore: number;
+  /** Decoder calls it took. */
+  readonly passes: number;
+}
+
+export function resolveRefineSettings(settings: RefineSettings = {}): Required<RefineSettings> {
+  return {
+    iterations: numberOption(settings.iterations, 1, 'refine iterations', { integer: true, min: 1, max: 8 }),
+    fillHoles: settings.fillHoles === true,
+    largestComponent: settings.largestComponent === true,
+    multimaskAlternatives: settings.multimaskAlternatives === true,
+  };
+}
+
+/** Keeps the largest 8-connected component (the mask itself when it has at most one). */
+export function largestComponent(mask: BinaryMask): BinaryMask {
+  const { labels, areas } = connectedComponents(mask, 8);
+  if (areas.length <= 1) return mask;
+  let best = 0;
+  for (let i = 1; i < areas.length; i++) if (areas[i] > areas[best]) best = i;
+  const out = createMask(mask.width, mask.height);
+  for (let i = 0; i < labels.length; i++) out.data[i] = labels[i] === best + 1 ? 1 : 0;
+  return out;
+}
+
+/** The part clean-up a task asks for: largest component first, then holes filled. */
+export function cleanPart(mask: BinaryMask, settings: Required<RefineSettings>): BinaryMask {
+  let out = mask;
+  if (settings.largestComponent) out = largestComponent(out);
+  if (settings.fillHoles) out = fillHoles(out);
+  return out;
+}
+
+/**
+ * Refines one box: `iterations` single-mask passes, each after the first prompted with the box
+ * of the previous mask and its low-res logits. Stops early when a pass returns an empty mask
+ * (the previous pass is kept).
+ */
+export async function refineBox(
+  sam: SamModel,
+  embedding: SamImageEmbedding,
+  box: BoxXYXY,
+  settings: Required<RefineSettings>,
+  signal?: AbortSignal,
+): Promise<RefinedPart> {
+  const t = embedding.transform;
+  let upscale: ReturnType<typeof createThresholdUpscaler> | undefined;
+  let prompt: SamPrompt = { box };
+  let best: Omit<RefinedPart, 'working' | 'passes'> & { mask: BinaryMask } | undefined;
+  let passes = 0;
+  for (let pass = 0; pass < settings.iterations; pass++) {
+    throwIfAborted(signal, 'refinement');
+    const result = await sam.decode(embedding, prompt, { multimask: false });
+    passes++;
+    upscale ??= createThresholdUpscaler(upscalerGeometry(result.lowResSize, t));
+    const mask = createMask(t.imageWidth, t.imageHeight);
+    const cut = upscale(result.lowResLogits[0], 0, 1, mask.data);
+    if (cut.area === 0 && best) break;
+    // The decoder's output buffer may be reused by the next run: keep a copy.
+    const lowResLogits = Float32Array.from(result.lowResLogits[0]);
+    best = { prompt, lowResLogits, predictedIou: result.iouPredictions[0], stabilityScore: cut.stability, mask };
+    if (cut.area === 0) break;
+    prompt = { box: cut.box, maskInput: lowResLogits };
+  }
+  const { mask, ...rest } = best!;
+  return { ...rest, working: cleanPart(mask, settings), passes };
+}
+
+/**
+ * SAM's multi-mask outputs for a box, as refined parts of one pass each (the alternatives a
+ * scorer may prefer to the single-mask answer: the organ without a neighbour it leaked into).
+ */
+export async function boxAlternatives(sam: SamModel, embedding: SamImageEmbedding, box: BoxXYXY, settings: Required<RefineSettings>): Promise<RefinedPart[]> {
+  if (!sam.info.supportsMultimask) return [];
+  const t = embedding.transform;
+  const result = await sam.decode(embedding, { box }, { multimask: true });
+  const upscale = createThresholdUpscaler(upscalerGeometry(result.lowResSize, t));
+  const parts: RefinedPart[] = [];
+  result.lowResLogits.forEach((logits, m) => {
+    const mask = createMask(t.imageWidth, t.imageHeight);
+    const cut = upscale(logits, 0, 1, mask.data);
+    if (cut.area === 0) return;
+    parts.push({
+      prompt: { box },
+      lowResLogits: Float32Array.from(logits),
+      predictedIou: result.iouPredictions[m],
+      stabilityScore: cut.stability,
+      working: cleanPart(mask, settings),
+      passes: m === 0 ? 1 : 0,
+    });
+  });
+  return parts;
+}
+
+/** A refined part at the output size: its last pass's logits upscaled there, post-processed alike. */
+export function partAtSize(part: RefinedPart, embedding: SamImageEmbedding, width: number, height: number, settings: Required<RefineSettings>, threshold = 0): PromptedMask {
+  const t = embedding.transform;
+  const sameSize = width === t.imageWidth && height === t.imageHeight && threshold === 0;
+  let mask = part.working;
+  if (!sameSize) {
+    mask = createMask(width, height);
+    const side = Math.round(Math.sqrt(part.lowResLogits.length));
+    createThresholdUpscaler(upscalerGeometry(side, t, width, height))(part.lowResLogits, threshold, 1, mask.data);
+    mask = cleanPart(mask, settings);
+  }
+  return { prompt: part.prompt, mask, predictedIou: part.predictedIou, stabilityScore: part.stabilityScore };
+}
+
 /** Refines every class's chosen candidates with box prompts. */
 export async function refine(
   sam: SamModel,
   image: RgbImage,
   chosen: Readonly<Record<string, readonly RetrievedCandidate[]>>,
-  options: PromptedOptions = {},
+  options: RefineOptions = {},
 ): Promise<Record<string, RefinedClass>> {
+  const settings = resolveRefineSettings(options);
   const embedding = await embeddingFor(sam, image, options.embedding, options);
+  const outWidth = options.outputWidth ?? image.width;
+  const outHeight = options.outputHeight ?? image.height;
   const out: Record<string, RefinedClass> = {};
+  const total = Object.values(chosen).reduce((n, list) => n + list.length, 0);
+  let done = 0;
   for (const [name, candidates] of Object.entries(chosen)) {
-    const boxes = candidates.map((c) => boxXywhToXyxy(c.record.bbox));
-    const result = await segmentWithBoxes(sam, image, boxes, { ...options, embedding });
-    out[name] = { mask: result.union, parts: result.masks };
+    const parts: PromptedMask[] = [];
+    for (const c of candidates) {
+      const part = await refineBox(sam, embedding, boxXywhToXyxy(c.record.bbox), settings, options.signal);
+      parts.push(partAtSize(part, embedding, outWidth, outHeight, settings, options.maskThreshold ?? 0));
+      options.onProgress?.({ stage: 'prompted', done: ++done, total });
+    }
+    out[name] = { mask: parts.length > 0 ? maskUnion(parts.map((p) => p.mask)) : createMask(outWidth, outHeight), parts };
   }
   return out;
 }

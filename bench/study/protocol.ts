@@ -1,0 +1,205 @@
+/**
+ * Chooses cascade settings under the honest protocol (protocol-lib.ts) and reports them: for
+ * each named configuration, the cascade's Dice on every image of both halves under every
+ * exemplar draw; then, per direction, the configuration with the best mean on the choosing half
+ * and its Dice on the other half (mean over draws and the worst draw), beside the exemplar-box,
+ * un-prompted and GT-box baselines. Decoder outputs are memoised per image, so configurations
+ * that share prompts share decoder runs.
+ *
+ *   npx tsx bench/study/protocol.ts <task> [--draws 5] [--configs a,b,...] [--side N]
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { maskDice } from '../../src/core/mask.js';
+import { exemplarBoxSam, gtBoxSam, unpromptedSam } from '../../src/pipeline/baselines.js';
+import { runCascade } from '../../src/pipeline/cascade.js';
+import { createExemplarScorer, type Scorer } from '../../src/pipeline/scorers.js';
+import { threadCandidateMaker } from '../../src/pipeline/stages/candidate-makers.js';
+import { segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
+import { TASK_PRESETS, everythingRunOptions, withTaskDefaults, type SalipTask } from '../../src/pipeline/tasks.js';
+import type { SamDecodeResult, SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
+import type { RgbImage } from '../../src/core/types.js';
+import { cachePath, cachedEmbedding, loadMobileSam } from './common.js';
+import { PROTOCOL_TASKS, exemplarSets, loadFolder, mean, type ProtocolTask } from './protocol-lib.js';
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { draws: { type: 'string', default: '5' }, configs: { type: 'string' }, side: { type: 'string' } },
+});
+const task = positionals[0] as ProtocolTask;
+if (!(task in PROTOCOL_TASKS)) throw new Error(`task: one of ${Object.keys(PROTOCOL_TASKS).join(', ')}`);
+const info = PROTOCOL_TASKS[task];
+const draws = Number(args.draws);
+
+type Config = Partial<SalipTask>;
+/** The base: the task's preset where it has one, else what a task naming only its class gets. */
+const base: Config = info.preset && info.preset in TASK_PRESETS ? { ...(TASK_PRESETS as Record<string, SalipTask>)[info.preset] } : {};
+if (args.side) base.everything = { ...base.everything, pointsPerSide: Number(args.side) };
+
+const CONFIGS: Record<string, Config> = {
+  paper: { proposals: false, refine: { iterations: 1, candidates: 1 }, exemplarScoring: { locationWeight: 0 } },
+  'it2-c3-loc20': { refine: { iterations: 2, candidates: 3 }, exemplarScoring: { locationWeight: 20 } },
+  'it1-c5-loc20': { refine: { iterations: 1, candidates: 5 }, exemplarScoring: { locationWeight: 20 } },
+  'it3-c3-loc20': { refine: { iterations: 3, candidates: 3 }, exemplarScoring: { locationWeight: 20 } },
+  'it2-c3-loc60': { refine: { iterations: 2, candidates: 3 }, exemplarScoring: { locationWeight: 60 } },
+  'it2-c3-loc20-each': { proposals: { eachExemplarBox: true }, refine: { iterations: 2, candidates: 3 }, exemplarScoring: { locationWeight: 20 } },
+  'it2-c3-loc20-alt': { refine: { iterations: 2, candidates: 3, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
+  'it2-c5-loc20-clean': { refine: { iterations: 2, candidates: 5, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
+  'it2-c3-loc20-stab0': { refine: { iterations: 2, candidates: 3 }, exemplarScoring: { locationWeight: 20, stabilityWeight: 0 } },
+};
+const configNames = args.configs ? args.configs.split(',') : Object.keys(CONFIGS);
+
+/** A SAM whose decodes are memoised by prompt (and mask input) until clear(). */
+function memoSam(sam: SamModel) {
+  const memo = new Map<string, SamDecodeResult>();
+  let runs = 0;
+  const key = (prompt: Parameters<SamModel['decode']>[1], multimask: boolean) => {
+    const h = createHash('sha1').update(JSON.stringify({ p: prompt.points, b: prompt.box, multimask }));
+    if (prompt.maskInput) h.update(new Uint8Array(prompt.maskInput.buffer, prompt.maskInput.byteOffset, prompt.maskInput.byteLength));
+    return h.digest('hex');
+  };
+  const model: SamModel = {
+    info: sam.info,
+    embed: (image) => cachedEmbedding(sam, image),
+    async decode(embedding, prompt, options) {
+      const k = key(prompt, options.multimask);
+      let hit = memo.get(k);
+      if (!hit) {
+        runs++;
+        const r = await sam.decode(embedding, prompt, options);
+        hit = { lowResLogits: r.lowResLogits.map((l) => Float32Array.from(l)), iouPredictions: Float32Array.from(r.iouPredictions), lowResSize: r.lowResSize };
+        memo.set(k, hit);
+      }
+      return hit;
+    },
+    dispose: () => sam.dispose(),
+  };
+  return { model, clear: () => memo.clear(), runs: () => runs };
+}
+
+const real = await loadMobileSam();
+const sam = memoSam(real);
+const candidateMaker = threadCandidateMaker();
+const items = loadFolder(task);
+const sets = exemplarSets(items, draws);
+const tasks = new Map<string, SalipTask>();
+const scorers = new Map<string, Scorer>();
+function taskFor(config: string, set: number): SalipTask {
+  const k = `${config}/${set}`;
+  let t = tasks.get(k);
+  if (!t) {
+    const c = CONFIGS[config];
+    const cls = { name: info.className, topK: info.topK, exemplars: sets[set].exemplars };
+    t = withTaskDefaults({
+      ...base,
+      ...c,
+      name: task,
+      classes: [cls],
+      everything: { ...base.everything, ...c.everything },
+      refine: { ...base.refine, ...c.refine },
+      exemplarScoring: { ...base.exemplarScoring, ...c.exemplarScoring },
+    });
+    tasks.set(k, t);
+  }
+  return t;
+}
+function scorerFor(t: SalipTask, set: number): Scorer {
+  const k = `${set}/${JSON.stringify(t.exemplarScoring)}`;
+  let s = scorers.get(k);
+  if (!s) scorers.set(k, (s = createExemplarScorer(sam.model, {}, t.exemplarScoring)));
+  return s;
+}
+
+/** Segment-everything's records for an image and parameters, from the disk cache when there. */
+async function cachedPool(name: string, image: RgbImage, t: SalipTask, embedding: SamImageEmbedding) {
+  const key = createHash('sha1').update(JSON.stringify(t.everything)).update(image.data).digest('hex').slice(0, 16);
+  const file = cachePath('grid-pools', task, `${name}-${key}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Awaited<ReturnType<typeof segmentEverything>>;
+  const r = await segmentEverything(real, image, { ...everythingRunOptions(t.everything, { candidateMaker }), embedding });
+  const kept = { records: r.records, options: r.options, stats: r.stats };
+  writeFileSync(file, JSON.stringify(kept));
+  return kept as Awaited<ReturnType<typeof segmentEverything>>;
+}
+
+interface Row {
+  name: string;
+  set: number;
+  config: string;
+  cascade: number;
+  exemplarBox: number;
+  calls: number;
+}
+const rows: Row[] = [];
+const perImage: Record<string, { gtBox: number; unprompted: number }> = {};
+const t0 = performance.now();
+for (const [n, item] of items.entries()) {
+  const embedding = await cachedEmbedding(real, item.image);
+  const gt = item.groundTruth;
+  perImage[item.name] = {
+    gtBox: maskDice((await gtBoxSam(sam.model, item.image, gt, { embedding })).union, gt),
+    unprompted: maskDice((await unpromptedSam(sam.model, item.image, { embedding })).mask, gt),
+  };
+  const pools = new Map<string, Awaited<ReturnType<typeof segmentEverything>>>();
+  for (const [s, set] of sets.entries()) {
+    if (set.exemplarNames.includes(item.name)) continue;
+    for (const config of configNames) {
+      const t = taskFor(config, s);
+      const params = JSON.stringify(t.everything);
+      let pool = pools.get(params);
+      if (!pool) pools.set(params, (pool = await cachedPool(item.name, item.image, t, embedding)));
+      const scorer = scorerFor(t, s);
+      const run = await runCascade({ sam: sam.model, scorer }, item.image, t, { embedding, everything: pool });
+      const box = await exemplarBoxSam(sam.model, item.image, t.classes[0], { ...t.refine, embedding });
+      rows.push({
+        name: item.name,
+        set: s,
+        config,
+        cascade: maskDice(run.classes[info.className].mask, gt),
+        exemplarBox: maskDice(box.mask, gt),
+        calls: pool.stats.decoderCalls + run.decoderCalls.proposals + run.decoderCalls.refine,
+      });
+    }
+  }
+  sam.clear();
+  console.error(`${n + 1}/${items.length} ${item.name} ${((performance.now() - t0) / 1000).toFixed(0)} s, ${sam.runs()} decoder runs`);
+}
+await real.dispose();
+
+const out = cachePath('protocol', `${task}-${Date.now()}.json`);
+writeFileSync(out, JSON.stringify({ task, draws, configs: configNames, base, rows, perImage, sets: sets.map((s) => ({ from: s.from, seed: s.seed, exemplars: s.exemplarNames })) }));
+
+/** Mean over the draws of one direction of the per-draw mean over `which` items. */
+function summary(config: string, from: 0 | 1, which: 'choose' | 'report', field: 'cascade' | 'exemplarBox') {
+  const perDraw = sets
+    .map((set, s) => ({ set, s }))
+    .filter(({ set }) => set.from === from)
+    .map(({ set, s }) => {
+      const names = new Set(set[which].map((i) => i.name));
+      return mean(rows.filter((r) => r.set === s && r.config === config && names.has(r.name)).map((r) => r[field]));
+    });
+  return { mean: mean(perDraw), worst: Math.min(...perDraw) };
+}
+const f = (v: number) => v.toFixed(3);
+console.log(`\n${task}: ${items.length} images, ${draws} draws per half, 3 exemplars per draw`);
+console.log('config'.padEnd(28), 'choose0', 'report1', 'choose1', 'report0', ' calls', ' exbox-report(mean both)');
+for (const config of configNames) {
+  const c0 = summary(config, 0, 'choose', 'cascade');
+  const r1 = summary(config, 0, 'report', 'cascade');
+  const c1 = summary(config, 1, 'choose', 'cascade');
+  const r0 = summary(config, 1, 'report', 'cascade');
+  const calls = mean(rows.filter((r) => r.config === config).map((r) => r.calls));
+  const eb = (summary(config, 0, 'report', 'exemplarBox').mean + summary(config, 1, 'report', 'exemplarBox').mean) / 2;
+  console.log(config.padEnd(28), f(c0.mean), ' ', f(r1.mean), ' ', f(c1.mean), ' ', f(r0.mean), ' ', calls.toFixed(0).padStart(5), '  ', f(eb));
+}
+for (const from of [0, 1] as const) {
+  const best = configNames.reduce((a, b) => (summary(b, from, 'choose', 'cascade').mean > summary(a, from, 'choose', 'cascade').mean ? b : a));
+  const r = summary(best, from, 'report', 'cascade');
+  const eb = summary(best, from, 'report', 'exemplarBox');
+  const reportNames = sets.find((s) => s.from === from)!.report.map((i) => i.name);
+  console.log(
+    `chosen on half ${from}: ${best}; on half ${1 - from}: cascade mean ${f(r.mean)} worst ${f(r.worst)}; exemplar-box ${f(eb.mean)} (worst ${f(eb.worst)}); ` +
+      `un-prompted ${f(mean(reportNames.map((n) => perImage[n].unprompted)))}; GT-box ${f(mean(reportNames.map((n) => perImage[n].gtBox)))}`,
+  );
+}
+console.log(`rows: ${out}`);

@@ -1,0 +1,231 @@
+/**
+ * Proposals beyond the uniform grid: prompts made from the exemplars, decoded into candidates
+ * that join segment-everything's pool and face the same scorer. Segment-everything only offers
+ * what a grid point happens to land on; an organ whose parts SAM splits or merges with its
+ * neighbours (the heart and the mediastinum) may never be offered whole. Two proposers:
+ *
+ * - 'exemplar-box': the exemplars' mean box per part (core/exemplar-prior.ts), scaled to the
+ *   image: where the organ usually is, at its usual size.
+ * - 'similarity': the exemplar scorer's point affinity over a dense grid of the image (how much
+ *   each place looks like the exemplars' region in SAM's embedding), as PerSAM does with its
+ *   location confidence map: the most alike place as a positive point, the least alike as a
+ *   negative point, and the box of the alike region around the peak.
+ *
+ * Each record carries `proposer`, so the result says which proposer made each candidate.
+ */
+import { createThresholdUpscaler, pointGrid, upscalerGeometry } from '../../core/everything/index.js';
+import { denormalizeBox, exemplarPrior, type ExemplarPrior } from '../../core/exemplar-prior.js';
+import { boxXyxyToXywh, createMask, encodeRleInBox } from '../../core/mask.js';
+import type { BoxXYXY } from '../../core/types.js';
+import type { ClassSpec, Scorer } from '../scorers.js';
+import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
+import { throwIfAborted, type StageControl } from './options.js';
+
+/** Which proposers run; both default to on for classes described by exemplars. */
+export interface ProposalSettings {
+  /** The exemplars' mean box per part as a box prompt (default true). */
+  exemplarBox?: boolean;
+  /**
+   * Each exemplar's own part boxes as box prompts too (default false): where the organ's size
+   * varies, one of them may fit better than the mean.
+   */
+  eachExemplarBox?: boolean;
+  /** Points and box from the exemplar similarity map (default true; needs Scorer.pointAffinity). */
+  similarity?: boolean;
+  /** Side of the point grid the similarity map is sampled on (default 32). */
+  similarityGrid?: number;
+  /**
+   * Share of the way from the map's median up to its peak above which a grid point counts as
+   * alike (default 0.5): the region around the peak whose box becomes a prompt.
+   */
+  similarityLevel?: number;
+}
+
+export const PROPOSAL_DEFAULTS: Required<ProposalSettings> = { exemplarBox: true, eachExemplarBox: false, similarity: true, similarityGrid: 32, similarityLevel: 0.5 };
+
+/** A prompt with the name of the proposer that made it. */
+export interface ProposalPrompt {
+  readonly proposer: string;
+  readonly prompt: SamPrompt;
+  /** Multi-mask output (three granularities) or the single best mask. */
+  readonly multimask: boolean;
+}
+
+export interface ProposalOptions extends ProposalSettings, StageControl {
+  /** The SAM embedding of `image` (proposals are decoded on it). */
+  embedding: SamImageEmbedding;
+  /** The scorer whose pointAffinity draws the similarity map. */
+  scorer?: Scorer;
+}
+
+/** The exemplar prior of a class (parts = its topK), or undefined for a class without exemplars. */
+export function classPrior(cls: ClassSpec): ExemplarPrior | undefined {
+  if (!cls.exemplars || cls.exemplars.length === 0) return undefined;
+  return exemplarPrior(
+    cls.exemplars.map((e) => e.mask),
+    cls.topK ?? 1,
+  );
+}
+
+/** One box prompt per part of the prior, scaled to a width x height image. */
+export function priorPrompts(prior: ExemplarPrior, width: number, height: number, multimask: boolean): ProposalPrompt[] {
+  return prior.parts.map((part) => ({ proposer: 'exemplar-box', prompt: { box: denormalizeBox(part, width, height) }, multimask }));
+}
+
+/**
+ * Prompts from a similarity map sampled at `points` (x, y pairs in image pixels on a side x side
+ * grid, row-major): per part, the peak as a positive point with the map's lowest point as a
+ * negative one (multi-mask), and the box of the alike region around the peak with the peak
+ * (single mask). Each further part takes the highest point outside the regions already used.
+ */
+export function similarityPrompts(
+  affinity: Float32Array,
+  points: Float32Array,
+  side: number,
+  parts: number,
+  level: number,
+  multimask: boolean,
+): ProposalPrompt[] {
+  const n = side * side;
+  const sorted = Float32Array.from(affinity).sort();
+  const median = sorted[n >> 1];
+  let low = 0;
+  for (let i = 1; i < n; i++) if (affinity[i] < affinity[low]) low = i;
+  const used = new Uint8Array(n);
+  const out: ProposalPrompt[] = [];
+  const at = (i: number) => ({ x: points[2 * i], y: points[2 * i + 1] });
+  for (let part = 0; part < parts; part++) {
+    let peak = -1;
+    for (let i = 0; i < n; i++) if (!used[i] && (peak < 0 || affinity[i] > affinity[peak])) peak = i;
+    if (peak < 0) break;
+    const threshold = median + level * (affinity[peak] - median);
+    const region = growRegion(affinity, side, peak, threshold, used);
+    const pos = at(peak);
+    const neg = at(low);
+    out.push({ proposer: 'similarity', prompt: { points: [{ ...pos, label: 1 }, { ...neg, label: 0 }] }, multimask });
+    out.push({ proposer: 'similarity', prompt: { box: regionBox(region, points), points: [{ ...pos, label: 1 }] }, multimask: false });
+  }
+  return out;
+}
+
+/** The 4-connected grid points at or above `threshold` around `seed`; marks them used. */
+function growRegion(affinity: Float32Array, side: number, seed: number, threshold: number, used: Uint8Array): number[] {
+  const region = [seed];
+  used[seed] = 1;
+  for (let k = 0; k < region.length; k++) {
+    const i = region[k];
+    const x = i % side;
+    const y = (i - x) / side;
+    for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+      const nx = x + dx;
+      const ny = y + dy;
+      if (nx < 0 || ny < 0 || nx >= side || ny >= side) continue;
+      const j = ny * side + nx;
+      if (!used[j] && affinity[j] >= threshold) {
+        used[j] = 1;
+        region.push(j);
+      }
+    }
+  }
+  return region;
+}
+
+/** Box around a region's grid points, grown by half a grid step (each point stands for its cell). */
+function regionBox(region: number[], points: Float32Array): BoxXYXY {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const i of region) {
+    x0 = Math.min(x0, points[2 * i]);
+    y0 = Math.min(y0, points[2 * i + 1]);
+    x1 = Math.max(x1, points[2 * i]);
+    y1 = Math.max(y1, points[2 * i + 1]);
+  }
+  // Grid points sit at cell centres: half a step is the distance of the first point from the edge.
+  const hx = points[0];
+  const hy = points[1];
+  return [Math.max(0, x0 - hx), Math.max(0, y0 - hy), x1 + hx, y1 + hy];
+}
+
+/** The similarity map of one class on a side x side grid of the image: affinities and their points. */
+export async function similarityMap(
+  scorer: Scorer,
+  cls: ClassSpec,
+  embedding: SamImageEmbedding,
+  side: number,
+  signal?: AbortSignal,
+): Promise<{ affinity: Float32Array; points: Float32Array } | undefined> {
+  if (typeof scorer.pointAffinity !== 'function') return undefined;
+  const { imageWidth: w, imageHeight: h } = embedding.transform;
+  const unit = pointGrid(side);
+  const points = new Float32Array(unit.length);
+  for (let i = 0; i < unit.length; i += 2) {
+    points[i] = unit[i] * w;
+    points[i + 1] = unit[i + 1] * h;
+  }
+  const affinity = await scorer.pointAffinity({ classes: [cls], embedding, signal }, points);
+  return { affinity, points };
+}
+
+/** The proposal prompts for every class described by exemplars. */
+export async function proposalPrompts(sam: SamModel, classes: readonly ClassSpec[], options: ProposalOptions): Promise<ProposalPrompt[]> {
+  const settings = { ...PROPOSAL_DEFAULTS, ...options };
+  const { imageWidth: w, imageHeight: h } = options.embedding.transform;
+  const multimask = sam.info.supportsMultimask;
+  const prompts: ProposalPrompt[] = [];
+  for (const cls of classes) {
+    const prior = classPrior(cls);
+    if (!prior) continue;
+    if (settings.exemplarBox) prompts.push(...priorPrompts(prior, w, h, multimask));
+    if (settings.eachExemplarBox && cls.exemplars!.length > 1) {
+      for (const exemplar of cls.exemplars!) prompts.push(...priorPrompts(exemplarPrior([exemplar.mask], cls.topK ?? 1), w, h, multimask).map((p) => ({ ...p, proposer: 'exemplar-each-box' })));
+    }
+    if (settings.similarity && sam.info.supportsPoints && options.scorer) {
+      const map = await similarityMap(options.scorer, cls, options.embedding, settings.similarityGrid, options.signal);
+      if (map) prompts.push(...similarityPrompts(map.affinity, map.points, settings.similarityGrid, cls.topK ?? 1, settings.similarityLevel, multimask));
+    }
+  }
+  return prompts;
+}
+
+/**
+ * Decodes proposal prompts into pool records (every mask a prompt returns, empty ones dropped),
+ * each tagged with its proposer. Records are at the embedding's image size, as segment-everything's.
+ */
+export async function decodeProposals(sam: SamModel, prompts: readonly ProposalPrompt[], options: { embedding: SamImageEmbedding } & StageControl): Promise<MaskRecord[]> {
+  const { embedding } = options;
+  const t = embedding.transform;
+  const { imageWidth: w, imageHeight: h } = t;
+  const records: MaskRecord[] = [];
+  let upscale: ReturnType<typeof createThresholdUpscaler> | undefined;
+  const mask = createMask(w, h);
+  for (const [i, p] of prompts.entries()) {
+    throwIfAborted(options.signal, 'proposals');
+    const result = await sam.decode(embedding, p.prompt, { multimask: p.multimask });
+    upscale ??= createThresholdUpscaler(upscalerGeometry(result.lowResSize, t));
+    result.lowResLogits.forEach((logits, m) => {
+      const cut = upscale!(logits, 0, 1, mask.data);
+      if (cut.area === 0) return;
+      records.push({
+        segmentation: encodeRleInBox(mask.data, w, h, cut.box, cut.area),
+        area: cut.area,
+        bbox: boxXyxyToXywh(cut.box),
+        predictedIou: result.iouPredictions[m],
+        pointCoords: (p.prompt.points ?? []).filter((q) => q.label === 1).map((q) => [q.x, q.y]),
+        stabilityScore: cut.stability,
+        cropBox: [0, 0, w, h],
+        maskIndex: m,
+        proposer: p.proposer,
+      });
+    });
+    options.onProgress?.({ stage: 'proposals', done: i + 1, total: prompts.length });
+  }
+  return records;
+}
+
+/** Proposal prompts for the classes, decoded into tagged pool records; `decoderCalls` = prompts decoded. */
+export async function proposeCandidates(sam: SamModel, classes: readonly ClassSpec[], options: ProposalOptions): Promise<{ records: MaskRecord[]; decoderCalls: number }> {
+  const prompts = await proposalPrompts(sam, classes, options);
+  return { records: await decodeProposals(sam, prompts, options), decoderCalls: prompts.length };
+}

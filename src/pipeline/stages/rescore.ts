@@ -1,0 +1,143 @@
+/**
+ * Refinement that can replace a bad first pick: the best `candidates` retrieved candidates of a
+ * class are refined (refine.ts), the refined masks are scored again by the same scorer, and the
+ * class's topK are chosen among the refined masks. A raw candidate that is a sliver of the organ
+ * often refines into the whole organ, and one that leaked into its neighbours refines into a
+ * blob the exemplars do not look like; scoring after refinement sees that, scoring before it
+ * cannot.
+ */
+import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRle, maskArea, maskIoU, maskToBox, maskUnion } from '../../core/mask.js';
+import { topK } from '../../core/similarity.js';
+import type { BinaryMask, RgbImage } from '../../core/types.js';
+import type { ClassSpec, Scorer } from '../scorers.js';
+import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
+import { numberOption } from './options.js';
+import type { PromptedMask } from './prompted.js';
+import { boxAlternatives, partAtSize, refineBox, resolveRefineSettings, type RefineOptions, type RefinedPart } from './refine.js';
+import type { RetrievalResult, RetrievedCandidate } from './retrieve.js';
+
+export interface RescoreOptions extends RefineOptions {
+  /** The SAM embedding of the image (required: candidates are refined and pooled on it). */
+  embedding: SamImageEmbedding;
+  /**
+   * Retrieved candidates refined per class (default: the class's topK, which refines the
+   * winners only, as the paper does). More than topK lets the scorer choose after refinement.
+   */
+  candidates?: number;
+}
+
+/** A refined candidate as the scorer sees it, and how it scored. */
+export interface RescoredPart {
+  /** The retrieved candidate it was refined from. */
+  readonly source: RetrievedCandidate;
+  /** The scorer's score of the refined mask (NaN when only topK were refined and nothing was re-scored). */
+  readonly refinedScore: number;
+  readonly part: PromptedMask;
+}
+
+export interface RescoredClass {
+  /** Union of the chosen parts at the output size. */
+  readonly mask: BinaryMask;
+  /** The chosen parts (topK), best first. */
+  readonly chosen: RescoredPart[];
+  /** Every refined candidate with its score, in retrieval order. */
+  readonly considered: Array<{ source: RetrievedCandidate; refinedScore: number; area: number }>;
+  /** Decoder calls spent on refinement. */
+  readonly decoderCalls: number;
+}
+
+/** The retrieval order of a class: best first, skipping candidates whose box repeats one already taken. */
+export function distinctCandidates(retrieval: RetrievalResult, classIndex: number, count: number, boxIouLimit = 0.9): RetrievedCandidate[] {
+  const n = retrieval.pool.length;
+  const scores = retrieval.table.scores.subarray(classIndex * n, (classIndex + 1) * n);
+  const order = topK(scores, n);
+  const taken: RetrievedCandidate[] = [];
+  for (const index of order) {
+    if (taken.length >= count) break;
+    const record = retrieval.pool[index];
+    const box = boxXywhToXyxy(record.bbox);
+    if (taken.some((t) => boxIoU(boxXywhToXyxy(t.record.bbox), box) > boxIouLimit)) continue;
+    taken.push({ index, record, score: scores[index], rank: taken.length, margin: NaN });
+  }
+  return taken;
+}
+
+function refinedRecord(part: RefinedPart, source: MaskRecord): MaskRecord {
+  const mask = part.working;
+  const box = maskToBox(mask);
+  return {
+    segmentation: encodeRle(mask),
+    area: maskArea(mask),
+    bbox: boxXyxyToXywh(box),
+    predictedIou: part.predictedIou,
+    pointCoords: source.pointCoords,
+    stabilityScore: part.stabilityScore,
+    cropBox: source.cropBox,
+    maskIndex: 0,
+    proposer: 'refined',
+  };
+}
+
+/** Refines, re-scores and chooses each class's parts. */
+export async function refineAndRescore(
+  sam: SamModel,
+  scorer: Scorer,
+  image: RgbImage,
+  retrieval: RetrievalResult,
+  classes: readonly ClassSpec[],
+  options: RescoreOptions,
+): Promise<Record<string, RescoredClass>> {
+  const settings = resolveRefineSettings(options);
+  const { embedding } = options;
+  const outWidth = options.outputWidth ?? image.width;
+  const outHeight = options.outputHeight ?? image.height;
+  const out: Record<string, RescoredClass> = {};
+  for (const [c, cls] of classes.entries()) {
+    const k = cls.topK ?? 1;
+    const count = Math.max(k, numberOption(options.candidates, k, 'refine candidates', { integer: true, min: 1, max: 32 }));
+    const distinct = distinctCandidates(retrieval, c, count);
+    // refined[i] came from sources[i]; multi-mask alternatives repeat their source.
+    const sources: RetrievedCandidate[] = [];
+    const refined: RefinedPart[] = [];
+    for (const [i, source] of distinct.entries()) {
+      const box = boxXywhToXyxy(source.record.bbox);
+      refined.push(await refineBox(sam, embedding, box, settings, options.signal));
+      sources.push(source);
+      if (settings.multimaskAlternatives && count > k) {
+        for (const alt of await boxAlternatives(sam, embedding, box, settings)) {
+          refined.push(alt);
+          sources.push(source);
+        }
+      }
+      options.onProgress?.({ stage: 'refine', done: i + 1, total: distinct.length, message: cls.name });
+    }
+    let refinedScores = new Array<number>(refined.length).fill(NaN);
+    let order = refined.map((_, i) => i);
+    if (refined.length > k) {
+      const records = refined.map((p, i) => refinedRecord(p, sources[i].record));
+      const table = await scorer.score({ image, candidates: records, classes: [cls], embedding, signal: options.signal });
+      refinedScores = Array.from(table.scores);
+      // Empty refinements rank last; near-copies of a chosen part are skipped (two candidates of
+      // one lung often refine into the same lung).
+      order = topK(Float32Array.from(refinedScores, (s, i) => (records[i].area > 0 ? s : NaN)), refined.length);
+    }
+    const chosen: number[] = [];
+    for (const i of order) {
+      if (chosen.length >= k) break;
+      if (refined.length > k && chosen.some((j) => maskIoU(refined[i].working, refined[j].working) > 0.5)) continue;
+      chosen.push(i);
+    }
+    const parts = chosen.map((i) => ({
+      source: sources[i],
+      refinedScore: refinedScores[i],
+      part: partAtSize(refined[i], embedding, outWidth, outHeight, settings, options.maskThreshold ?? 0),
+    }));
+    out[cls.name] = {
+      mask: parts.length > 0 ? maskUnion(parts.map((p) => p.part.mask)) : createMask(outWidth, outHeight),
+      chosen: parts,
+      considered: refined.map((p, i) => ({ source: sources[i], refinedScore: refinedScores[i], area: maskArea(p.working) })),
+      decoderCalls: refined.reduce((n, p) => n + p.passes, 0),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,215 @@
+/**
+ * The exemplar-guided proposals, iterative refinement and re-scoring on the TypeScript fake SAM
+ * (exact known masks: a box prompt gives the box filled, a point gives disks).
+ */
+import { describe, expect, it } from 'vitest';
+import { createMask, encodeRle, maskArea, maskDice, maskIoU, segmentWithBoxes, type MaskRecord, type Scorer } from '../../../src/index.js';
+import { pointGrid } from '../../../src/core/everything/index.js';
+import type { BinaryMask, BoxXYXY } from '../../../src/core/types.js';
+import { decodeProposals, proposeCandidates, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
+import { cleanPart, largestComponent, refine, refineBox, resolveRefineSettings } from '../../../src/pipeline/stages/refine.js';
+import { distinctCandidates, refineAndRescore } from '../../../src/pipeline/stages/rescore.js';
+import { retrieve } from '../../../src/pipeline/stages/retrieve.js';
+import type { SamPrompt } from '../../../src/pipeline/types.js';
+import { createFakeSam, testImage } from '../../helpers/fake-sam.js';
+
+function rectMask(width: number, height: number, boxes: BoxXYXY[]): BinaryMask {
+  const m = createMask(width, height);
+  for (const [x0, y0, x1, y1] of boxes) for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) m.data[y * width + x] = 1;
+  return m;
+}
+
+function rectRecord(width: number, height: number, box: BoxXYXY): MaskRecord {
+  const mask = rectMask(width, height, [box]);
+  return {
+    segmentation: encodeRle(mask),
+    area: maskArea(mask),
+    bbox: [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+    predictedIou: 0.9,
+    pointCoords: [],
+    stabilityScore: 0.9,
+    cropBox: [0, 0, width, height],
+    maskIndex: 0,
+  };
+}
+
+/** A fake SAM that records every prompt it decodes. */
+function recordingFakeSam() {
+  const sam = createFakeSam();
+  const prompts: SamPrompt[] = [];
+  const decode = sam.decode.bind(sam);
+  sam.decode = (embedding, prompt, options) => {
+    prompts.push(prompt);
+    return decode(embedding, prompt, options);
+  };
+  return { sam, prompts };
+}
+
+/** Scores by a function of the candidate (area, box, ...), one class. */
+function fnScorer(fn: (r: MaskRecord) => number): Scorer {
+  return {
+    name: 'fn',
+    async score(ctx) {
+      const n = ctx.candidates.length;
+      const scores = new Float32Array(ctx.classes.length * n);
+      ctx.classes.forEach((_, c) => ctx.candidates.forEach((r, i) => (scores[c * n + i] = fn(r))));
+      return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };
+    },
+  };
+}
+
+describe('refineBox', () => {
+  it('feeds each later pass the box of the previous mask and its low-res logits', async () => {
+    const { sam, prompts } = recordingFakeSam();
+    const image = testImage(64, 48);
+    const embedding = await sam.embed(image);
+    const part = await refineBox(sam, embedding, [10, 8, 30, 20], resolveRefineSettings({ iterations: 3 }), undefined);
+    expect(part.passes).toBe(3);
+    expect(prompts).toHaveLength(3);
+    expect(prompts[0]).toEqual({ box: [10, 8, 30, 20] });
+    expect(prompts[1].maskInput).toBeInstanceOf(Float32Array);
+    expect(prompts[1].box).toEqual([10, 8, 30, 20]);
+    expect(prompts[2].maskInput).toBeInstanceOf(Float32Array);
+    expect(prompts[2].maskInput).not.toBe(prompts[1].maskInput);
+    expect(maskDice(part.working, rectMask(64, 48, [[10, 8, 30, 20]]))).toBeGreaterThan(0.97);
+  });
+
+  it('with the defaults gives exactly the masks of one box pass (the paper refine)', async () => {
+    const sam = createFakeSam();
+    const image = testImage(50, 40);
+    const boxes: BoxXYXY[] = [[3, 4, 20, 30], [25, 2, 45, 12]];
+    const chosen = { organ: boxes.map((b, rank) => ({ index: rank, record: rectRecord(50, 40, b), score: 1, rank, margin: NaN })) };
+    const refined = await refine(sam, image, chosen, { outputWidth: 100, outputHeight: 80 });
+    const direct = await segmentWithBoxes(sam, image, boxes, { outputWidth: 100, outputHeight: 80 });
+    expect(refined.organ.parts.map((p) => p.mask.data)).toEqual(direct.masks.map((m) => m.mask.data));
+    expect(refined.organ.mask.data).toEqual(direct.union.data);
+  });
+
+  it('refuses a bad iteration count by name', () => {
+    expect(() => resolveRefineSettings({ iterations: 0 })).toThrow(/refine iterations/);
+    expect(() => resolveRefineSettings({ iterations: 1.5 })).toThrow(/integer/);
+  });
+});
+
+describe('part clean-up', () => {
+  it('keeps the largest component and fills holes', () => {
+    const m = rectMask(20, 20, [[1, 1, 10, 10], [15, 15, 16, 16]]);
+    m.data[5 * 20 + 5] = 0;
+    const largest = largestComponent(m);
+    expect(largest.data[15 * 20 + 15]).toBe(0);
+    expect(largest.data[1 * 20 + 1]).toBe(1);
+    const cleaned = cleanPart(m, resolveRefineSettings({ largestComponent: true, fillHoles: true }));
+    expect(maskArea(cleaned)).toBe(100);
+    // Off by default: the mask comes back as it was.
+    expect(cleanPart(m, resolveRefineSettings({}))).toBe(m);
+  });
+});
+
+describe('refineAndRescore', () => {
+  const W = 64;
+  const H = 64;
+  const pool = [rectRecord(W, H, [2, 2, 12, 12]), rectRecord(W, H, [20, 20, 50, 50]), rectRecord(W, H, [21, 21, 50, 50]), rectRecord(W, H, [40, 2, 60, 20])];
+
+  it('lets the scorer choose after refinement, so a bad first pick is replaced', async () => {
+    const sam = createFakeSam();
+    const image = testImage(W, H);
+    const embedding = await sam.embed(image);
+    const classes = [{ name: 'organ', topK: 1 }];
+    // Raw: the small box wins. Refined: the scorer prefers the larger mask.
+    const rawFirst = fnScorer((r) => (r.area < 200 ? 100 : r.area / 100));
+    const retrieval = await retrieve(rawFirst, image, pool, classes, { embedding });
+    expect(retrieval.chosen.organ[0].record.area).toBe(121);
+    const byArea = fnScorer((r) => r.area);
+    const paper = await refineAndRescore(sam, byArea, image, retrieval, classes, { embedding });
+    expect(paper.organ.chosen).toHaveLength(1);
+    expect(Number.isNaN(paper.organ.chosen[0].refinedScore)).toBe(true);
+    expect(paper.organ.decoderCalls).toBe(1);
+    const rescored = await refineAndRescore(sam, byArea, image, retrieval, classes, { embedding, candidates: 3 });
+    expect(rescored.organ.considered).toHaveLength(3);
+    expect(rescored.organ.chosen[0].source.record.bbox).toEqual([20, 20, 30, 30]);
+    expect(rescored.organ.chosen[0].refinedScore).toBe(maskArea(rescored.organ.mask));
+  });
+
+  it('skips candidates whose box repeats one already taken, and parts that refine into a chosen one', async () => {
+    const sam = createFakeSam();
+    const image = testImage(W, H);
+    const embedding = await sam.embed(image);
+    const classes = [{ name: 'lungs', topK: 2 }];
+    const retrieval = await retrieve(fnScorer((r) => r.area), image, pool, classes, { embedding });
+    const distinct = distinctCandidates(retrieval, 0, 3);
+    // [20..50] and [21..50] have box IoU > 0.9: only the larger is taken.
+    expect(distinct.map((c) => c.record.bbox[0])).toEqual([20, 40, 2]);
+    const out = await refineAndRescore(sam, fnScorer((r) => r.area), image, retrieval, classes, { embedding, candidates: 4 });
+    expect(out.lungs.chosen).toHaveLength(2);
+    expect(maskIoU(out.lungs.chosen[0].part.mask, out.lungs.chosen[1].part.mask)).toBeLessThan(0.5);
+  });
+});
+
+describe('similarity proposals', () => {
+  const side = 8;
+  const unit = pointGrid(side);
+  const points = Float32Array.from(unit, (v) => v * 80);
+  /** Affinity high in two blobs: around grid (1,1)-(2,2) and (5,5)-(6,6); lowest at (7,0). */
+  const affinity = new Float32Array(side * side).fill(0.1);
+  for (const [x, y, v] of [[1, 1, 0.9], [2, 1, 0.8], [1, 2, 0.8], [2, 2, 0.85], [5, 5, 0.7], [6, 5, 0.65], [6, 6, 0.6], [7, 0, -0.5]]) affinity[y * side + x] = v;
+
+  it('takes the peak as a positive point, the lowest point as a negative one, and the alike region as a box', () => {
+    const prompts = similarityPrompts(affinity, points, side, 1, 0.5, true);
+    expect(prompts).toHaveLength(2);
+    expect(prompts[0].prompt.points).toEqual([{ x: 15, y: 15, label: 1 }, { x: 75, y: 5, label: 0 }]);
+    expect(prompts[0].multimask).toBe(true);
+    // Region (1,1)-(2,2): centres 15..25, grown by half a step (5 px).
+    expect(prompts[1].prompt.box).toEqual([10, 10, 30, 30]);
+    expect(prompts[1].multimask).toBe(false);
+    expect(prompts.every((p) => p.proposer === 'similarity')).toBe(true);
+  });
+
+  it('finds a second part outside the first region', () => {
+    const prompts = similarityPrompts(affinity, points, side, 2, 0.5, true);
+    expect(prompts).toHaveLength(4);
+    expect(prompts[2].prompt.points![0]).toEqual({ x: 55, y: 55, label: 1 });
+    expect(prompts[3].prompt.box).toEqual([50, 50, 70, 70]);
+  });
+
+  it('decodes prompts into records tagged with their proposer, every mask of a multi-mask prompt', async () => {
+    const sam = createFakeSam();
+    const image = testImage(80, 80);
+    const embedding = await sam.embed(image);
+    const records = await decodeProposals(
+      sam,
+      [
+        { proposer: 'exemplar-box', prompt: { box: [10, 10, 40, 30] }, multimask: false },
+        { proposer: 'similarity', prompt: { points: [{ x: 40, y: 40, label: 1 }] }, multimask: true },
+      ],
+      { embedding },
+    );
+    expect(records.map((r) => r.proposer)).toEqual(['exemplar-box', 'similarity', 'similarity', 'similarity']);
+    expect(records[0].bbox).toEqual([10, 10, 30, 20]);
+    expect(records[1].pointCoords).toEqual([[40, 40]]);
+    expect(records.map((r) => r.maskIndex)).toEqual([0, 0, 1, 2]);
+  });
+
+  it('proposes the exemplars\' mean box and similarity prompts for a class with exemplars, nothing for one without', async () => {
+    const sam = createFakeSam();
+    const image = testImage(80, 80);
+    const embedding = await sam.embed(image);
+    const exemplars = [
+      { image: testImage(80, 80), mask: rectMask(80, 80, [[10, 20, 39, 59]]) },
+      { image: testImage(40, 40), mask: rectMask(40, 40, [[10, 10, 29, 29]]) },
+    ];
+    const affinityScorer: Scorer = {
+      name: 'affinity',
+      score: () => Promise.reject(new Error('not used')),
+      pointAffinity: async (_ctx, pts) => Float32Array.from({ length: pts.length / 2 }, (_, i) => -Math.hypot(pts[2 * i] - 50, pts[2 * i + 1] - 50)),
+    };
+    const out = await proposeCandidates(sam, [{ name: 'organ', exemplars }, { name: 'text-only', prompts: ['a heart'] }], { embedding, scorer: affinityScorer, similarityGrid: 16 });
+    expect(out.decoderCalls).toBe(3);
+    const box = out.records.find((r) => r.proposer === 'exemplar-box')!;
+    // Mean of [0.125, 0.25, 0.5, 0.75] and [0.25, 0.25, 0.75, 0.75] of an 80 x 80 image.
+    expect(box.bbox).toEqual([15, 20, 34, 39]);
+    const positive = out.records.find((r) => r.proposer === 'similarity')!.pointCoords[0];
+    expect(Math.hypot(positive[0] - 50, positive[1] - 50)).toBeLessThan(4);
+    const none = await proposeCandidates(sam, [{ name: 'organ', exemplars }], { embedding, scorer: affinityScorer, exemplarBox: false, similarity: false });
+    expect(none.decoderCalls).toBe(0);
+  });
+});
