@@ -40,13 +40,9 @@ if (args.side) base.everything = { ...base.everything, pointsPerSide: Number(arg
 const CONFIGS: Record<string, Config> = {
   paper: { proposals: false, refine: { iterations: 1, candidates: 1 }, exemplarScoring: { locationWeight: 0 } },
   'it2-c3-loc20': { refine: { iterations: 2, candidates: 3 }, exemplarScoring: { locationWeight: 20 } },
-  'it1-c5-loc20': { refine: { iterations: 1, candidates: 5 }, exemplarScoring: { locationWeight: 20 } },
-  'it3-c3-loc20': { refine: { iterations: 3, candidates: 3 }, exemplarScoring: { locationWeight: 20 } },
+  'it1-c5-loc20-alt': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
   'it2-c3-loc60': { refine: { iterations: 2, candidates: 3 }, exemplarScoring: { locationWeight: 60 } },
-  'it2-c3-loc20-each': { proposals: { eachExemplarBox: true }, refine: { iterations: 2, candidates: 3 }, exemplarScoring: { locationWeight: 20 } },
-  'it2-c3-loc20-alt': { refine: { iterations: 2, candidates: 3, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
-  'it2-c5-loc20-clean': { refine: { iterations: 2, candidates: 5, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
-  'it2-c3-loc20-stab0': { refine: { iterations: 2, candidates: 3 }, exemplarScoring: { locationWeight: 20, stabilityWeight: 0 } },
+  'it3-c5-loc20-clean': { refine: { iterations: 3, candidates: 5, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };
 const configNames = args.configs ? args.configs.split(',') : Object.keys(CONFIGS);
 

@@ -57,6 +57,7 @@ export function renderEvalHtml(report: EvalReport, panels: ReportPanel[], itemOf
 <h1>salip eval: ${escapeHtml(report.task)}</h1>
 <p>${report.count} images${size ? ` at ${size} x ${size}` : ''}${report.exemplarNames.length ? `; exemplars (not scored): ${report.exemplarNames.map(escapeHtml).join(', ')}` : ''}</p>
 <table border="1"><tr><th>mode</th><th>mean Dice</th><th>mean IoU</th></tr>${meanRows}</table>
+${report.meanDecoderCalls !== undefined ? `<p>cascade: ${report.meanDecoderCalls.toFixed(1)} decoder runs per image</p>` : ''}
 <h2>Per image</h2>
 <table>${rows}</table>
 </body></html>

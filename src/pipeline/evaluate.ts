@@ -32,7 +32,7 @@ export interface EvalItem {
 export interface EvalOptions extends StageControl {
   /** Task preset or object; its first class is the evaluated one. */
   task: SalipTask | string;
-  /** Modes to run (default: all four). */
+  /** Modes to run (default: all; 'exemplar-box' only when the class is described by exemplars). */
   modes?: readonly EvalMode[];
   /** Images and masks are resized to size x size (the paper: 256). undefined = native size. */
   size?: number;
@@ -101,7 +101,9 @@ export function drawExemplars(items: readonly EvalItem[], count: number, seed: n
 }
 
 export async function evaluate(salip: Salip, items: readonly EvalItem[], options: EvalOptions): Promise<EvalReport> {
-  const modes = [...(options.modes ?? EVAL_MODES)];
+  // By default every mode that applies: exemplar-box only where the class has (or draws) exemplars.
+  const hasExemplars = (options.exemplars ?? 0) > 0 || (resolveTask(options.task).classes[0]?.exemplars?.length ?? 0) > 0;
+  const modes = [...(options.modes ?? EVAL_MODES.filter((m) => m !== 'exemplar-box' || hasExemplars))];
   for (const m of modes) if (!EVAL_MODES.includes(m)) throw new SalipError('INVALID_ARGUMENT', `modes: unknown mode '${m}', expected one of ${EVAL_MODES.join(', ')}`);
   if (items.length === 0) throw new SalipError('INVALID_ARGUMENT', 'evaluate: no items to evaluate');
   let task = resolveTask(options.task);

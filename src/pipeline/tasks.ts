@@ -31,9 +31,10 @@ export interface SalipTask {
   everything?: EverythingParams;
   /**
    * Images are resized to workingSize x workingSize before the cascade, as the paper does with
-   * 256 for 2-D tasks; final masks are returned at the input size. undefined = no resize.
+   * 256 for 2-D tasks; final masks are returned at the input size. Absent: TASK_DEFAULTS'
+   * 256; null: the image's own size (no resize).
    */
-  workingSize?: number;
+  workingSize?: number | null;
   /**
    * Proposals made from the exemplars that join the grid's pool (stages/proposals.ts); false
    * turns them off. Only classes described by exemplars get proposals.
@@ -138,7 +139,7 @@ export function withTaskDefaults(task: SalipTask): SalipTask {
   const d = TASK_DEFAULTS;
   const resolved: SalipTask = {
     ...task,
-    workingSize: task.workingSize ?? d.workingSize,
+    workingSize: task.workingSize === undefined ? d.workingSize : task.workingSize,
     maxAreaFraction: task.maxArea === undefined ? (task.maxAreaFraction ?? d.maxAreaFraction) : task.maxAreaFraction,
     everything: { ...d.everything, ...task.everything },
     proposals: task.proposals === false ? false : { ...d.proposals, ...task.proposals },
@@ -181,10 +182,10 @@ export function validateTask(task: unknown): SalipTask {
   if (t.visualPrompt !== undefined && !VISUAL_PROMPT_MODES.includes(t.visualPrompt as VisualPromptMode)) {
     bad('visualPrompt', `one of ${VISUAL_PROMPT_MODES.join(', ')}`, t.visualPrompt);
   }
-  for (const key of ['maxArea', 'workingSize'] as const) {
-    if (t[key] !== undefined && !(typeof t[key] === 'number' && (t[key] as number) > 0)) bad(key, 'a number > 0', t[key]);
+  if (t.maxArea !== undefined && !(typeof t.maxArea === 'number' && t.maxArea > 0)) bad('maxArea', 'a number > 0', t.maxArea);
+  if (t.workingSize !== undefined && t.workingSize !== null && !(Number.isInteger(t.workingSize) && (t.workingSize as number) > 0)) {
+    bad('workingSize', 'an integer > 0 (or null for the image size)', t.workingSize);
   }
-  if (t.workingSize !== undefined && !Number.isInteger(t.workingSize)) bad('workingSize', 'an integer', t.workingSize);
   if (t.maxAreaFraction !== undefined && !(typeof t.maxAreaFraction === 'number' && t.maxAreaFraction > 0 && t.maxAreaFraction <= 1)) {
     bad('maxAreaFraction', 'a number in (0, 1]', t.maxAreaFraction);
   }

@@ -1,6 +1,8 @@
 /**
  * Test-time adaptation of the cascade's hyper-parameters, as the authors do: a seeded random
- * search over the segment-everything parameters and the area maximum, scored on a few images.
+ * search over the segment-everything parameters and the area maximum (and, beyond the paper,
+ * the exemplar-guided proposals, refinement passes, re-scored candidates and the location
+ * prior), each trial the whole cascade (cascade.ts) on a few images.
  * Two objectives:
  * - labelled: mean Dice of the final mask against ground truth (the authors' objective);
  * - label-free: no ground truth. Per image, the mean of (a) the SAM stability score of the refined
@@ -15,14 +17,16 @@ import { maskDice, resizeMaskNearest } from '../core/mask.js';
 import { createRandom } from '../core/random.js';
 import type { BinaryMask, RgbImage } from '../core/types.js';
 import type { Salip } from './salip.js';
-import { refine } from './stages/refine.js';
-import { retrieve } from './stages/retrieve.js';
-import { segmentEverything } from './stages/segment-everything.js';
+import { runCascade } from './cascade.js';
 import { throwIfAborted, type StageControl } from './stages/options.js';
-import { everythingRunOptions, resolveTask, type EverythingParams, type SalipTask } from './tasks.js';
+import { resolveTask, withTaskDefaults, type EverythingParams, type SalipTask } from './tasks.js';
 import type { SamImageEmbedding } from './types.js';
 
-/** The values each searched parameter may take (the authors' grid by default). */
+/**
+ * The values each searched parameter may take: the authors' grid for segment-everything and
+ * the area maximum, and the settings that decide quality now: the exemplar-guided proposals,
+ * refinement passes and re-scored candidates, and the exemplar scorer's location prior.
+ */
 export interface TuneSpace {
   pointsPerSide: number[];
   predIouThresh: number[];
@@ -31,15 +35,27 @@ export interface TuneSpace {
   cropNmsThresh: number[];
   /** Area maximum as a fraction of the working image. */
   maxAreaFraction: number[];
+  /** Exemplar-guided proposals on or off. */
+  proposals: boolean[];
+  /** Box passes per refined candidate. */
+  refineIterations: number[];
+  /** Retrieved candidates refined and re-scored per class (1 = the winners only). */
+  refineCandidates: number[];
+  /** The exemplar scorer's location prior weight. */
+  locationWeight: number[];
 }
 
 export const DEFAULT_TUNE_SPACE: TuneSpace = {
   pointsPerSide: [4, 8, 16],
   predIouThresh: [0.2, 0.5, 0.8],
-  stabilityScoreThresh: [0.2, 0.5, 0.8],
+  stabilityScoreThresh: [0, 0.2, 0.5],
   boxNmsThresh: [0.7, 0.8, 0.9],
   cropNmsThresh: [0.7, 0.8, 0.9],
   maxAreaFraction: [20000 / 65536, 40000 / 65536, 50000 / 65536],
+  proposals: [true, false],
+  refineIterations: [1, 2, 3],
+  refineCandidates: [1, 3, 5],
+  locationWeight: [0, 20, 40],
 };
 
 export interface TuneImage {
@@ -61,8 +77,11 @@ export interface TuneOptions extends StageControl {
   marginScale?: number;
 }
 
+/** One trial's settings: segment-everything's parameters, the area maximum and the cascade's settings. */
+export type TuneParams = EverythingParams & { maxAreaFraction: number; proposals: boolean; refineIterations: number; refineCandidates: number; locationWeight: number };
+
 export interface TuneTrial {
-  readonly params: EverythingParams & { maxAreaFraction: number };
+  readonly params: TuneParams;
   /** The objective's value (mean over the sampled images). */
   readonly score: number;
   /** Both objectives where computable (labelled needs ground truth on every image). */
@@ -108,10 +127,9 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
     const gt = groundTruth && size ? resizeMaskNearest(groundTruth, size, size) : groundTruth;
     prepared.push({ image: working, groundTruth: gt, embedding: await salip.sam.embed(working, { signal: options.signal }) });
   }
-  const scorer = salip.scorerFor(base);
   const trials: TuneTrial[] = [];
   for (let it = 0; it < iterations; it++) {
-    const params = {
+    const params: TuneParams = {
       ...base.everything,
       pointsPerSide: rng.pick(space.pointsPerSide),
       predIouThresh: rng.pick(space.predIouThresh),
@@ -119,16 +137,23 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
       boxNmsThresh: rng.pick(space.boxNmsThresh),
       cropNmsThresh: rng.pick(space.cropNmsThresh),
       maxAreaFraction: rng.pick(space.maxAreaFraction),
+      proposals: rng.pick(space.proposals),
+      refineIterations: rng.pick(space.refineIterations),
+      refineCandidates: rng.pick(space.refineCandidates),
+      locationWeight: rng.pick(space.locationWeight),
     };
+    const task = taskWith(base, params);
+    const scorer = salip.scorerFor(task);
     const dices: number[] = [];
     const free: number[] = [];
     for (const item of prepared) {
       throwIfAborted(options.signal, 'tune');
-      const { maxAreaFraction, ...everythingParams } = params;
-      const everything = await segmentEverything(salip.sam, item.image, { ...everythingRunOptions(everythingParams, salip), embedding: item.embedding });
-      let retrieval;
+      let run;
       try {
-        retrieval = await retrieve(scorer, item.image, everything.records, base.classes, { maxAreaFraction, embedding: item.embedding });
+        run = await runCascade({ sam: salip.sam, scorer, candidateMaker: salip.candidateMaker, promptsPerRun: salip.promptsPerRun }, item.image, task, {
+          embedding: item.embedding,
+          signal: options.signal,
+        });
       } catch (err) {
         if (err instanceof SalipError && err.code === 'EMPTY_CANDIDATE_POOL') {
           dices.push(0);
@@ -137,13 +162,12 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
         }
         throw err;
       }
-      const refined = await refine(salip.sam, item.image, retrieval.chosen, { embedding: item.embedding });
       const first = base.classes[0].name;
-      if (item.groundTruth) dices.push(maskDice(refined[first].mask, item.groundTruth));
+      if (item.groundTruth) dices.push(maskDice(run.classes[first].mask, item.groundTruth));
       const perClass = base.classes.map((c) => {
-        const parts = refined[c.name].parts;
-        const stability = parts.length ? parts.reduce((s, p) => s + p.stabilityScore, 0) / parts.length : 0;
-        const margins = retrieval.chosen[c.name].map((r) => (Number.isFinite(r.margin) ? Math.max(0, r.margin) : marginScale));
+        const parts = run.classes[c.name].chosen;
+        const stability = parts.length ? parts.reduce((sum, p) => sum + p.part.stabilityScore, 0) / parts.length : 0;
+        const margins = run.retrieval.chosen[c.name].map((r) => (Number.isFinite(r.margin) ? Math.max(0, r.margin) : marginScale));
         const margin = margins.length ? margins.reduce((a, b) => a + b, 0) / margins.length : 0;
         return 0.5 * stability + 0.5 * (margin / (margin + marginScale));
       });
@@ -156,14 +180,21 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
   }
   let best = trials[0];
   for (const t of trials) if (t.score > best.score) best = t;
-  const { maxAreaFraction, ...everything } = best.params;
-  return {
-    objective: options.objective,
-    best,
-    trials,
-    sample,
-    task: { ...base, maxArea: undefined, maxAreaFraction, everything },
-  };
+  return { objective: options.objective, best, trials, sample, task: taskWith(base, best.params) };
+}
+
+/** The task with a trial's settings in place (classes, prompts and exemplars kept). */
+export function taskWith(base: SalipTask, params: TuneParams): SalipTask {
+  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, ...everything } = params;
+  return withTaskDefaults({
+    ...base,
+    maxArea: undefined,
+    maxAreaFraction,
+    everything,
+    proposals: proposals ? { ...(base.proposals || {}) } : false,
+    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates },
+    exemplarScoring: { ...base.exemplarScoring, locationWeight },
+  });
 }
 
 function mean(values: number[]): number {

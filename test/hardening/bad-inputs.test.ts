@@ -58,6 +58,8 @@ const brightness: Scorer = {
 /** A task that gives the TypeScript fake SAM a pool of candidates. */
 const TASK: SalipTask = {
   name: 'bright',
+  // The fake SAM's geometry is checked at the image's own size.
+  workingSize: null,
   classes: [{ name: 'organ', prompts: ['a bright organ'], topK: 1 }],
   everything: { pointsPerSide: 4, predIouThresh: 0.8, stabilityScoreThresh: 0.3 },
 };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   FAST_EVERYTHING_DEFAULTS,
   SalipError,
+  TASK_DEFAULTS,
   TASK_PRESETS,
   createSalip,
   evaluate,
@@ -50,6 +51,8 @@ const brightnessScorer: Scorer = {
 
 const TASK: SalipTask = {
   name: 'bright',
+  // The fake SAM's geometry is checked at the image's own size.
+  workingSize: null,
   classes: [{ name: 'organ', prompts: ['a bright organ'], topK: 1 }],
   everything: { pointsPerSide: 4, predIouThresh: 0.8, stabilityScoreThresh: 0.3 },
 };
@@ -58,9 +61,39 @@ describe('tasks', () => {
   it('resolves presets and rejects unknown names', () => {
     expect(resolveTask('lungs-cxr').classes[0].topK).toBe(2);
     expect(resolveTask('fetal-head-us').classes[0].topK).toBe(1);
-    expect(resolveTask('brain-mri')).toBe(TASK_PRESETS['brain-mri']);
+    // A preset resolves to one object with the defaults filled in and its own settings kept.
+    expect(resolveTask('brain-mri')).toBe(resolveTask('brain-mri'));
+    expect(resolveTask('brain-mri').everything).toEqual({ ...TASK_DEFAULTS.everything, ...TASK_PRESETS['brain-mri'].everything });
     expect(() => resolveTask('liver')).toThrow(/unknown preset 'liver'/);
     expect(() => resolveTask('constructor')).toThrow(/unknown preset 'constructor'/);
+  });
+
+  it('fills TASK_DEFAULTS into a task that names only its classes, field by field', () => {
+    const named = resolveTask({ name: 'heart', classes: [{ name: 'heart', prompts: ['the heart'] }] });
+    expect(named.workingSize).toBe(256);
+    expect(named.everything).toEqual(TASK_DEFAULTS.everything);
+    expect(named.refine).toEqual(TASK_DEFAULTS.refine);
+    expect(named.proposals).toEqual(TASK_DEFAULTS.proposals);
+    expect(named.maxAreaFraction).toBe(TASK_DEFAULTS.maxAreaFraction);
+    const own = resolveTask({ classes: [{ name: 'a', prompts: ['a'] }], workingSize: null, everything: { pointsPerSide: 8 }, refine: { iterations: 1 }, proposals: false, maxArea: 900 });
+    expect(own.workingSize).toBeNull();
+    expect(own.everything).toEqual({ ...TASK_DEFAULTS.everything, pointsPerSide: 8 });
+    expect(own.refine).toEqual({ ...TASK_DEFAULTS.refine, iterations: 1 });
+    expect(own.proposals).toBe(false);
+    // An explicit maxArea is not shadowed by the default fraction.
+    expect(own.maxAreaFraction).toBeUndefined();
+  });
+
+  it.each([
+    [{ classes: [{ name: 'a', prompts: ['a'] }], refine: { iterations: 0 } }, 'task.refine.iterations'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], refine: { itterations: 2 } }, 'task.refine.itterations'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: 'yes' }, 'task.proposals'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: { similarityLevel: 2 } }, 'task.proposals.similarityLevel'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], exemplarScoring: { locationWeight: -1 } }, 'task.exemplarScoring.locationWeight'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], exemplarScoring: { contrast: 'bright' } }, 'task.exemplarScoring.contrast'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], workingSize: 0 }, 'task.workingSize'],
+  ])('refuses bad cascade settings by field: %j', (task, field) => {
+    expect(() => validateTask(task)).toThrow(field);
   });
 
   it.each([
@@ -306,6 +339,25 @@ describe('baselines, evaluate and tune', () => {
     await expect(evaluate(salip, [{ ...items[0], groundTruth: gtRect(10, 10, [0, 0, 2, 2]) }], { task: TASK })).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
   });
 
+  it('evaluates the exemplar-box baseline where the class has exemplars, refined like the cascade', async () => {
+    const salip = await createSalip({ backend: noBackend, sam: createFakeSam(), scorer: brightnessScorer });
+    const items = [0, 1, 2, 3].map((i) => {
+      const rect: [number, number, number, number] = [10 + i, 12, 40 + i, 36];
+      return { name: `im${i}.png`, image: testImage(64, 64, rect), groundTruth: gtRect(64, 64, rect) };
+    });
+    // Drawn exemplars describe the class: every mode runs by default, exemplar-box included.
+    const report = await evaluate(salip, items, { task: TASK, exemplars: 2, seed: 3 });
+    expect(report.modes).toEqual(['cascade', 'unprompted', 'gt-box', 'oracle', 'exemplar-box']);
+    // The fake SAM fills a box prompt: the mean exemplar box nearly covers these near-identical rectangles.
+    expect(report.mean['exemplar-box']!.dice).toBeGreaterThan(0.9);
+    expect(report.images.every((r) => r.decoderCalls !== undefined && r.decoderCalls.refine >= 1)).toBe(true);
+    expect(report.meanDecoderCalls).toBeGreaterThan(0);
+    // Without exemplars the default leaves it out, and asking for it names what is missing.
+    expect((await evaluate(salip, items, { task: TASK, modes: undefined })).modes).not.toContain('exemplar-box');
+    await expect(evaluate(salip, items, { task: TASK, modes: ['exemplar-box'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining("'exemplar-box' needs class 'organ'") });
+    await salip.dispose();
+  });
+
   it('evaluate runs fast mode guided by the scorer, as segment() does', async () => {
     let asked = 0;
     const scorer: Scorer = { ...brightnessScorer, async pointAffinity(_ctx, points) { asked++; return new Float32Array(points.length / 2); } };
@@ -329,6 +381,12 @@ describe('baselines, evaluate and tune', () => {
     expect(a.trials.map((t) => t.params)).toEqual(b.trials.map((t) => t.params));
     expect(a.best.score).toBe(Math.max(...a.trials.map((t) => t.score)));
     expect(a.task.everything?.pointsPerSide).toBe(a.best.params.pointsPerSide);
+    // The tuned task carries the cascade settings of the best trial and its classes as given.
+    expect(a.task.refine).toMatchObject({ iterations: a.best.params.refineIterations, candidates: a.best.params.refineCandidates });
+    expect(a.task.exemplarScoring?.locationWeight).toBe(a.best.params.locationWeight);
+    expect(a.task.proposals === false).toBe(!a.best.params.proposals);
+    expect(a.task.classes).toEqual(TASK.classes);
+    expect(new Set(a.trials.map((t) => `${t.params.refineIterations}/${t.params.refineCandidates}`)).size).toBeGreaterThan(1);
     const free = await tune(salip, images.map((i) => ({ image: i.image })), { task: TASK, objective: 'label-free', iterations: 2, seed: 1, space });
     expect(free.best.labelled).toBeUndefined();
     expect(free.best.labelFree).toBeGreaterThan(0);

@@ -282,6 +282,27 @@ describe('createExemplarScorer', () => {
     expect(topK(table.scores, 1)).toEqual([1]);
   });
 
+  it('adds the location prior: weight x exemplar box consistency x agreement with their mean box', async () => {
+    const sam = colourSam();
+    const halves = paint(64, 64, [{ x0: 0, y0: 0, x1: 32, y1: 64, colour: RED }, { x0: 32, y0: 0, x1: 64, y1: 64, colour: GREEN }]);
+    const leftHalf = rectMask(64, 64, { x0: 0, y0: 0, x1: 32, y1: 64 });
+    const leftTop = rectMask(64, 64, { x0: 0, y0: 0, x1: 32, y1: 32 });
+    const embedding = await sam.embed(halves);
+    const exemplars = { red: [{ image: halves, mask: leftHalf }, { image: halves, mask: leftTop }] };
+    const plain = createExemplarScorer(sam, exemplars, { similarity: 'region', stabilityWeight: 0 });
+    const located = createExemplarScorer(sam, exemplars, { similarity: 'region', stabilityWeight: 0, locationWeight: 30 });
+    expect(located.name).toBe('exemplar:region:image-mean:stability0:location30');
+    const candidates = [record(leftHalf), record(rectMask(64, 64, { x0: 0, y0: 48, x1: 16, y1: 64 }))];
+    const a = await plain.score({ image: halves, embedding, candidates, classes: [{ name: 'red' }] });
+    const b = await located.score({ image: halves, embedding, candidates, classes: [{ name: 'red' }] });
+    // Exemplar boxes: [0, 0, 0.5, 1] and [0, 0, 0.5, 0.5] -> consistency 0.5, mean box [0, 0, 0.5, 0.75].
+    // The left half agrees with the mean box by IoU 0.75; the corner candidate, [0, 0.75, 0.25, 1],
+    // only touches it along an edge (IoU 0) and gets nothing.
+    expect(b.scores[0] - a.scores[0]).toBeCloseTo(30 * 0.5 * 0.75, 4);
+    expect(b.scores[1] - a.scores[1]).toBeCloseTo(0, 4);
+    expect(() => createExemplarScorer(sam, {}, { locationWeight: -2 })).toThrow(/locationWeight/);
+  });
+
   it('the context term prefers the whole organ to a part of it', async () => {
     const sam = colourSam();
     // Exemplar: a red 2 x 2-cell organ on blue. Target: a red 3 x 3-cell organ on blue; candidates are

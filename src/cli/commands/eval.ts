@@ -23,7 +23,7 @@ export const EVAL_COMMAND: CommandSpec = {
     images: { type: 'string', required: true, valueName: '<dir>', description: 'folder of images' },
     masks: { type: 'string', required: true, valueName: '<dir>', description: 'folder of ground-truth masks with the same file names' },
     task: { type: 'string', valueName: '<preset|file.json>', description: 'task preset or JSON (required for cascade and oracle)' },
-    mode: { type: 'string', multiple: true, choices: [...EVAL_MODES, 'all'], description: 'cascade, unprompted, gt-box, oracle or all (repeatable; default all)' },
+    mode: { type: 'string', multiple: true, choices: [...EVAL_MODES, 'all'], description: 'cascade, unprompted, gt-box, oracle, exemplar-box or all (repeatable; default all)' },
     scorer: { type: 'string', choices: ['clip', 'exemplar'], description: 'how the cascade scores candidates (default: clip when a CLIP model is given, else exemplar)' },
     exemplars: { type: 'integer', min: 1, max: 5, default: 3, description: 'exemplars drawn from the folder (excluded from scoring) for the exemplar scorer' },
     seed: { type: 'integer', default: 0, description: 'seed for drawing exemplars' },
@@ -47,10 +47,15 @@ const BASELINE_TASK: SalipTask = { name: 'baseline', classes: [{ name: 'target',
 
 export async function runEval(o: Options, progress: ProgressReporter, log: (s: string) => void): Promise<number> {
   const force = o.force === true;
-  const requested = ((o.mode as string[] | undefined) ?? ['all']).flatMap((m) => (m === 'all' ? [...EVAL_MODES] : [m as EvalMode]));
+  const scorer = (o.scorer as string | undefined) ?? (o.clipPreset !== undefined ? 'clip' : 'exemplar');
+  const requested = ((o.mode as string[] | undefined) ?? ['all']).flatMap((m) =>
+    // 'all' includes the exemplar-box baseline where exemplars are drawn (the exemplar scorer).
+    m === 'all' ? EVAL_MODES.filter((e) => e !== 'exemplar-box' || scorer === 'exemplar') : [m as EvalMode],
+  );
   const modes = [...new Set(requested)];
-  const needsTask = modes.includes('cascade') || modes.includes('oracle');
-  if (needsTask && o.task === undefined) throw new SalipError('INVALID_ARGUMENT', `--task is required for mode ${modes.filter((m) => m === 'cascade' || m === 'oracle').join(' and ')}`);
+  const taskModes = modes.filter((m) => m === 'cascade' || m === 'oracle' || m === 'exemplar-box');
+  const needsTask = taskModes.length > 0;
+  if (needsTask && o.task === undefined) throw new SalipError('INVALID_ARGUMENT', `--task is required for mode ${taskModes.join(' and ')}`);
   checkOutputPath(o.json as string | undefined, '--json', force);
   checkOutputPath(o.report as string | undefined, '--report', force);
   const saveDir = o.saveMasks as string | undefined;
@@ -69,7 +74,6 @@ export async function runEval(o: Options, progress: ProgressReporter, log: (s: s
     }
   }
   const task = needsTask ? withFastMode(await loadTask(o.task as string), o) : BASELINE_TASK;
-  const scorer = (o.scorer as string | undefined) ?? (o.clipPreset !== undefined ? 'clip' : 'exemplar');
   if (scorer === 'clip' && modes.includes('cascade') && o.clipPreset === undefined) {
     throw new SalipError('INVALID_ARGUMENT', '--scorer clip needs a CLIP model (--clip-preset with --clip-vision and --clip-text)');
   }
@@ -94,7 +98,8 @@ export async function runEval(o: Options, progress: ProgressReporter, log: (s: s
       task,
       modes,
       size: o.size as number | undefined,
-      exemplars: scorer === 'exemplar' && modes.includes('cascade') ? ((o.exemplars as number | undefined) ?? 3) : undefined,
+      // The exemplar scorer and the exemplar-box baseline describe the class by exemplars drawn from the folder.
+      exemplars: (scorer === 'exemplar' && modes.includes('cascade')) || modes.includes('exemplar-box') ? ((o.exemplars as number | undefined) ?? 3) : undefined,
       seed: o.seed as number | undefined,
       onProgress: progress,
       onImage: async (r) => {
@@ -109,6 +114,7 @@ export async function runEval(o: Options, progress: ProgressReporter, log: (s: s
     log(`${report.count} images${report.exemplarNames.length ? ` (exemplars: ${report.exemplarNames.join(', ')})` : ''}${o.size ? ` at ${String(o.size)}x${String(o.size)}` : ''}`);
     log(header);
     for (const m of report.modes) log([m.padEnd(12), report.mean[m]!.dice.toFixed(4).padStart(7), report.mean[m]!.iou.toFixed(4).padStart(7)].join(' '));
+    if (report.meanDecoderCalls !== undefined) log(`cascade decoder runs per image: ${report.meanDecoderCalls.toFixed(1)}`);
     if (o.json !== undefined) {
       await writeFileAtomic(o.json as string, new TextEncoder().encode(JSON.stringify({ ...report, scorer: needsTask ? scorer : undefined }, null, 1)), { force });
       log(`wrote ${String(o.json)}`);

@@ -4,7 +4,7 @@
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, extname, join, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import { SalipError } from '../../core/errors.js';
 import { resizeImage } from '../../core/image.js';
 import { decodeRle, resizeMaskNearest } from '../../core/mask.js';
@@ -40,6 +40,40 @@ export const EXEMPLAR_FLAGS: Readonly<Record<string, FlagSpec>> = {
   seed: { type: 'integer', default: 0, description: 'seed for drawing exemplars and random search' },
 };
 
+/**
+ * Where each exemplar the CLI loaded came from (absolute paths), so a task written back out
+ * (tune --task-out) can name its exemplars by path.
+ */
+const exemplarSources = new WeakMap<Exemplar, { image: string; mask: string }>();
+
+/** The file paths of an exemplar the CLI loaded, if it loaded it. */
+export function exemplarSource(exemplar: Exemplar): { image: string; mask: string } | undefined {
+  return exemplarSources.get(exemplar);
+}
+
+/**
+ * A task as JSON a user can pass to --task again: classes with their prompts, topK and
+ * exemplars as paths relative to `dir` (the folder the JSON is written to); every setting kept.
+ */
+export function portableTask(task: SalipTask, dir: string): Record<string, unknown> {
+  const { classes, ...rest } = task;
+  return {
+    ...rest,
+    classes: classes.map((c, i) => ({
+      name: c.name,
+      topK: c.topK,
+      prompts: c.prompts,
+      exemplars: c.exemplars?.map((e, j) => {
+        const source = exemplarSource(e);
+        if (!source) {
+          throw new SalipError('INVALID_TASK', `classes[${i}].exemplars[${j}]: not loaded from a file, so it cannot be written as a path`);
+        }
+        return { image: relative(dir, source.image), mask: relative(dir, source.mask) };
+      }),
+    })),
+  };
+}
+
 /** A task from a preset name or a JSON file (exemplar paths in it are relative to the file). */
 export async function loadTask(value: string | undefined): Promise<SalipTask> {
   if (value === undefined) throw new SalipError('INVALID_ARGUMENT', `--task: expected a preset (${Object.keys(TASK_PRESETS).join(', ')}) or a task JSON file`);
@@ -66,13 +100,16 @@ export async function loadTask(value: string | undefined): Promise<SalipTask> {
             if (typeof ex?.image !== 'string' || typeof ex?.mask !== 'string') {
               throw new SalipError('INVALID_TASK', `${value}: classes[].exemplars[${i}] expected { "image": path, "mask": path }`);
             }
-            return { image: await readImageFile(resolve(base, ex.image)), mask: await readMaskFile(resolve(base, ex.mask)) };
+            const paths = { image: resolve(base, ex.image), mask: resolve(base, ex.mask) };
+            const exemplar = { image: await readImageFile(paths.image), mask: await readMaskFile(paths.mask) };
+            exemplarSources.set(exemplar, paths);
+            return exemplar;
           }),
         );
       }
     }
   }
-  return validateTask(raw);
+  return resolveTask(validateTask(raw));
 }
 
 /**
@@ -101,10 +138,12 @@ export async function withExemplars(task: SalipTask, o: Options, exclude?: strin
       image = resizeImage(image, size, size, 'bilinear');
       mask = resizeMaskNearest(mask, size, size);
     }
-    exemplars.push({ image, mask });
+    const exemplar = { image, mask };
+    exemplarSources.set(exemplar, { image: resolve(file), mask: resolve(join(o.exemplarMasks as string, name)) });
+    exemplars.push(exemplar);
   }
   return {
-    task: { ...task, classes: task.classes.map((c) => ({ name: c.name, topK: c.topK, exemplars })) },
+    task: { ...task, classes: task.classes.map((c) => ({ name: c.name, topK: c.topK, prompts: c.prompts, exemplars })) },
     names: picked.map((f) => f.split(/[\\/]/).pop()!),
   };
 }
@@ -177,6 +216,7 @@ export function recordToJson(r: MaskRecord): Record<string, unknown> {
     stability_score: r.stabilityScore,
     crop_box: r.cropBox,
     mask_index: r.maskIndex,
+    ...(r.proposer !== undefined ? { proposer: r.proposer } : {}),
   };
 }
 
@@ -193,7 +233,7 @@ export function resultToJson(result: SalipResult, encode: (m: BinaryMask) => unk
         {
           mask: encode(c.mask),
           chosen: c.chosen.map((ch) => ({ poolIndex: result.retrieval.poolIndex[ch.index], score: ch.score, rank: ch.rank, margin: ch.margin, record: recordToJson(ch.record) })),
-          parts: c.parts.map((p) => ({ box: p.prompt.box, predictedIou: p.predictedIou, stabilityScore: p.stabilityScore })),
+          parts: c.parts.map((p, i) => ({ box: p.prompt.box, predictedIou: p.predictedIou, stabilityScore: p.stabilityScore, refinedScore: c.refinedScores[i] ?? null })),
         },
       ]),
     ),
@@ -204,6 +244,7 @@ export function resultToJson(result: SalipResult, encode: (m: BinaryMask) => unk
       scores: Object.fromEntries(t.classNames.map((n, c) => [n, Array.from(t.scores.subarray(c * t.candidateCount, (c + 1) * t.candidateCount))])),
     },
     everything: result.everything,
+    decoderCalls: result.decoderCalls,
     timings: result.timings,
   };
 }

@@ -3,18 +3,18 @@
  * seeded random search, with the labelled (Dice) or the label-free objective. Prints every trial
  * and writes the tuned task as JSON, ready for --task.
  */
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SalipError } from '../../core/errors.js';
 import { listImageFiles, readImageFile, readMaskFile, writeFileAtomic } from '../../backends/node-files.js';
 import { tune, type TuneImage } from '../../pipeline/tune.js';
 import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
-import { EXEMPLAR_FLAGS, OUTPUT_FLAGS, checkDistinctPaths, checkOutputPath, loadTask, withExemplars, type Options } from './shared.js';
+import { EXEMPLAR_FLAGS, OUTPUT_FLAGS, checkDistinctPaths, checkOutputPath, loadTask, portableTask, withExemplars, type Options } from './shared.js';
 
 export const TUNE_COMMAND: CommandSpec = {
   name: 'tune',
-  summary: 'choose segment-everything parameters and the area maximum by random search',
+  summary: 'choose the cascade settings (segment-everything, area maximum, proposals, refinement) by random search',
   flags: {
     images: { type: 'string', required: true, valueName: '<dir>', description: 'folder of images to tune on' },
     masks: { type: 'string', valueName: '<dir>', description: 'ground-truth masks (required for --objective labelled)' },
@@ -23,7 +23,7 @@ export const TUNE_COMMAND: CommandSpec = {
     iterations: { type: 'integer', min: 1, default: 5, description: 'parameter sets to try' },
     'sample-size': { type: 'integer', min: 1, default: 5, description: 'images drawn per parameter set' },
     json: { type: 'string', valueName: '<trials.json>', description: 'write every trial and the best' },
-    'task-out': { type: 'string', valueName: '<task.json>', description: 'write the tuned task (usable with --task; exemplars not included)' },
+    'task-out': { type: 'string', valueName: '<task.json>', description: 'write the tuned task, classes with their prompts and exemplar paths (usable as is with --task)' },
     ...EXEMPLAR_FLAGS,
     ...MODEL_FLAGS,
     ...OUTPUT_FLAGS,
@@ -67,8 +67,7 @@ export async function runTune(o: Options, progress: ProgressReporter, log: (s: s
       log(`wrote ${String(o.json)}`);
     }
     if (o.taskOut !== undefined) {
-      const { classes, ...rest } = result.task;
-      const portable = { ...rest, classes: classes.map((c) => ({ name: c.name, topK: c.topK, prompts: c.prompts })) };
+      const portable = portableTask(result.task, dirname(resolve(o.taskOut as string)));
       await writeFileAtomic(o.taskOut as string, new TextEncoder().encode(JSON.stringify(portable, null, 1)), { force });
       log(`wrote ${String(o.taskOut)}`);
     }
