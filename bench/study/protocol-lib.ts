@@ -7,8 +7,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeImage, decodeMask } from '../../src/io/image-codecs.js';
+import { maskDice } from '../../src/core/mask.js';
+import { exemplarBoxSam, gtBoxSam, unpromptedSam } from '../../src/pipeline/baselines.js';
+import { runCascade } from '../../src/pipeline/cascade.js';
 import { drawExemplars, prepareEvalItem, type EvalItem } from '../../src/pipeline/evaluate.js';
+import type { Salip } from '../../src/pipeline/salip.js';
 import type { Exemplar } from '../../src/pipeline/scorers.js';
+import { segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
+import { everythingRunOptions, withTaskDefaults, type SalipTask } from '../../src/pipeline/tasks.js';
 import { DATA_DIR } from '../harness.js';
 
 /** The dev task folders under ../shared/data and the class each is about. */
@@ -67,4 +73,62 @@ export function exemplarSets(items: readonly EvalItem[], draws: number): Exempla
 
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Per-draw means of one task on the half it was not tuned on (exemplars from the other half). */
+export interface HeldOutReport {
+  readonly task: string;
+  /** Images scored (the report half). */
+  readonly count: number;
+  /** One entry per exemplar draw: mean Dice of each mode over the report half. */
+  readonly draws: Array<{ seed: number; exemplars: string[]; cascade: number; exemplarBox: number }>;
+  /** Exemplar-free baselines (the same for every draw). */
+  readonly unprompted: number;
+  readonly gtBox: number;
+  /** Mean decoder runs per image of the cascade. */
+  readonly decoderCalls: number;
+}
+
+/**
+ * Runs `task` (its first class described by exemplars drawn from half `tunedOn`) on the other
+ * half, for seeds 0..draws-1. One encoder pass and one segment-everything pool per image serve
+ * every draw (the pool does not depend on the exemplars in exact mode).
+ */
+export async function heldOutReport(
+  salip: Salip,
+  task: SalipTask,
+  items: readonly EvalItem[],
+  options: { draws: number; tunedOn: 0 | 1; onImage?: (name: string) => void },
+): Promise<HeldOutReport> {
+  const parts = halves(items);
+  const report = parts[1 - options.tunedOn];
+  const base = withTaskDefaults(task);
+  const cls = base.classes[0];
+  const drawn = Array.from({ length: options.draws }, (_, seed) => drawExemplars(parts[options.tunedOn], EXEMPLARS_PER_DRAW, seed));
+  const tasks = drawn.map((d) => withTaskDefaults({ ...base, classes: [{ ...cls, prompts: undefined, exemplars: d.exemplars }] }));
+  const dice = drawn.map(() => ({ cascade: [] as number[], exemplarBox: [] as number[] }));
+  const unprompted: number[] = [];
+  const gtBox: number[] = [];
+  const calls: number[] = [];
+  for (const item of report) {
+    const embedding = await salip.sam.embed(item.image);
+    const everything = await segmentEverything(salip.sam, item.image, { ...everythingRunOptions(base.everything, salip), embedding });
+    unprompted.push(maskDice((await unpromptedSam(salip.sam, item.image, { embedding })).mask, item.groundTruth));
+    gtBox.push(maskDice((await gtBoxSam(salip.sam, item.image, item.groundTruth, { embedding })).union, item.groundTruth));
+    for (const [d, t] of tasks.entries()) {
+      const run = await runCascade({ sam: salip.sam, scorer: salip.scorerFor(t) }, item.image, t, { embedding, everything });
+      dice[d].cascade.push(maskDice(run.classes[cls.name].mask, item.groundTruth));
+      dice[d].exemplarBox.push(maskDice((await exemplarBoxSam(salip.sam, item.image, t.classes[0], { ...t.refine, embedding })).mask, item.groundTruth));
+      calls.push(everything.stats.decoderCalls + run.decoderCalls.proposals + run.decoderCalls.refine);
+    }
+    options.onImage?.(item.name);
+  }
+  return {
+    task: base.name,
+    count: report.length,
+    draws: drawn.map((d, seed) => ({ seed, exemplars: d.names, cascade: mean(dice[seed].cascade), exemplarBox: mean(dice[seed].exemplarBox) })),
+    unprompted: mean(unprompted),
+    gtBox: mean(gtBox),
+    decoderCalls: mean(calls),
+  };
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { runCli } from '../../src/cli/run.js';
 import { decodeMask, decodeRle, maskDice, readNifti, resizeMaskNearest, type CocoRle } from '../../src/index.js';
-import { dataPath, taskImageNames } from '../helpers/data.js';
+import { REPO_ROOT, dataPath, taskImageNames } from '../helpers/data.js';
 
 let dir: string;
 let stdout: string[];
@@ -140,5 +140,45 @@ describe('salip segment', () => {
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('OUTPUT_DIR_MISSING');
     expect(existsSync(join(dir, 'no'))).toBe(false);
+  });
+});
+
+describe('a new organ as a user brings it: task JSON naming only the class, exemplars from a folder', () => {
+  it('tune --task-out writes a complete task (prompts, exemplar paths) that segment and eval take as is', async () => {
+    const images = dataPath('jsrt_heart', 'images');
+    const masks = dataPath('jsrt_heart', 'masks');
+    const taskFile = join(REPO_ROOT, 'examples', 'tasks', 'jsrt-heart.task.json');
+    const tuned = join(dir, 'tuned-heart.json');
+    const res = await cli(
+      'tune', '--images', images, '--masks', masks, '--task', taskFile, '--objective', 'labelled',
+      '--iterations', '1', '--sample-size', '1', '--exemplar-images', images, '--exemplar-masks', masks, '--exemplars', '2',
+      '--task-out', tuned, '--quiet',
+    );
+    expect(res.code, res.err).toBe(0);
+    const written = JSON.parse(readFileSync(tuned, 'utf8'));
+    expect(written.classes[0].name).toBe('heart');
+    expect(written.classes[0].prompts.length).toBeGreaterThan(0);
+    expect(written.classes[0].exemplars).toHaveLength(2);
+    for (const e of written.classes[0].exemplars) {
+      expect(existsSync(join(dir, e.image))).toBe(true);
+      expect(existsSync(join(dir, e.mask))).toBe(true);
+    }
+    expect(written.refine.iterations).toBeGreaterThanOrEqual(1);
+    // segment with the tuned task alone: its exemplars describe the heart.
+    const name = taskImageNames('jsrt_heart').find((n) => !written.classes[0].exemplars.some((e: { image: string }) => e.image.endsWith(n)))!;
+    const out = join(dir, 'heart-mask.png');
+    const seg = await cli('segment', join(images, name), '--task', tuned, '--out', out, '--quiet');
+    expect(seg.code, seg.err).toBe(0);
+    // One random trial decides the settings, so only the mask's form is checked here (quality is the slow suite's).
+    const mask = decodeMask(new Uint8Array(readFileSync(out)));
+    const gt = decodeMask(new Uint8Array(readFileSync(join(masks, name))));
+    expect([mask.width, mask.height]).toEqual([gt.width, gt.height]);
+    expect(mask.data.some((v) => v > 0)).toBe(true);
+    // eval takes it too, with the exemplar-box baseline beside the cascade.
+    const ev = await cli('eval', '--images', images, '--masks', masks, '--task', tuned, '--limit', '4', '--size', '256', '--mode', 'cascade', '--mode', 'exemplar-box', '--json', join(dir, 'heart-eval.json'), '--quiet');
+    expect(ev.code, ev.err).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'heart-eval.json'), 'utf8'));
+    expect(Object.keys(report.mean)).toEqual(['cascade', 'exemplar-box']);
+    expect(report.meanDecoderCalls).toBeGreaterThan(0);
   });
 });

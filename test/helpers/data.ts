@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DATA_DIR = process.env.SALIP_DATA_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'data');
 
-export type DataTask = 'lung_xray' | 'fetal_head_us' | 'brain_mri';
+export type DataTask = 'lung_xray' | 'fetal_head_us' | 'brain_mri' | 'jsrt_heart' | 'jsrt_clavicles';
 
 /** Absolute path inside the data directory. */
 export function dataPath(...parts: string[]): string {

@@ -75,7 +75,7 @@ describe('tasks', () => {
     expect(named.refine).toEqual(TASK_DEFAULTS.refine);
     expect(named.proposals).toEqual(TASK_DEFAULTS.proposals);
     expect(named.maxAreaFraction).toBe(TASK_DEFAULTS.maxAreaFraction);
-    const own = resolveTask({ classes: [{ name: 'a', prompts: ['a'] }], workingSize: null, everything: { pointsPerSide: 8 }, refine: { iterations: 1 }, proposals: false, maxArea: 900 });
+    const own = resolveTask({ name: 'own', classes: [{ name: 'a', prompts: ['a'] }], workingSize: null, everything: { pointsPerSide: 8 }, refine: { iterations: 1 }, proposals: false, maxArea: 900 });
     expect(own.workingSize).toBeNull();
     expect(own.everything).toEqual({ ...TASK_DEFAULTS.everything, pointsPerSide: 8 });
     expect(own.refine).toEqual({ ...TASK_DEFAULTS.refine, iterations: 1 });
