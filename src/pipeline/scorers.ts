@@ -198,6 +198,13 @@ export interface ExemplarScorerOptions {
   locationWeight?: number;
 }
 
+/**
+ * Raw pooled features of pool records, per embedding and record mask (weakly held): the same
+ * pool is often scored more than once (several classes or exemplar sets, refinement re-scoring,
+ * evaluate's modes), and pooling, not the cosines, is what costs.
+ */
+const pooledRecords = new WeakMap<Float32Array, WeakMap<object, Map<number, RegionFeatures>>>();
+
 /** Region and context features of one region, both unnormalised. */
 interface RegionFeatures {
   region: Float32Array;
@@ -242,9 +249,25 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     return prior;
   };
   /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
-  const featuresOf = (embedding: EmbeddingGrid, coverage: Float32Array, imageMean: Float32Array | null): RegionFeatures => {
-    const region = pooledFeature(embedding, coverage);
-    const context = withContext ? pooledFeature(embedding, contextRingCoverage(embedding, coverage, contextCells)) : null;
+  const featuresOf = (embedding: EmbeddingGrid, coverage: Float32Array, imageMean: Float32Array | null): RegionFeatures =>
+    contrasted(pooledFeature(embedding, coverage), withContext ? pooledFeature(embedding, contextRingCoverage(embedding, coverage, contextCells)) : null, imageMean);
+  /** Features of a pool record: pooled once per embedding, record and ring width, whichever scorer asks. */
+  const recordFeatures = (embedding: EmbeddingGrid, record: MaskRecord, imageMean: Float32Array | null): RegionFeatures => {
+    let byRle = pooledRecords.get(embedding.data);
+    if (!byRle) pooledRecords.set(embedding.data, (byRle = new WeakMap()));
+    let byCells = byRle.get(record.segmentation);
+    if (!byCells) byRle.set(record.segmentation, (byCells = new Map()));
+    const key = withContext ? contextCells : 0;
+    let raw = byCells.get(key);
+    if (!raw) {
+      const coverage = rleCoverage(embedding, record.segmentation);
+      raw = { region: pooledFeature(embedding, coverage), context: withContext ? pooledFeature(embedding, contextRingCoverage(embedding, coverage, contextCells)) : null };
+      byCells.set(key, raw);
+    }
+    return contrasted(Float32Array.from(raw.region), raw.context && Float32Array.from(raw.context), imageMean);
+  };
+  /** Subtracts the image mean from both features in place (under 'image-mean' contrast). */
+  const contrasted = (region: Float32Array, context: Float32Array | null, imageMean: Float32Array | null): RegionFeatures => {
     if (imageMean) {
       for (let k = 0; k < region.length; k++) {
         region[k] -= imageMean[k];
@@ -358,7 +381,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const imageMean = imageMeanOf(embedding);
       const locations = locationWeight > 0 ? lists.map((list, c) => priorOf(list, ctx.classes[c].topK ?? 1)) : [];
       ctx.candidates.forEach((record, i) => {
-        const f = featuresOf(embedding, rleCoverage(embedding, record.segmentation), imageMean);
+        const f = recordFeatures(embedding, record, imageMean);
         // Records built by hand may carry no stability score; they get no prior.
         const prior = stabilityWeight > 0 && Number.isFinite(record.stabilityScore) ? stabilityWeight * record.stabilityScore : 0;
         protos.forEach((p, c) => {
