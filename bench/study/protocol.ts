@@ -43,6 +43,15 @@ const CONFIGS: Record<string, Config> = {
   'it1-c5-loc20-alt': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
   'it2-c3-loc60': { refine: { iterations: 2, candidates: 3 }, exemplarScoring: { locationWeight: 60 } },
   'it3-c5-loc20-clean': { refine: { iterations: 3, candidates: 5, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
+  'it1-c5-alt-loc0': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 0 } },
+  'it1-c5-alt-loc40': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 40 } },
+  'it1-c8-alt-loc20': { refine: { iterations: 1, candidates: 8, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
+  'it1-c5-alt-loc20-each': { proposals: { eachExemplarBox: true }, refine: { iterations: 1, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
+  'it1-c5-alt-loc20-stab0': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20, stabilityWeight: 0 } },
+  'it1-c5-alt-loc20-nosim': { proposals: { similarity: false }, refine: { iterations: 1, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
+  'it1-c5-alt-loc20-t1': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, maskThreshold: 1 }, exemplarScoring: { locationWeight: 20 } },
+  'it1-c5-alt-loc20-t2': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, maskThreshold: 2 }, exemplarScoring: { locationWeight: 20 } },
+  'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };
 const configNames = args.configs ? args.configs.split(',') : Object.keys(CONFIGS);
 

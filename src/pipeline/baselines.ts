@@ -88,7 +88,7 @@ export async function exemplarBoxSam(
   const masks: BinaryMask[] = [];
   for (const box of boxes) {
     const part = await refineBox(sam, embedding, box, settings, options.signal);
-    masks.push(partAtSize(part, embedding, outWidth, outHeight, settings, options.maskThreshold ?? 0).mask);
+    masks.push(partAtSize(part, embedding, outWidth, outHeight, settings).mask);
   }
   return { mask: maskUnion(masks), boxes };
 }

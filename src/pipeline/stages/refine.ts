@@ -30,6 +30,11 @@ export interface RefineSettings {
    * used by refineAndRescore when it re-scores).
    */
   multimaskAlternatives?: boolean;
+  /**
+   * Logit threshold of refined masks (default 0, SAM's). Above 0 trims the weak margin where a
+   * low-contrast organ's mask leaks into its neighbours.
+   */
+  maskThreshold?: number;
 }
 
 export interface RefineOptions extends PromptedOptions, RefineSettings {}
@@ -60,6 +65,7 @@ export function resolveRefineSettings(settings: RefineSettings = {}): Required<R
     fillHoles: settings.fillHoles === true,
     largestComponent: settings.largestComponent === true,
     multimaskAlternatives: settings.multimaskAlternatives === true,
+    maskThreshold: numberOption(settings.maskThreshold, 0, 'refine maskThreshold', { min: -20, max: 20 }),
   };
 }
 
@@ -105,7 +111,7 @@ export async function refineBox(
     passes++;
     upscale ??= createThresholdUpscaler(upscalerGeometry(result.lowResSize, t));
     const mask = createMask(t.imageWidth, t.imageHeight);
-    const cut = upscale(result.lowResLogits[0], 0, 1, mask.data);
+    const cut = upscale(result.lowResLogits[0], settings.maskThreshold, 1, mask.data);
     if (cut.area === 0 && best) break;
     // The decoder's output buffer may be reused by the next run: keep a copy.
     const lowResLogits = Float32Array.from(result.lowResLogits[0]);
@@ -129,7 +135,7 @@ export async function boxAlternatives(sam: SamModel, embedding: SamImageEmbeddin
   const parts: RefinedPart[] = [];
   result.lowResLogits.forEach((logits, m) => {
     const mask = createMask(t.imageWidth, t.imageHeight);
-    const cut = upscale(logits, 0, 1, mask.data);
+    const cut = upscale(logits, settings.maskThreshold, 1, mask.data);
     if (cut.area === 0) return;
     parts.push({
       prompt: { box },
@@ -144,9 +150,10 @@ export async function boxAlternatives(sam: SamModel, embedding: SamImageEmbeddin
 }
 
 /** A refined part at the output size: its last pass's logits upscaled there, post-processed alike. */
-export function partAtSize(part: RefinedPart, embedding: SamImageEmbedding, width: number, height: number, settings: Required<RefineSettings>, threshold = 0): PromptedMask {
+export function partAtSize(part: RefinedPart, embedding: SamImageEmbedding, width: number, height: number, settings: Required<RefineSettings>): PromptedMask {
   const t = embedding.transform;
-  const sameSize = width === t.imageWidth && height === t.imageHeight && threshold === 0;
+  const threshold = settings.maskThreshold;
+  const sameSize = width === t.imageWidth && height === t.imageHeight;
   let mask = part.working;
   if (!sameSize) {
     mask = createMask(width, height);
@@ -175,7 +182,7 @@ export async function refine(
     const parts: PromptedMask[] = [];
     for (const c of candidates) {
       const part = await refineBox(sam, embedding, boxXywhToXyxy(c.record.bbox), settings, options.signal);
-      parts.push(partAtSize(part, embedding, outWidth, outHeight, settings, options.maskThreshold ?? 0));
+      parts.push(partAtSize(part, embedding, outWidth, outHeight, settings));
       options.onProgress?.({ stage: 'prompted', done: ++done, total });
     }
     out[name] = { mask: parts.length > 0 ? maskUnion(parts.map((p) => p.mask)) : createMask(outWidth, outHeight), parts };

@@ -130,7 +130,7 @@ export async function refineAndRescore(
     const parts = chosen.map((i) => ({
       source: sources[i],
       refinedScore: refinedScores[i],
-      part: partAtSize(refined[i], embedding, outWidth, outHeight, settings, options.maskThreshold ?? 0),
+      part: partAtSize(refined[i], embedding, outWidth, outHeight, settings),
     }));
     out[cls.name] = {
       mask: parts.length > 0 ? maskUnion(parts.map((p) => p.part.mask)) : createMask(outWidth, outHeight),
