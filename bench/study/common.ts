@@ -18,6 +18,9 @@ import { prepareEvalItem, type EvalItem } from '../../src/pipeline/evaluate.js';
 import { createSamModel, type SamAdapterModel } from '../../src/pipeline/sam.js';
 import type { SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
 import type { RgbImage } from '../../src/core/types.js';
+import { threadCandidateMaker } from '../../src/pipeline/stages/candidate-makers.js';
+import { segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
+import { everythingRunOptions, type EverythingParams } from '../../src/pipeline/tasks.js';
 import { devNames, loadDevItem, type DevTask } from '../harness.js';
 
 export const CACHE_DIR = process.env.SALIP_STUDY_CACHE ?? join(tmpdir(), 'salip-study-cache');
@@ -70,3 +73,18 @@ export function cachingSam(sam: SamModel): SamModel {
   };
 }
 
+
+/**
+ * Segment-everything's records for an image and parameters, from the disk cache when there
+ * (they depend on neither exemplars nor scoring in exact mode).
+ */
+export async function cachedPool(sam: SamModel, task: string, name: string, image: RgbImage, params: EverythingParams | undefined, embedding: SamImageEmbedding) {
+  const key = createHash('sha1').update(JSON.stringify(params ?? {})).update(image.data).digest('hex').slice(0, 16);
+  const file = cachePath('grid-pools', task, `${name}-${key}.json`);
+  type Pool = Pick<Awaited<ReturnType<typeof segmentEverything>>, 'records' | 'options' | 'stats'>;
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Pool;
+  const r = await segmentEverything(sam, image, { ...everythingRunOptions(params, { candidateMaker: threadCandidateMaker() }), embedding });
+  const kept: Pool = { records: r.records, options: r.options, stats: r.stats };
+  writeFileSync(file, JSON.stringify(kept));
+  return kept;
+}

@@ -13,7 +13,8 @@ import { runCascade } from '../../src/pipeline/cascade.js';
 import { drawExemplars, prepareEvalItem, type EvalItem } from '../../src/pipeline/evaluate.js';
 import type { Salip } from '../../src/pipeline/salip.js';
 import type { Exemplar } from '../../src/pipeline/scorers.js';
-import { segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
+import { segmentEverything, type SegmentEverythingResult } from '../../src/pipeline/stages/segment-everything.js';
+import type { SamImageEmbedding } from '../../src/pipeline/types.js';
 import { everythingRunOptions, withTaskDefaults, type SalipTask } from '../../src/pipeline/tasks.js';
 import { DATA_DIR } from '../harness.js';
 
@@ -98,7 +99,13 @@ export async function heldOutReport(
   salip: Salip,
   task: SalipTask,
   items: readonly EvalItem[],
-  options: { draws: number; tunedOn: 0 | 1; onImage?: (name: string) => void },
+  options: {
+    draws: number;
+    tunedOn: 0 | 1;
+    onImage?: (name: string) => void;
+    /** Segment-everything for an image (default: run it); the study passes its disk cache. */
+    everythingFor?: (item: EvalItem, params: SalipTask['everything'], embedding: SamImageEmbedding) => Promise<Pick<SegmentEverythingResult, 'records' | 'options' | 'stats'>>;
+  },
 ): Promise<HeldOutReport> {
   const parts = halves(items);
   const report = parts[1 - options.tunedOn];
@@ -112,7 +119,9 @@ export async function heldOutReport(
   const calls: number[] = [];
   for (const item of report) {
     const embedding = await salip.sam.embed(item.image);
-    const everything = await segmentEverything(salip.sam, item.image, { ...everythingRunOptions(base.everything, salip), embedding });
+    const everything = options.everythingFor
+      ? await options.everythingFor(item, base.everything, embedding)
+      : await segmentEverything(salip.sam, item.image, { ...everythingRunOptions(base.everything, salip), embedding });
     unprompted.push(maskDice((await unpromptedSam(salip.sam, item.image, { embedding })).mask, item.groundTruth));
     gtBox.push(maskDice((await gtBoxSam(salip.sam, item.image, item.groundTruth, { embedding })).union, item.groundTruth));
     for (const [d, t] of tasks.entries()) {

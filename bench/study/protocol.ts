@@ -15,12 +15,10 @@ import { maskDice } from '../../src/core/mask.js';
 import { exemplarBoxSam, gtBoxSam, unpromptedSam } from '../../src/pipeline/baselines.js';
 import { runCascade } from '../../src/pipeline/cascade.js';
 import { createExemplarScorer, type Scorer } from '../../src/pipeline/scorers.js';
-import { threadCandidateMaker } from '../../src/pipeline/stages/candidate-makers.js';
-import { segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
-import { TASK_PRESETS, everythingRunOptions, withTaskDefaults, type SalipTask } from '../../src/pipeline/tasks.js';
+import { TASK_PRESETS, withTaskDefaults, type SalipTask } from '../../src/pipeline/tasks.js';
 import type { SamDecodeResult, SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
 import type { RgbImage } from '../../src/core/types.js';
-import { cachePath, cachedEmbedding, loadMobileSam } from './common.js';
+import { cachePath, cachedEmbedding, cachedPool, loadMobileSam } from './common.js';
 import { PROTOCOL_TASKS, exemplarSets, loadFolder, mean, type ProtocolTask } from './protocol-lib.js';
 
 const { values: args, positionals } = parseArgs({
@@ -85,7 +83,6 @@ function memoSam(sam: SamModel) {
 
 const real = await loadMobileSam();
 const sam = memoSam(real);
-const candidateMaker = threadCandidateMaker();
 const items = loadFolder(task);
 const sets = exemplarSets(items, draws);
 const tasks = new Map<string, SalipTask>();
@@ -116,17 +113,6 @@ function scorerFor(t: SalipTask, set: number): Scorer {
   return s;
 }
 
-/** Segment-everything's records for an image and parameters, from the disk cache when there. */
-async function cachedPool(name: string, image: RgbImage, t: SalipTask, embedding: SamImageEmbedding) {
-  const key = createHash('sha1').update(JSON.stringify(t.everything)).update(image.data).digest('hex').slice(0, 16);
-  const file = cachePath('grid-pools', task, `${name}-${key}.json`);
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Awaited<ReturnType<typeof segmentEverything>>;
-  const r = await segmentEverything(real, image, { ...everythingRunOptions(t.everything, { candidateMaker }), embedding });
-  const kept = { records: r.records, options: r.options, stats: r.stats };
-  writeFileSync(file, JSON.stringify(kept));
-  return kept as Awaited<ReturnType<typeof segmentEverything>>;
-}
-
 interface Row {
   name: string;
   set: number;
@@ -145,14 +131,14 @@ for (const [n, item] of items.entries()) {
     gtBox: maskDice((await gtBoxSam(sam.model, item.image, gt, { embedding })).union, gt),
     unprompted: maskDice((await unpromptedSam(sam.model, item.image, { embedding })).mask, gt),
   };
-  const pools = new Map<string, Awaited<ReturnType<typeof segmentEverything>>>();
+  const pools = new Map<string, Awaited<ReturnType<typeof cachedPool>>>();
   for (const [s, set] of sets.entries()) {
     if (set.exemplarNames.includes(item.name)) continue;
     for (const config of configNames) {
       const t = taskFor(config, s);
       const params = JSON.stringify(t.everything);
       let pool = pools.get(params);
-      if (!pool) pools.set(params, (pool = await cachedPool(item.name, item.image, t, embedding)));
+      if (!pool) pools.set(params, (pool = await cachedPool(real, task, item.name, item.image, t.everything, embedding)));
       const scorer = scorerFor(t, s);
       const run = await runCascade({ sam: sam.model, scorer }, item.image, t, { embedding, everything: pool });
       const box = await exemplarBoxSam(sam.model, item.image, t.classes[0], { ...t.refine, embedding });
