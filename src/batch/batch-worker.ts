@@ -17,6 +17,12 @@ function send(message: WorkerMessage): void {
 process.on('message', (message: ParentMessage) => {
   void handleMessage(message);
 });
+// The parent is gone (killed): stop at once rather than run on as an orphan. Outputs are
+// written atomically and recorded after, so a rerun redoes at most the job under way.
+process.on('disconnect', () => {
+  if (!stopping) process.exit(1);
+});
+let stopping = false;
 
 async function handleMessage(message: ParentMessage): Promise<void> {
   if (message.type === 'init') {
@@ -34,6 +40,7 @@ async function handleMessage(message: ParentMessage): Promise<void> {
     send({ type: 'outcome', outcome });
     return;
   }
+  stopping = true;
   await handle?.dispose().catch(() => undefined);
   // maxRSS is in kilobytes: the worker's own peak, what a machine must budget per worker.
   send({ type: 'stopped', peakRssMb: process.resourceUsage().maxRSS / 1024 });
