@@ -5,14 +5,14 @@
  * under way and exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueue, queueStatus, type QueueStatus } from '../../src/queue.js';
 import { decodeMask } from '../../src/io/image-codecs.js';
-import { encodePng } from '../../src/io/image-codecs.js';
+import { writeTestImages } from '../helpers/test-images.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { cheapMask } from './fixtures/cheap-processor.js';
 
@@ -22,18 +22,6 @@ const TASK = { task: 'lungs-cxr', exemplars: [], fast: false };
 let redis: RedisServer;
 let dir: string;
 const children: ChildProcess[] = [];
-
-/** A small image whose pixels depend on `seed`, so every input has its own hash and mask. */
-export function writeTestImages(folder: string, count: number): string[] {
-  mkdirSync(folder, { recursive: true });
-  return Array.from({ length: count }, (_, k) => {
-    const data = new Uint8Array(24 * 20 * 3);
-    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + k * 31 + ((i * k) % 13)) & 255;
-    const path = join(folder, `img-${String(k).padStart(2, '0')}.png`);
-    writeFileSync(path, encodePng({ width: 24, height: 20, data }));
-    return path;
-  });
-}
 
 function startWorker(queue: string, writeLog: string, delayMs: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
