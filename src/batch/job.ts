@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { isSalipError, SalipError } from '../core/errors.js';
 import { writeFileAtomic } from '../backends/node-files.js';
 import type { InputKind } from './inputs.js';
-import { isCurrentDone, jobKey, readRecord, SALIP_VERSION, writeRecord, type ManifestRecord } from './manifest.js';
+import { isCurrentDone, jobKey, readRecord, SALIP_VERSION, writeRecord, type InputResult, type ManifestRecord } from './manifest.js';
 
 /** One unit of work: an input, where its mask goes, and the hashes that identify the result. */
 export interface InputJob {
@@ -35,14 +35,8 @@ export interface ProcessedInput {
 export type InputProcessor = (job: InputJob) => Promise<ProcessedInput>;
 
 /** How a job ended. 'skipped': already done with the same hashes and version. */
-export interface JobOutcome {
-  readonly input: string;
-  readonly output: string;
+export interface JobOutcome extends InputResult {
   readonly status: 'done' | 'skipped' | 'failed';
-  readonly code?: string;
-  readonly message?: string;
-  readonly ms?: number;
-  readonly stats?: Readonly<Record<string, number>>;
   /** True when this call renamed the mask into place. */
   readonly written: boolean;
 }

@@ -14,16 +14,10 @@ export const SALIP_VERSION = '0.1.0';
 
 export const MANIFEST_DIR = '.salip-manifest';
 
-/** What is known about one input's result. Paths are absolute. */
-export interface ManifestRecord {
-  readonly key: string;
+/** How one input went: shared by manifest records and job outcomes. Paths are absolute. */
+export interface InputResult {
   readonly input: string;
   readonly output: string;
-  readonly inputHash: string;
-  readonly taskHash: string;
-  readonly version: string;
-  /** 'started' is written before the mask, so every output file in --out has a record naming it. */
-  readonly status: 'started' | 'done' | 'failed';
   /** SalipError code of a failure. */
   readonly code?: string;
   readonly message?: string;
@@ -31,6 +25,16 @@ export interface ManifestRecord {
   readonly ms?: number;
   /** Numbers the processor reported (candidates, mask area, ...). */
   readonly stats?: Readonly<Record<string, number>>;
+}
+
+/** What is known about one input's result. */
+export interface ManifestRecord extends InputResult {
+  readonly key: string;
+  readonly inputHash: string;
+  readonly taskHash: string;
+  readonly version: string;
+  /** 'started' is written before the mask, so every output file in --out has a record naming it. */
+  readonly status: 'started' | 'done' | 'failed';
   /** ISO time of the record. */
   readonly at: string;
 }
