@@ -65,7 +65,17 @@ async function queueRun(list: string, out: string, workers: number, count: numbe
     }
     const wallMs = performance.now() - started;
     const rss = children.map((c) => peakRssMb(c.pid!));
-    await Promise.all(children.map((c) => new Promise((r) => (c.kill('SIGTERM'), c.once('exit', r)))));
+    // SIGTERM lets each worker finish and exit; one that lingers past a minute is killed.
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise((r) => {
+            const timer = setTimeout(() => c.kill('SIGKILL'), 60_000);
+            c.once('exit', () => r(clearTimeout(timer)));
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     if (status.failed > 0) throw new Error(`queue: ${JSON.stringify(status.failures)}`);
     return { workers, threads: 1, wallMs, imagesPerMinute: (count * 60_000) / wallMs, peakRssMbPerWorker: rss };
   } finally {
