@@ -57,12 +57,13 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   );
   // Exemplars drawn from a folder never include the input itself.
   const { task } = await withExemplars(withFastMode(await loadTask(o.task as string), o), o, input);
-  checkScorable(task, o.clipPreset !== undefined);
   // The input is read and checked before the models load, so a bad file fails in milliseconds.
   const axis = (o.axis as 0 | 1 | 2 | undefined) ?? 2;
   const nifti = volume ? readNifti(await readFileBytes(input, 'volume'), { name: input }) : undefined;
   const slices = nifti && o.slices !== undefined ? parseSliceRange(o.slices as string, nifti.dims[axis]) : undefined;
   const image = nifti ? undefined : await readImageFile(input);
+  // Still before the models load: a text-only task without CLIP names the flags that fix it.
+  checkScorable(task, o.clipPreset !== undefined);
   const salip = await salipFromFlags(o);
   try {
     if (nifti) {
