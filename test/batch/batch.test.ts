@@ -5,7 +5,7 @@
  * finished inputs.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -87,8 +87,8 @@ describe('runBatch (salip batch)', () => {
     const log = join(dir, 'processed.log');
     const env = { ...process.env, SALIP_TEST_INPUTS: folder, SALIP_TEST_OUT: outDir, SALIP_TEST_WORKERS: '2', SALIP_TEST_DELAY_MS: '150', SALIP_TEST_PROCESS_LOG: log };
     const run = spawn(process.execPath, ['--import', 'tsx', RUNNER], { env, stdio: 'ignore' });
-    const done = () => readdirSync(outDir).filter((f) => f.endsWith('.png')).length;
-    for (let i = 0; i < 600 && !(existsSync(outDir) && done() >= 4); i++) await sleep(50);
+    const done = async () => (await readAllRecords(outDir)).filter((r) => r.status === 'done').length;
+    for (let i = 0; i < 600 && (await done()) < 4; i++) await sleep(50);
     run.kill('SIGKILL');
     await new Promise((r) => run.once('exit', r));
     const finished = (await readAllRecords(outDir)).filter((r) => r.status === 'done').map((r) => r.input);
