@@ -55,9 +55,12 @@ async function batchRun(list: string, out: string, workers: number, threads: num
 async function queueRun(list: string, out: string, workers: number, count: number) {
   const redis = await startRedis();
   try {
+    // Workers wait on the queue before the submit, as they do in use; they load their models at
+    // the first job, inside the timed span, as batch's workers do.
+    const children = Array.from({ length: workers }, () => spawn(process.execPath, [...CLI, 'queue', 'worker', '--redis', redis.url, '--threads', '1'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    await Promise.all(children.map((c) => new Promise<void>((r) => c.stdout!.on('data', (d) => String(d).includes('worker on') && r()))));
     const started = performance.now();
     await runCli(['queue', 'submit', '--redis', redis.url, '--task', 'lungs-cxr', ...EXEMPLARS, '--out', out, list]);
-    const children = Array.from({ length: workers }, () => spawn(process.execPath, [...CLI, 'queue', 'worker', '--redis', redis.url, '--threads', '1', '--quiet'], { stdio: 'ignore' }));
     let status = await queueStatus({ redis: redis.url });
     while (status.completed + status.failed < count) {
       await sleep(250);
