@@ -5,7 +5,8 @@
  *   2. the queue's overhead per image: `salip queue submit` + 2 `salip queue worker`
  *      processes x 1 thread on a local redis-server, wall time over batch's 2 x 1 (target <= 1.05);
  *   3. peak RSS per worker process (batch: the workers' own maxRSS; queue: VmHWM).
- * Every run includes its processes' start and model loading, as a user's run does.
+ * Every timed span includes model loading; batch's also its processes' start, the queue's the
+ * submit (its workers already wait on the queue, as they do in use).
  *
  *   tsx bench/batch.ts [--images 8] [--out bench/batch-results.json]
  */
