@@ -8,7 +8,7 @@
  * Every timed span includes model loading; batch's also its processes' start, the queue's the
  * submit (its workers already wait on the queue, as they do in use).
  *
- *   tsx bench/batch.ts [--images 8] [--out bench/batch-results.json]
+ *   tsx bench/batch.ts [--images 8] [--out bench/results-batch.json]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { machineInfo, REPO_ROOT } from './harness.js';
 const { values: args } = parseArgs({
   options: {
     images: { type: 'string', default: '8' },
-    out: { type: 'string', default: join(REPO_ROOT, 'bench', 'batch-results.json') },
+    out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results-batch.json') },
   },
 });
 const log = (message: string) => process.stderr.write(`${message}\n`);
