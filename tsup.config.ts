@@ -4,7 +4,9 @@ export default defineConfig([
   {
     // Library entry points: ESM + CJS + declarations. onnxruntime packages stay external so
     // users' bundlers resolve the right runtime build.
-    entry: { index: 'src/index.ts', node: 'src/node.ts', web: 'src/web.ts' },
+    entry: { index: 'src/index.ts', node: 'src/node.ts', web: 'src/web.ts', queue: 'src/queue.ts' },
+    // bullmq is an optional peer dependency of salip/queue only: never bundled.
+    external: ['bullmq'],
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
@@ -23,7 +25,9 @@ export default defineConfig([
   },
   {
     // The CLI is an ESM executable only.
-    entry: { cli: 'src/cli/bin.ts' },
+    // batch-worker is the script `salip batch` forks for each worker process (src/batch/pool.ts).
+    entry: { cli: 'src/cli/bin.ts', 'batch-worker': 'src/batch/batch-worker.ts' },
+    external: ['bullmq'],
     format: ['esm'],
     sourcemap: true,
     target: 'node20',

@@ -17,7 +17,7 @@ function node(args: string[]): string {
 
 describe('built package', () => {
   it('has ESM, CJS and declarations for every entry point named in exports', () => {
-    for (const entry of ['.', './node', './web']) {
+    for (const entry of ['.', './node', './web', './queue']) {
       const e = pkg.exports[entry];
       for (const file of [e.import.default, e.import.types, e.require.default, e.require.types]) {
         expect(existsSync(join(REPO_ROOT, file)), `${entry}: ${file}`).toBe(true);
@@ -48,6 +48,23 @@ describe('built package', () => {
     for (const code of [web, ...chunks]) {
       expect(code).not.toMatch(/from ['"](node:)?(fs|fs\/promises|path|zlib|crypto|module|url|onnxruntime-node)['"]/);
     }
+  });
+
+  it('keeps bullmq (an optional peer dependency) out of salip, salip/node and salip/web; salip/queue loads it', () => {
+    const importsOf = (file: string, seen = new Set<string>()): string[] => {
+      if (seen.has(file)) return [];
+      seen.add(file);
+      const code = readFileSync(join(REPO_ROOT, 'dist', file), 'utf8');
+      const chunks = [...code.matchAll(/(?:from|import\(|require\()\s*['"]\.\/([\w.-]+\.c?js)['"]/g)].map((m) => m[1]);
+      return [code, ...chunks.flatMap((c) => importsOf(c, seen))];
+    };
+    for (const entry of ['index.js', 'index.cjs', 'node.js', 'node.cjs', 'web.js', 'web.cjs']) {
+      for (const code of importsOf(entry)) expect(code, entry).not.toMatch(/['"]bullmq['"]/);
+    }
+    expect(importsOf('queue.js').some((code) => /from ['"]bullmq['"]/.test(code))).toBe(true);
+    const esm = `import { createSalipWorker, enqueue, queueStatus } from 'salip/queue'; console.log([typeof createSalipWorker, typeof enqueue, typeof queueStatus].join())`;
+    expect(node(['--input-type=module', '-e', esm]).trim()).toBe('function,function,function');
+    expect(pkg.peerDependenciesMeta.bullmq.optional).toBe(true);
   });
 
   it('ships a CLI that starts', () => {

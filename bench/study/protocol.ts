@@ -49,6 +49,10 @@ const CONFIGS: Record<string, Config> = {
   'it1-c5-alt-loc20-nosim': { proposals: { similarity: false }, refine: { iterations: 1, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
   'it1-c5-alt-loc20-t1': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, maskThreshold: 1 }, exemplarScoring: { locationWeight: 20 } },
   'it1-c5-alt-loc20-t2': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, maskThreshold: 2 }, exemplarScoring: { locationWeight: 20 } },
+  'each-t1': { proposals: { eachExemplarBox: true }, refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, maskThreshold: 1 }, exemplarScoring: { locationWeight: 20 } },
+  'each-t2': { proposals: { eachExemplarBox: true }, refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, maskThreshold: 2 }, exemplarScoring: { locationWeight: 20 } },
+  'each-loc40': { proposals: { eachExemplarBox: true }, refine: { iterations: 1, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 40 } },
+  'each-it2': { proposals: { eachExemplarBox: true }, refine: { iterations: 2, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };
 const configNames = args.configs ? args.configs.split(',') : Object.keys(CONFIGS);

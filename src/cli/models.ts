@@ -4,12 +4,12 @@
  * --clip-preset (with its files) is given, otherwise tasks are scored by exemplars.
  */
 import { SalipError } from '../core/errors.js';
-import { nodeBackend } from '../backends/node.js';
 import { defaultSamFiles } from '../backends/default-models.js';
 import type { ClipConfig } from '../pipeline/clip.js';
 import type { ClipPresetName } from '../pipeline/clip-presets.js';
 import type { SamConfig } from '../pipeline/sam.js';
-import { createSalip, type Salip } from '../pipeline/salip.js';
+import type { Salip } from '../pipeline/salip.js';
+import { createSalipFromSettings, type ModelSettings } from '../batch/cascade-processor.js';
 import type { FlagSpec, FlagValue } from './args.js';
 
 export const MODEL_FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -68,14 +68,23 @@ export function clipConfigFromFlags(o: Options): ClipConfig | undefined {
   };
 }
 
-/** Creates the Salip instance the flags describe. */
-export async function salipFromFlags(o: Options): Promise<Salip> {
-  const threads = o.threads as number | undefined;
-  return createSalip({
-    backend: nodeBackend({ intraOpThreads: threads }),
-    sam: samConfigFromFlags(o),
+/**
+ * The models the flags describe as plain data (what batch and queue workers receive); the
+ * embedded MobileSAM stays `sam: undefined` so each machine resolves its own copy.
+ */
+export function modelSettingsFromFlags(o: Options): ModelSettings {
+  const usesEmbedded = o.samEncoder === undefined && o.samDecoder === undefined;
+  const sam = samConfigFromFlags(o);
+  return {
+    sam: usesEmbedded ? undefined : sam,
     clip: clipConfigFromFlags(o),
+    threads: o.threads as number | undefined,
     workers: o.worker !== false,
     promptsPerRun: o.promptsPerRun as number | undefined,
-  });
+  };
+}
+
+/** Creates the Salip instance the flags describe. */
+export async function salipFromFlags(o: Options): Promise<Salip> {
+  return createSalipFromSettings(modelSettingsFromFlags(o));
 }

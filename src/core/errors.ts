@@ -43,7 +43,9 @@ export type SalipErrorCode =
   /** A worker thread (post-processing off the model's thread) failed or could not be reached. */
   | 'WORKER_FAILED'
   /** The work was cancelled through an AbortSignal. */
-  | 'ABORTED';
+  | 'ABORTED'
+  /** An optional package a feature needs is not installed (e.g. bullmq for salip queue). */
+  | 'MISSING_DEPENDENCY';
 
 export class SalipError extends Error {
   readonly code: SalipErrorCode;

@@ -10,6 +10,7 @@ import { readNifti, writeNiftiMask } from '../../io/nifti.js';
 import { encodeRle } from '../../core/mask.js';
 import { readFileBytes, readImageFile, writeFileAtomic } from '../../backends/node-files.js';
 import { segmentVolume } from '../../pipeline/volume.js';
+import { checkScorable } from '../../batch/task-source.js';
 import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
@@ -54,12 +55,15 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
     [['--out', o.out as string | undefined], ['--overlay', o.overlay as string | undefined], ['--json', o.json as string | undefined]],
     [['the input', input]],
   );
-  const { task } = await withExemplars(withFastMode(await loadTask(o.task as string), o), o);
+  // Exemplars drawn from a folder never include the input itself.
+  const { task } = await withExemplars(withFastMode(await loadTask(o.task as string), o), o, input);
   // The input is read and checked before the models load, so a bad file fails in milliseconds.
   const axis = (o.axis as 0 | 1 | 2 | undefined) ?? 2;
   const nifti = volume ? readNifti(await readFileBytes(input, 'volume'), { name: input }) : undefined;
   const slices = nifti && o.slices !== undefined ? parseSliceRange(o.slices as string, nifti.dims[axis]) : undefined;
   const image = nifti ? undefined : await readImageFile(input);
+  // Still before the models load: a text-only task without CLIP names the flags that fix it.
+  checkScorable(task, o.clipPreset !== undefined);
   const salip = await salipFromFlags(o);
   try {
     if (nifti) {

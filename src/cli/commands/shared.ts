@@ -4,17 +4,16 @@
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { SalipError } from '../../core/errors.js';
-import { resizeImage } from '../../core/image.js';
 import { decodeRle, resizeMaskNearest } from '../../core/mask.js';
 import { PALETTE, renderOverlay, type OverlayLayer } from '../../core/overlay.js';
 import { createRandom } from '../../core/random.js';
 import type { BinaryMask, RgbImage } from '../../core/types.js';
-import { listImageFiles, readFileBytes, readImageFile, readMaskFile } from '../../backends/node-files.js';
-import type { Exemplar } from '../../pipeline/scorers.js';
+import { listImageFiles } from '../../backends/node-files.js';
+import { loadExemplars, withClassExemplars, type ExemplarFiles } from '../../batch/task-source.js';
 import type { SalipResult } from '../../pipeline/salip.js';
-import { resolveTask, TASK_PRESETS, validateTask, type SalipTask } from '../../pipeline/tasks.js';
+import type { SalipTask } from '../../pipeline/tasks.js';
 import type { MaskRecord } from '../../pipeline/types.js';
 import type { FlagSpec, FlagValue } from '../args.js';
 
@@ -40,112 +39,37 @@ export const EXEMPLAR_FLAGS: Readonly<Record<string, FlagSpec>> = {
   seed: { type: 'integer', default: 0, description: 'seed for drawing exemplars and random search' },
 };
 
-/**
- * Where each exemplar the CLI loaded came from (absolute paths), so a task written back out
- * (tune --task-out) can name its exemplars by path.
- */
-const exemplarSources = new WeakMap<Exemplar, { image: string; mask: string }>();
-
-/** The file paths of an exemplar the CLI loaded, if it loaded it. */
-export function exemplarSource(exemplar: Exemplar): { image: string; mask: string } | undefined {
-  return exemplarSources.get(exemplar);
-}
+export { loadTask, portableTask } from '../../batch/task-source.js';
 
 /**
- * A task as JSON a user can pass to --task again: classes with their prompts, topK and
- * exemplars as paths relative to `dir` (the folder the JSON is written to); every setting kept.
+ * The exemplar files drawn (seeded) from the labelled folders the flags name, never one of
+ * `exclude` (the inputs being segmented, compared as real paths); [] when no folder is named.
  */
-export function portableTask(task: SalipTask, dir: string): Record<string, unknown> {
-  const { classes, ...rest } = task;
-  return {
-    ...rest,
-    classes: classes.map((c, i) => ({
-      name: c.name,
-      topK: c.topK,
-      prompts: c.prompts,
-      exemplars: c.exemplars?.map((e, j) => {
-        const source = exemplarSource(e);
-        if (!source) {
-          throw new SalipError('INVALID_TASK', `classes[${i}].exemplars[${j}]: not loaded from a file, so it cannot be written as a path`);
-        }
-        return { image: relative(dir, source.image), mask: relative(dir, source.mask) };
-      }),
-    })),
-  };
-}
-
-/** A task from a preset name or a JSON file (exemplar paths in it are relative to the file). */
-export async function loadTask(value: string | undefined): Promise<SalipTask> {
-  if (value === undefined) throw new SalipError('INVALID_ARGUMENT', `--task: expected a preset (${Object.keys(TASK_PRESETS).join(', ')}) or a task JSON file`);
-  // Own keys only: `in` would also take 'constructor' or 'toString' for a preset name.
-  if (Object.hasOwn(TASK_PRESETS, value)) return resolveTask(value);
-  if (!value.endsWith('.json') && !existsSync(value)) {
-    throw new SalipError('INVALID_TASK', `--task: '${value}' is neither a preset (${Object.keys(TASK_PRESETS).join(', ')}) nor an existing JSON file`);
+export async function drawExemplarFiles(o: Options, exclude: readonly string[] = []): Promise<ExemplarFiles[]> {
+  if (o.exemplarImages === undefined && o.exemplarMasks === undefined) return [];
+  if (o.exemplarImages === undefined || o.exemplarMasks === undefined) {
+    throw new SalipError('INVALID_ARGUMENT', '--exemplar-images and --exemplar-masks go together');
   }
-  const text = new TextDecoder().decode(await readFileBytes(value, '--task file'));
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (cause) {
-    throw new SalipError('INVALID_TASK', `--task ${value}: not valid JSON (${(cause as Error).message})`, { cause });
+  const excluded = new Set(exclude.map(canonicalPath));
+  const files = (await listImageFiles(o.exemplarImages as string)).filter((f) => !excluded.has(canonicalPath(f)));
+  const count = (o.exemplars as number | undefined) ?? 3;
+  if (files.length < count) {
+    const note = files.length < (await listImageFiles(o.exemplarImages as string)).length ? ' once the inputs being segmented are left out' : '';
+    throw new SalipError('INVALID_ARGUMENT', `--exemplars ${count}: only ${files.length} labelled images in ${String(o.exemplarImages)}${note}`);
   }
-  // Exemplars in a JSON task are paths relative to the file; load them before validation.
-  const base = dirname(resolve(value));
-  if (raw && typeof raw === 'object' && Array.isArray((raw as { classes?: unknown }).classes)) {
-    for (const cls of (raw as { classes: Array<Record<string, unknown>> }).classes) {
-      if (cls && Array.isArray(cls.exemplars)) {
-        cls.exemplars = await Promise.all(
-          cls.exemplars.map(async (e: unknown, i: number) => {
-            const ex = e as { image?: unknown; mask?: unknown };
-            if (typeof ex?.image !== 'string' || typeof ex?.mask !== 'string') {
-              throw new SalipError('INVALID_TASK', `${value}: classes[].exemplars[${i}] expected { "image": path, "mask": path }`);
-            }
-            const paths = { image: resolve(base, ex.image), mask: resolve(base, ex.mask) };
-            const exemplar = { image: await readImageFile(paths.image), mask: await readMaskFile(paths.mask) };
-            exemplarSources.set(exemplar, paths);
-            return exemplar;
-          }),
-        );
-      }
-    }
-  }
-  return resolveTask(validateTask(raw));
+  const picked = createRandom((o.seed as number | undefined) ?? 0).sample(files, count);
+  return picked.map((file) => ({ image: resolve(file), mask: resolve(join(o.exemplarMasks as string, basename(file))) }));
 }
 
 /**
  * Gives every class of the task exemplars drawn from labelled folders (when the flags name
- * them), resized to the task's working size. Returns the task and the names drawn.
+ * them, never the file `exclude`), resized to the task's working size. Returns the task and the names drawn.
  */
 export async function withExemplars(task: SalipTask, o: Options, exclude?: string): Promise<{ task: SalipTask; names: string[] }> {
-  if (o.exemplarImages === undefined && o.exemplarMasks === undefined) return { task, names: [] };
-  if (o.exemplarImages === undefined || o.exemplarMasks === undefined) {
-    throw new SalipError('INVALID_ARGUMENT', '--exemplar-images and --exemplar-masks go together');
-  }
-  const files = (await listImageFiles(o.exemplarImages as string)).filter((f) => f !== exclude);
-  const count = (o.exemplars as number | undefined) ?? 3;
-  if (files.length < count) throw new SalipError('INVALID_ARGUMENT', `--exemplars ${count}: only ${files.length} labelled images in ${String(o.exemplarImages)}`);
-  const picked = createRandom((o.seed as number | undefined) ?? 0).sample(files, count);
-  const size = task.workingSize;
-  const exemplars: Exemplar[] = [];
-  for (const file of picked) {
-    const name = file.split(/[\\/]/).pop()!;
-    let image = await readImageFile(file);
-    let mask = await readMaskFile(join(o.exemplarMasks as string, name));
-    if (mask.width !== image.width || mask.height !== image.height) {
-      throw new SalipError('SIZE_MISMATCH', `exemplar ${name}: mask is ${mask.width}x${mask.height} but the image is ${image.width}x${image.height}`);
-    }
-    if (size) {
-      image = resizeImage(image, size, size, 'bilinear');
-      mask = resizeMaskNearest(mask, size, size);
-    }
-    const exemplar = { image, mask };
-    exemplarSources.set(exemplar, { image: resolve(file), mask: resolve(join(o.exemplarMasks as string, name)) });
-    exemplars.push(exemplar);
-  }
-  return {
-    task: { ...task, classes: task.classes.map((c) => ({ name: c.name, topK: c.topK, prompts: c.prompts, exemplars })) },
-    names: picked.map((f) => f.split(/[\\/]/).pop()!),
-  };
+  const files = await drawExemplarFiles(o, exclude === undefined ? [] : [exclude]);
+  if (files.length === 0) return { task, names: [] };
+  const exemplars = await loadExemplars(files, task.workingSize);
+  return { task: withClassExemplars(task, exemplars), names: files.map((f) => basename(f.image)) };
 }
 
 /** Refuses an output path that exists (without --force) or whose folder is missing, before any work. */
