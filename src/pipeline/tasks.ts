@@ -59,9 +59,12 @@ export const TASK_DEFAULTS = {
   workingSize: 256,
   maxAreaFraction: 0.76,
   everything: { pointsPerSide: 16, predIouThresh: 0.5, stabilityScoreThresh: 0, boxNmsThresh: 0.7 },
-  proposals: { ...PROPOSAL_DEFAULTS },
-  refine: { iterations: 2, candidates: 3 },
-  exemplarScoring: { stabilityWeight: 10, locationWeight: 0 },
+  // Each exemplar's own box beside their mean: the organ's size varies between patients.
+  proposals: { ...PROPOSAL_DEFAULTS, eachExemplarBox: true },
+  // One box pass per candidate (more passes lost Dice on the heart), five candidates refined
+  // with SAM's multi-mask alternatives and re-scored.
+  refine: { iterations: 1, candidates: 5, multimaskAlternatives: true },
+  exemplarScoring: { stabilityWeight: 10, locationWeight: 20 },
 } as const satisfies Partial<SalipTask>;
 
 /** The task's proposal settings, or undefined when they are off. */
