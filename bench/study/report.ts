@@ -4,7 +4,7 @@
  * other half, 5 draws per direction; mean and worst draw, beside the exemplar-box, un-prompted
  * and GT-box baselines, and the cascade's decoder runs per image.
  *
- *   npx tsx bench/study/report.ts [task ...] [--draws 5]
+ *   npx tsx bench/study/report.ts [task ...] [--draws 5] [--tuned-on 0,1]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,11 @@ import { REPO_ROOT } from '../harness.js';
 import { cachePath, cachedPool } from './common.js';
 import { PROTOCOL_TASKS, heldOutReport, loadFolder, mean, type HeldOutReport, type ProtocolTask } from './protocol-lib.js';
 
-const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { draws: { type: 'string', default: '5' } } });
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { draws: { type: 'string', default: '5' }, 'tuned-on': { type: 'string', default: '0,1' } },
+});
+const directions = args['tuned-on'].split(',').map(Number) as Array<0 | 1>;
 const tasks = (positionals.length > 0 ? positionals : Object.keys(PROTOCOL_TASKS)) as ProtocolTask[];
 const draws = Number(args.draws);
 
@@ -41,7 +45,7 @@ try {
   for (const task of tasks) {
     const items = loadFolder(task);
     results[task] = [];
-    for (const tunedOn of [0, 1] as const) {
+    for (const tunedOn of directions) {
       const t0 = performance.now();
       const r = await heldOutReport(salip, shippedTask(task), items, {
         draws,
