@@ -30,7 +30,7 @@ import {
 import { composeAxis, DECISION_MARGIN } from '../src/core/everything/upscale.js';
 import { maskArea, maskFromLogits, maskToBox } from '../src/core/mask.js';
 import { prepareEvalItem } from '../src/pipeline/evaluate.js';
-import { createSamModel } from '../src/pipeline/sam.js';
+import { createSamModel } from '../src/models/sam/sam.js';
 import { SEGMENT_EVERYTHING_DEFAULTS } from '../src/pipeline/stages/segment-everything.js';
 import { DEV_TASKS, devNames, loadDevItem, median, now, spreadSubset } from './harness.js';
 

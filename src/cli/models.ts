@@ -6,9 +6,9 @@
 import { SalipError } from '../core/errors.js';
 import { nodeBackend } from '../backends/node.js';
 import { defaultSamFiles } from '../backends/default-models.js';
-import type { ClipConfig } from '../pipeline/clip.js';
-import type { ClipPresetName } from '../pipeline/clip-presets.js';
-import type { SamConfig } from '../pipeline/sam.js';
+import type { ClipConfig } from '../models/clip/clip.js';
+import type { ClipPresetName } from '../models/clip/clip-presets.js';
+import type { SamConfig } from '../models/sam/sam.js';
 import { createSalip, type Salip } from '../pipeline/salip.js';
 import type { FlagSpec, FlagValue } from './args.js';
 

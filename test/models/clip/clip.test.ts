@@ -2,12 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeBackend } from '../../src/backends/node.js';
-import type { Backend } from '../../src/backends/types.js';
-import { isSalipError, type SalipErrorCode } from '../../src/core/errors.js';
-import { createRgbImage } from '../../src/core/image.js';
-import type { RgbImage } from '../../src/core/types.js';
-import { createClipModel, type ClipConfig, type ClipModel } from '../../src/pipeline/clip.js';
+import { nodeBackend } from '../../../src/backends/node.js';
+import type { Backend } from '../../../src/backends/types.js';
+import { isSalipError, type SalipErrorCode } from '../../../src/core/errors.js';
+import { createRgbImage } from '../../../src/core/image.js';
+import type { RgbImage } from '../../../src/core/types.js';
+import { createClipModel, type ClipConfig, type ClipModel } from '../../../src/models/clip/clip.js';
 import {
   WORDPIECE_TOKENIZER_JSON,
   fakeBiomedClipTowers,
@@ -15,7 +15,7 @@ import {
   fakeOpenClipTowers,
   fakeTextTower,
   fakeVisionTower,
-} from '../helpers/clip-fake-models.js';
+} from '../../helpers/clip-fake-models.js';
 
 function solid(width: number, height: number, rgb: [number, number, number]): RgbImage {
   const data = new Uint8Array(width * height * 3);

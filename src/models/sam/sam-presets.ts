@@ -3,9 +3,9 @@
  * loaded encoder/decoder pair must pass. Swapping models is a matter of configuration, so
  * everything that differs between exports lives here as data.
  */
-import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../core/image.js';
-import type { Dim, ValueInfo } from '../backends/types.js';
-import { SalipError, assertArgument, describeValue } from '../core/errors.js';
+import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../../core/image.js';
+import type { Dim, ValueInfo } from '../../backends/types.js';
+import { SalipError, assertArgument, describeValue } from '../../core/errors.js';
 
 export type SamPresetName = 'mobilesam' | 'sam' | 'medsam' | 'custom';
 export type SamResize = 'longest-side' | 'stretch';

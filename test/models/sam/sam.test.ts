@@ -2,13 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeBackend } from '../../src/backends/node.js';
-import type { Backend, ModelSession, TensorData } from '../../src/backends/types.js';
-import { isSalipError } from '../../src/core/errors.js';
-import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../../src/core/image.js';
-import type { RgbImage } from '../../src/core/types.js';
-import { createSamModel, type SamConfig } from '../../src/pipeline/sam.js';
-import type { SamImageEmbedding } from '../../src/pipeline/types.js';
+import { nodeBackend } from '../../../src/backends/node.js';
+import type { Backend, ModelSession, TensorData } from '../../../src/backends/types.js';
+import { isSalipError } from '../../../src/core/errors.js';
+import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../../../src/core/image.js';
+import type { RgbImage } from '../../../src/core/types.js';
+import { createSamModel, type SamConfig } from '../../../src/models/sam/sam.js';
+import type { SamImageEmbedding } from '../../../src/pipeline/types.js';
 import {
   FAKE_IOU_BASE,
   fakeDecoderWithWrongInput,
@@ -17,7 +17,7 @@ import {
   fakeMultiMaskDecoder,
   fakeSamEncoder,
   fakeSingleMaskDecoder,
-} from '../helpers/sam-fake-models.js';
+} from '../../helpers/sam-fake-models.js';
 
 interface RunLog {
   label: string;

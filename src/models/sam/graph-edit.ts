@@ -5,8 +5,8 @@
  * file serves both single-mask prompts and segment-everything's three candidates per point.
  */
 import * as onnxProto from 'onnx-proto';
-import { SalipError } from '../core/errors.js';
-import type { ValueInfo } from '../backends/types.js';
+import { SalipError } from '../../core/errors.js';
+import type { ValueInfo } from '../../backends/types.js';
 
 // onnx-proto is CommonJS (`module.exports = $root`): Node's ESM loader only exposes it as the
 // default export, bundlers expose the named one. Accept both.

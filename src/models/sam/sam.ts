@@ -3,11 +3,11 @@
  * interface. Preprocessing, prompt scaling and output selection follow segment-anything's
  * SamPredictor / SamOnnxModel; the decoder is checked against the Meta ONNX contract at load.
  */
-import type { Backend, Dim, ModelSession, ModelSource, TensorData } from '../backends/types.js';
-import { SalipError, describeValue } from '../core/errors.js';
-import { throwIfAborted } from './stages/options.js';
-import { assertRgbImage, longestSideSize, minMaxToChw, resizeImage, resizeToChw } from '../core/image.js';
-import type { RgbImage } from '../core/types.js';
+import type { Backend, Dim, ModelSession, ModelSource, TensorData } from '../../backends/types.js';
+import { SalipError, describeValue } from '../../core/errors.js';
+import { throwIfAborted } from '../../pipeline/stages/options.js';
+import { assertRgbImage, longestSideSize, minMaxToChw, resizeImage, resizeToChw } from '../../core/image.js';
+import type { RgbImage } from '../../core/types.js';
 import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, detectDecoderKind, freePromptBatch, prepareSamDecoder } from './graph-edit.js';
 import { loadSplitDecoder, type SplitDecoderRunner } from './graph-split.js';
 import {
@@ -30,7 +30,7 @@ import type {
   SamModel,
   SamModelInfo,
   SamPrompt,
-} from './types.js';
+} from '../../pipeline/types.js';
 import { checkSamPrompt } from './prompt-checks.js';
 
 export type SamMultimaskMode = 'auto' | 'native' | 'graph-edit' | 'off';

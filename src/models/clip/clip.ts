@@ -4,11 +4,11 @@
  * Tensor names, token dtypes, fixed batch sizes, the context length and the embedding width are
  * read from the sessions; the preset (clip-presets.ts) supplies only what a graph cannot say.
  */
-import type { Backend, Dim, ModelSession, ModelSource, TensorData, ValueInfo } from '../backends/types.js';
-import { SalipError } from '../core/errors.js';
-import { throwIfAborted } from './stages/options.js';
-import { assertRgbImage, clipPreprocess } from '../core/image.js';
-import type { RgbImage } from '../core/types.js';
+import type { Backend, Dim, ModelSession, ModelSource, TensorData, ValueInfo } from '../../backends/types.js';
+import { SalipError } from '../../core/errors.js';
+import { throwIfAborted } from '../../pipeline/stages/options.js';
+import { assertRgbImage, clipPreprocess } from '../../core/image.js';
+import type { RgbImage } from '../../core/types.js';
 import { getClipPreset, type ClipPreset, type ClipPresetName } from './clip-presets.js';
 import { resolveTokenizer, type TextTokenizer, type TokenizerSpec } from './tokenizer.js';
 
