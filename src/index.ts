@@ -21,6 +21,8 @@ export type * from './pipeline/types.js';
 export * from './models/sam/graph-edit.js';
 export * from './models/sam/sam.js';
 export * from './models/sam/sam-presets.js';
+export * from './models/sam/decoder-contracts.js';
+export * from './models/sam/detect.js';
 export * from './models/clip/clip.js';
 export * from './models/clip/clip-presets.js';
 export * from './models/clip/tokenizer.js';

@@ -30,6 +30,11 @@ export interface SamImageEmbedding {
   readonly data: Float32Array;
   readonly dims: readonly [number, number, number, number];
   readonly transform: SamInputTransform;
+  /**
+   * Further encoder outputs the decoder takes besides `data`, by name (SAM 2's
+   * high_res_feats_0 / high_res_feats_1); absent for single-output encoders.
+   */
+  readonly extras?: Readonly<Record<string, { readonly data: Float32Array; readonly dims: readonly number[] }>>;
 }
 
 /**
@@ -66,7 +71,7 @@ export interface SamDecodeResult {
 }
 
 export interface SamModelInfo {
-  /** Preset name ('mobilesam', 'sam', 'medsam', or 'custom'). */
+  /** Preset name ('mobilesam', 'sam', 'medsam', 'litemedsam', 'efficientsam', 'edgesam', 'sam2', 'medsam2', 'sammed2d' or 'custom'). */
   readonly preset: string;
   /** Whether decode({ multimask: true }) is possible (natively or through the graph edit). */
   readonly supportsMultimask: boolean;

@@ -6,7 +6,7 @@
  */
 import type { Backend, Dim, ModelSession, ModelSource, TensorData, ValueInfo } from '../../backends/types.js';
 import { SalipError } from '../../core/errors.js';
-import { throwIfAborted } from '../../pipeline/stages/options.js';
+import { throwIfAborted } from '../../core/errors.js';
 import { assertRgbImage, clipPreprocess } from '../../core/image.js';
 import type { RgbImage } from '../../core/types.js';
 import { getClipPreset, type ClipPreset, type ClipPresetName } from './clip-presets.js';

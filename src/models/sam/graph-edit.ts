@@ -302,3 +302,18 @@ export function detectDecoderKind(session: { readonly outputs: readonly ValueInf
     reason: count === undefined ? 'low_res_masks declares no dim 1' : `low_res_masks dim 1 is the free dimension "${count}"`,
   };
 }
+
+/** The graph's input and output names (undefined when the bytes are not a readable ONNX model). */
+export function readGraphIoNames(modelBytes: Uint8Array): { inputs: string[]; outputs: string[] } | undefined {
+  let graph;
+  try {
+    graph = onnx.ModelProto.decode(modelBytes).graph;
+  } catch {
+    return undefined;
+  }
+  if (!graph) return undefined;
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  // Old exports list initializers among the inputs: those are not fed.
+  const inputs = (graph.input ?? []).map((i) => i.name ?? '').filter((n) => !initializers.has(n));
+  return { inputs, outputs: (graph.output ?? []).map((o) => o.name ?? '') };
+}
