@@ -13,7 +13,11 @@ import { createSalip, type Salip } from '../pipeline/salip.js';
 import type { FlagSpec, FlagValue } from './args.js';
 
 export const MODEL_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  'sam-preset': { type: 'string', choices: ['mobilesam', 'sam', 'medsam', 'custom'], description: 'SAM export family (default mobilesam, the embedded weights)' },
+  'sam-preset': {
+    type: 'string',
+    choices: ['auto', 'mobilesam', 'sam', 'medsam', 'litemedsam', 'efficientsam', 'edgesam', 'sam2', 'medsam2', 'sammed2d', 'custom'],
+    description: 'SAM export family (default: mobilesam for the embedded weights, auto = named from the files for --sam-encoder/--sam-decoder)',
+  },
   'sam-encoder': { type: 'string', valueName: '<file.onnx>', description: 'SAM image encoder ONNX file (default: embedded MobileSAM)' },
   'sam-decoder': { type: 'string', valueName: '<file.onnx>', description: 'SAM prompt decoder ONNX file (default: embedded MobileSAM)' },
   'clip-preset': { type: 'string', choices: ['hf', 'openai', 'openclip', 'biomedclip'], description: 'CLIP export family; without it classes are scored by exemplars' },
@@ -32,7 +36,7 @@ type Options = Record<string, FlagValue | undefined>;
 export function samConfigFromFlags(o: Options): SamConfig {
   const threads = o.threads as number | undefined;
   if (o.samEncoder === undefined && o.samDecoder === undefined) {
-    if (o.samPreset !== undefined && o.samPreset !== 'mobilesam') {
+    if (o.samPreset !== undefined && o.samPreset !== 'mobilesam' && o.samPreset !== 'auto') {
       throw new SalipError('INVALID_ARGUMENT', `--sam-preset ${String(o.samPreset)}: give its files with --sam-encoder and --sam-decoder (only mobilesam is embedded)`);
     }
     return { ...defaultSamFiles(), intraOpThreads: threads };
@@ -41,7 +45,8 @@ export function samConfigFromFlags(o: Options): SamConfig {
     throw new SalipError('INVALID_ARGUMENT', `--sam-encoder and --sam-decoder go together; got only ${o.samEncoder ? '--sam-encoder' : '--sam-decoder'}`);
   }
   return {
-    preset: (o.samPreset as SamConfig['preset']) ?? 'sam',
+    // Without --sam-preset the family is named from the files' input/output contract.
+    preset: (o.samPreset as SamConfig['preset']) ?? 'auto',
     encoder: o.samEncoder as string,
     decoder: o.samDecoder as string,
     intraOpThreads: threads,

@@ -36,7 +36,8 @@ const fixedDim = (dims: readonly Dim[] | undefined, i: number): number | undefin
 export function decoderContext(session: ModelSession, io: DecoderIo, encoderDims: readonly Dim[] | undefined, inputSize: number): DecoderContext {
   const fixedEmbeddingDims = [0, 1, 2, 3].map((i) => fixedDim(io.embeddingDims, i) ?? fixedDim(encoderDims, i));
   const embeddingDims = fixedEmbeddingDims.map((d, i) => d ?? META_EMBEDDING_DIMS[i]) as unknown as [number, number, number, number];
-  const lowResSize = fixedDim(io.maskInputDims, 2) ?? Math.round(inputSize / 4);
+  // SAM decoders upscale the embedding 4x (64 -> 256, SAM-Med2D's 16 -> 64, MedSAM2's 32 -> 128).
+  const lowResSize = fixedDim(io.maskInputDims, 2) ?? (fixedEmbeddingDims[2] !== undefined ? 4 * fixedEmbeddingDims[2] : Math.round(inputSize / 4));
   const maskDims = [1, 1, lowResSize, fixedDim(io.maskInputDims, 3) ?? lowResSize];
   return {
     session,
@@ -129,13 +130,7 @@ export function decoderFeeds(
     return { feeds, pointCount };
   }
   const { coords, labels, n } = promptPoints(ctx, prompts, t);
-  if (contract.name === 'efficientsam') {
-    // [batch = 1, queries, points, 2]: each prompt is one query on the image.
-    feeds.batched_point_coords = { type: 'float32', dims: [1, b, n, 2], data: coords };
-    feeds.batched_point_labels = numberTensor(types.batched_point_labels, [1, b, n], labels);
-    feeds.orig_im_size = numberTensor(types.orig_im_size, [2], [t.imageHeight, t.imageWidth]);
-    return { feeds, pointCount };
-  }
+  if (contract.name === 'efficientsam') return efficientSamFeeds(ctx, feeds, { coords, labels, n }, b, t, pointCount);
   feeds.point_coords = { type: 'float32', dims: [b, n, 2], data: coords };
   feeds.point_labels = numberTensor(types.point_labels, [b, n], labels);
   if (contract.maskInput) Object.assign(feeds, maskFeeds(ctx, prompts));
@@ -144,6 +139,41 @@ export function decoderFeeds(
     const size = contract.name === 'sam2' ? [ctx.lowResSize, ctx.lowResSize] : [t.imageHeight, t.imageWidth];
     feeds.orig_im_size = numberTensor(types.orig_im_size, [2], size);
   }
+  return { feeds, pointCount };
+}
+
+/**
+ * EfficientSAM feeds: [batch = 1, queries, points, 2], each prompt one query on the image. Exports
+ * that fix the points per query (yformer's export_to_onnx.py fixes 1) get the rest padded with
+ * label -1, as the model pads itself; more points than that are refused.
+ */
+function efficientSamFeeds(
+  ctx: DecoderContext,
+  feeds: Record<string, TensorData>,
+  points: { coords: Float32Array; labels: number[]; n: number },
+  b: number,
+  t: SamInputTransform,
+  pointCount: number,
+): { feeds: Record<string, TensorData>; pointCount: number } {
+  const types = ctx.io.inputTypes;
+  const fixed = fixedDim(ctx.io.inputDims.batched_point_coords, 2);
+  const { n } = points;
+  if (fixed !== undefined && n > fixed) {
+    throw new SalipError(
+      'INVALID_PROMPT',
+      `SAM decode: prompt: this EfficientSAM export takes ${fixed} point(s) per prompt (batched_point_coords dim 2), got ${n}${n - fixed >= 1 && pointCount >= 2 ? ' (a box counts as two corner points)' : ''}`,
+    );
+  }
+  const width = fixed ?? n;
+  const coords = new Float32Array(b * width * 2);
+  const labels = new Array<number>(b * width).fill(-1);
+  for (let q = 0; q < b; q++) {
+    coords.set(points.coords.subarray(q * n * 2, (q + 1) * n * 2), q * width * 2);
+    for (let i = 0; i < n; i++) labels[q * width + i] = points.labels[q * n + i];
+  }
+  feeds.batched_point_coords = { type: 'float32', dims: [1, b, width, 2], data: coords };
+  feeds.batched_point_labels = numberTensor(types.batched_point_labels, [1, b, width], labels);
+  feeds.orig_im_size = numberTensor(types.orig_im_size, [2], [t.imageHeight, t.imageWidth]);
   return { feeds, pointCount };
 }
 
