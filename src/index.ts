@@ -26,6 +26,7 @@ export * from './models/sam/detect.js';
 export * from './models/clip/clip.js';
 export * from './models/clip/clip-presets.js';
 export * from './models/clip/tokenizer.js';
+export * from './models/clip/hf-folder.js';
 export * from './pipeline/scorers.js';
 export * from './pipeline/prompt-ensembles.js';
 export * from './pipeline/stages/options.js';

@@ -24,6 +24,7 @@ export const MODEL_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'clip-vision': { type: 'string', valueName: '<file.onnx>', description: 'CLIP image tower ONNX file' },
   'clip-text': { type: 'string', valueName: '<file.onnx>', description: 'CLIP text tower ONNX file' },
   'clip-combined': { type: 'string', valueName: '<file.onnx>', description: 'one ONNX graph with both CLIP towers (instead of --clip-vision/--clip-text)' },
+  'clip-folder': { type: 'string', valueName: '<dir>', description: 'with --clip-preset hf: a Hugging Face / transformers.js CLIP folder (tokenizer.json, preprocessor_config.json, onnx/*_model.onnx)' },
   'clip-tokenizer': { type: 'string', valueName: '<tokenizer.json>', description: 'tokenizer.json (default: per preset)' },
   threads: { type: 'integer', min: 1, description: 'ONNX Runtime intra-op threads (default: the runtime chooses)' },
   worker: { type: 'boolean', default: true, description: "judge segment-everything's masks in a worker thread beside the decoder calls (--no-worker: on the calling thread; same masks)" },
@@ -55,13 +56,16 @@ export function samConfigFromFlags(o: Options): SamConfig {
 
 /** CLIP configuration from the flags, or undefined when no CLIP was asked for. */
 export function clipConfigFromFlags(o: Options): ClipConfig | undefined {
-  const given = ['clipVision', 'clipText', 'clipCombined', 'clipTokenizer'].filter((k) => o[k] !== undefined);
+  const given = ['clipVision', 'clipText', 'clipCombined', 'clipTokenizer', 'clipFolder'].filter((k) => o[k] !== undefined);
   if (o.clipPreset === undefined) {
     if (given.length > 0) throw new SalipError('INVALID_ARGUMENT', '--clip-preset is required with CLIP model files (hf, openai, openclip or biomedclip)');
     return undefined;
   }
-  if (o.clipCombined === undefined && (o.clipVision === undefined || o.clipText === undefined)) {
-    throw new SalipError('INVALID_ARGUMENT', `--clip-preset ${String(o.clipPreset)}: give --clip-vision and --clip-text (or --clip-combined)`);
+  if (o.clipFolder !== undefined && o.clipPreset !== 'hf') {
+    throw new SalipError('INVALID_ARGUMENT', `--clip-folder goes with --clip-preset hf (a Hugging Face / transformers.js folder), got --clip-preset ${String(o.clipPreset)}`);
+  }
+  if (o.clipFolder === undefined && o.clipCombined === undefined && (o.clipVision === undefined || o.clipText === undefined)) {
+    throw new SalipError('INVALID_ARGUMENT', `--clip-preset ${String(o.clipPreset)}: give --clip-vision and --clip-text (or --clip-combined, or --clip-folder with hf)`);
   }
   return {
     preset: o.clipPreset as ClipPresetName,
@@ -69,6 +73,7 @@ export function clipConfigFromFlags(o: Options): ClipConfig | undefined {
     text: o.clipText as string | undefined,
     combined: o.clipCombined as string | undefined,
     tokenizer: o.clipTokenizer as string | undefined,
+    folder: o.clipFolder as string | undefined,
     intraOpThreads: o.threads as number | undefined,
   };
 }

@@ -595,9 +595,19 @@ export function minMaxToChw(image: RgbImage, options?: { padWidth?: number; padH
 
 /**
  * OpenAI CLIP preprocessing: bicubic resize of the short side to `size`, centre crop size x size,
- * /255, per-channel normalisation; CHW float32 of 3 * size * size.
+ * /255, per-channel normalisation; CHW float32 of 3 * size * size. A Hugging Face
+ * preprocessor_config.json may say otherwise: `shortestEdge` (resize target before the crop,
+ * default `size`), `centerCrop: false` (resize straight to size x size), `kernel` (its
+ * `resample`) and `scale` (its `rescale_factor`).
  */
-export function clipPreprocess(image: RgbImage, options: { size: number; mean: Triple; std: Triple }): Float32Array {
-  const cropped = centerCrop(resizeShortestSide(image, options.size, 'bicubic'), options.size);
-  return normalizeToChw(cropped, { mean: options.mean, std: options.std, scale: 1 / 255 });
+export function clipPreprocess(
+  image: RgbImage,
+  options: { size: number; mean: Triple; std: Triple; shortestEdge?: number; centerCrop?: boolean; kernel?: ResizeKernel; scale?: number },
+): Float32Array {
+  const kernel = options.kernel ?? 'bicubic';
+  const framed =
+    options.centerCrop === false
+      ? resizeImage(image, options.size, options.size, kernel)
+      : centerCrop(resizeShortestSide(image, options.shortestEdge ?? options.size, kernel), options.size);
+  return normalizeToChw(framed, { mean: options.mean, std: options.std, scale: options.scale ?? 1 / 255 });
 }
