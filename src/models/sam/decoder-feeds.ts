@@ -4,7 +4,7 @@
  */
 import type { Dim, ModelSession, TensorData } from '../../backends/types.js';
 import { SalipError } from '../../core/errors.js';
-import type { SamImageEmbedding, SamInputTransform, SamPrompt } from '../../pipeline/types.js';
+import type { SamImageEmbedding, SamInputTransform, SamPrompt } from './types.js';
 import type { DecoderIo, NumberFeedType } from './decoder-contracts.js';
 
 export function numberTensor(type: NumberFeedType, dims: number[], values: ArrayLike<number>): TensorData {

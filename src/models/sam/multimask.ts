@@ -3,7 +3,7 @@
  * the graph edit of Meta's single-mask exports, or nowhere), and which masks decode returns.
  */
 import { SalipError } from '../../core/errors.js';
-import type { SamInputTransform } from '../../pipeline/types.js';
+import type { SamInputTransform } from './types.js';
 import { decoderFeeds, readMasks, type DecoderContext } from './decoder-feeds.js';
 import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, detectDecoderKind } from './graph-edit.js';
 

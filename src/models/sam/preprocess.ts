@@ -5,7 +5,7 @@
  */
 import { longestSideSize, minMaxToChw, resizeImage, resizeToChw } from '../../core/image.js';
 import type { RgbImage } from '../../core/types.js';
-import type { SamInputTransform } from '../../pipeline/types.js';
+import type { SamInputTransform } from './types.js';
 import type { SamPreset } from './sam-presets.js';
 
 /** Reorders planar CHW to interleaved HWC (for encoders declared [1, S, S, 3]). */

@@ -4,7 +4,7 @@
  * non-inverted coordinates inside the image.
  */
 import { SalipError, describeValue } from '../../core/errors.js';
-import type { SamPrompt } from '../../pipeline/types.js';
+import type { SamPrompt } from './types.js';
 
 /** Prompt coordinates may lie this far outside the image (pixel edges, rounding of boxes). */
 const TOLERANCE_PX = 1;

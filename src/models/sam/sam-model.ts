@@ -6,7 +6,7 @@
 import type { ModelSession, TensorData } from '../../backends/types.js';
 import { SalipError, describeValue, throwIfAborted } from '../../core/errors.js';
 import { assertRgbImage } from '../../core/image.js';
-import type { SamDecodeOptions, SamDecodeResult, SamImageEmbedding, SamModel, SamModelInfo, SamPrompt } from '../../pipeline/types.js';
+import type { SamDecodeOptions, SamDecodeResult, SamImageEmbedding, SamModel, SamModelInfo, SamPrompt } from './types.js';
 import type { DecoderContract } from './decoder-contracts.js';
 import { decoderFeeds, readMasks, type DecodedMasks, type DecoderContext } from './decoder-feeds.js';
 import type { SplitDecoderRunner } from './graph-split.js';
