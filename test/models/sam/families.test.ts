@@ -4,6 +4,7 @@ import type { Backend, ModelSession, TensorData } from '../../../src/backends/ty
 import { isSalipError } from '../../../src/core/errors.js';
 import type { RgbImage } from '../../../src/core/types.js';
 import { createSamModel, type SamConfig } from '../../../src/models/sam/sam.js';
+import { segmentEverything } from '../../../src/pipeline/stages/segment-everything.js';
 import {
   FAMILY_IOU,
   edgeSamDecoder,
@@ -261,6 +262,8 @@ describe('LiteMedSAM and SAM-Med2D: 256 input', () => {
     await expectCode(sam.decode(emb, { box: [2, 2, 20, 10] }, { multimask: true }), 'INVALID_ARGUMENT', 'one mask per prompt');
     await expectCode(sam.decode(emb, { box: [2, 2, 20, 10], maskInput: result.lowResLogits[0] }, { multimask: false }), 'INVALID_PROMPT', 'takes no previous mask');
     expect(sam.decodeBatch).toBeUndefined();
+    // A boxes-only family cannot prompt segment-everything's point grid.
+    await expectCode(segmentEverything(sam, rampImage()), 'INVALID_ARGUMENT', "the SAM preset 'litemedsam' takes boxes only");
     await sam.dispose();
   });
 
