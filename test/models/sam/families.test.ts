@@ -1,7 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { nodeBackend } from '../../../src/backends/node.js';
-import type { Backend, ModelSession, TensorData } from '../../../src/backends/types.js';
-import { isSalipError } from '../../../src/core/errors.js';
 import type { RgbImage } from '../../../src/core/types.js';
 import { createSamModel, type SamConfig } from '../../../src/models/sam/sam.js';
 import { segmentEverything } from '../../../src/pipeline/stages/segment-everything.js';
@@ -19,38 +16,7 @@ import {
   samMed2dEncoder,
 } from '../../helpers/sam-family-fakes.js';
 import { fakeSamEncoder, fakeSingleMaskDecoder } from '../../helpers/sam-fake-models.js';
-
-interface RunLog {
-  label: string;
-  feeds: Record<string, TensorData>;
-  outputs?: readonly string[];
-}
-
-/** A node backend that records every run's feeds and each session's declared outputs. */
-function recordingBackend() {
-  const inner = nodeBackend({ intraOpThreads: 1 });
-  const runs: RunLog[] = [];
-  const sessions: ModelSession[] = [];
-  const backend: Backend = {
-    name: 'recording',
-    readBytes: (source) => inner.readBytes(source),
-    async loadModel(source, options) {
-      const session = await inner.loadModel(source, options);
-      sessions.push(session);
-      return {
-        label: session.label,
-        inputs: session.inputs,
-        outputs: session.outputs,
-        run(feeds, outputs) {
-          runs.push({ label: session.label, feeds, outputs });
-          return session.run(feeds, outputs);
-        },
-        dispose: () => session.dispose(),
-      };
-    },
-  };
-  return { backend, runs, sessions, decodes: () => runs.filter((r) => r.label === 'SAM decoder') };
-}
+import { expectCode, recordingBackend } from '../../helpers/recording-backend.js';
 
 async function load(encoder: Uint8Array, decoder: Uint8Array, config: Partial<SamConfig> = {}) {
   const rec = recordingBackend();
@@ -67,16 +33,6 @@ function rampImage(width = 64, height = 32): RgbImage {
 }
 
 const mean = (a: ArrayLike<number>): number => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
-
-async function expectCode(promise: Promise<unknown>, code: string, ...fragments: string[]): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isSalipError(error), `expected SalipError ${code}, got ${String(error)}`).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-  for (const fragment of fragments) expect((error as Error).message).toContain(fragment);
-}
 
 describe('family detection from the I/O contract (preset auto)', () => {
   const cases: Array<[string, () => Uint8Array, () => Uint8Array, string, string]> = [
