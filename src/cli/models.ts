@@ -9,13 +9,14 @@ import { defaultSamFiles } from '../backends/default-models.js';
 import type { ClipConfig } from '../models/clip/clip.js';
 import type { ClipPresetName } from '../models/clip/clip-presets.js';
 import type { SamConfig } from '../models/sam/sam.js';
+import { SAM_PRESETS } from '../models/sam/sam-presets.js';
 import { createSalip, type Salip } from '../pipeline/salip.js';
 import type { FlagSpec, FlagValue } from './args.js';
 
 export const MODEL_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'sam-preset': {
     type: 'string',
-    choices: ['auto', 'mobilesam', 'sam', 'medsam', 'litemedsam', 'efficientsam', 'edgesam', 'sam2', 'medsam2', 'sammed2d', 'custom'],
+    choices: ['auto', ...Object.keys(SAM_PRESETS)],
     description: 'SAM export family (default: mobilesam for the embedded weights, auto = named from the files for --sam-encoder/--sam-decoder)',
   },
   'sam-encoder': { type: 'string', valueName: '<file.onnx>', description: 'SAM image encoder ONNX file (default: embedded MobileSAM)' },
