@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../../src/core/types.js';
 import { createSamModel, type SamConfig } from '../../../src/models/sam/sam.js';
+import { detectSamFamily } from '../../../src/models/sam/detect.js';
 import { segmentEverything } from '../../../src/pipeline/stages/segment-everything.js';
 import {
   FAMILY_IOU,
@@ -233,5 +234,29 @@ describe('LiteMedSAM and SAM-Med2D: 256 input', () => {
     expect(result.lowResSize).toBe(64);
     expect(result.lowResLogits[0][0]).toBeCloseTo(60 + mean(emb.data) + 0.25, 3);
     await sam.dispose();
+  });
+});
+
+describe('detectSamFamily on declared I/O alone', () => {
+  const io = (names: string[], dims?: number[]) => names.map((name) => ({ name, type: 'float32' as const, dims }));
+  const meta = { inputs: io(['image_embeddings', 'point_coords', 'point_labels', 'mask_input', 'has_mask_input', 'orig_im_size']), outputs: io(['masks', 'iou_predictions', 'low_res_masks']) };
+
+  it('names SAM for a 1024 `image` encoder with a note that MedSAM looks the same', () => {
+    const found = detectSamFamily({ inputs: io(['image'], [1, 3, 1024, 1024]), outputs: io(['image_embeddings']) }, meta);
+    expect(found.preset).toBe('sam');
+    expect(found.reason).toContain('--sam-preset medsam');
+  });
+
+  it('names SAM 2 for a SAM 2 decoder whose encoder leaves its size free', () => {
+    const decoder = { inputs: io(['image_embed', 'high_res_feats_0', 'high_res_feats_1', 'point_coords', 'point_labels', 'mask_input', 'has_mask_input']), outputs: io(['masks', 'iou_predictions']) };
+    const found = detectSamFamily({ inputs: io(['image']), outputs: io(['high_res_feats_0', 'high_res_feats_1', 'image_embed']) }, decoder);
+    expect([found.preset, found.contract.name]).toEqual(['sam2', 'sam2']);
+  });
+
+  it('refuses a decoder with an input no contract knows, even if the rest is Meta', () => {
+    const decoder = { inputs: [...meta.inputs, ...io(['point_embedding_pe'])], outputs: meta.outputs };
+    expect(() => detectSamFamily({ inputs: io(['image'], [1, 3, 1024, 1024]), outputs: io(['image_embeddings']) }, decoder)).toThrow(
+      expect.objectContaining({ code: 'MODEL_CONTRACT', message: expect.stringContaining('"point_embedding_pe"') }),
+    );
   });
 });
