@@ -21,6 +21,6 @@ export interface MaskRecord {
   readonly stabilityScore: number;
   /** XYWH of the crop the mask came from (the whole image for layer 0). */
   readonly cropBox: BoxXYWH;
-  /** Which multi-mask output (0..2 for multi-mask, 0 for single-mask) produced it. */
+  /** Which multi-mask output (0..2 for multi-mask, 0 for single-mask) produced it; with box proposals (boxes-only SAMs), which box scale. */
   readonly maskIndex: number;
 }

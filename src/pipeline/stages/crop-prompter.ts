@@ -97,9 +97,15 @@ export function createCropPrompter(
     });
     return kept;
   };
-  const decode = async (px: number, py: number) => prepare(await sam.decode(embedding, { points: [{ x: px, y: py, label: 1 }] }, { multimask: opts.multimask }));
+  const decode = async (px: number, py: number) =>
+    prepare(
+      opts.proposals === 'boxes'
+        ? await decodeBoxProposals(sam, embedding, px, py, opts.boxScales)
+        : await sam.decode(embedding, { points: [{ x: px, y: py, label: 1 }] }, { multimask: opts.multimask }),
+    );
   const prepare = (result: SamDecodeResult) => {
-    stats.decoderCalls++;
+    // Box proposals run one decode per box scale.
+    stats.decoderCalls += opts.proposals === 'boxes' ? opts.boxScales.length : 1;
     const logits: Float32Array[] = [];
     const ious: number[] = [];
     const maskIndices: number[] = [];
@@ -132,6 +138,32 @@ export function createCropPrompter(
       const results = await sam.decodeBatch!(embedding, points.map(([x, y]) => ({ x, y, label: 1 as const })), { multimask: opts.multimask });
       return results.map((result, k) => judge(points[k][0], points[k][1], prepare(result)));
     },
+  };
+}
+
+/**
+ * Box proposals for a boxes-only SAM: square boxes of `scales` x the crop's shorter side centred on
+ * (px, py), clipped to the crop, one single-mask decode each; their masks come back as one result
+ * whose mask k is scale k's (so MaskRecord.maskIndex names the scale).
+ */
+export async function decodeBoxProposals(
+  sam: SamModel,
+  embedding: SamImageEmbedding,
+  px: number,
+  py: number,
+  scales: readonly number[],
+): Promise<SamDecodeResult> {
+  const { imageWidth: w, imageHeight: h } = embedding.transform;
+  const results: SamDecodeResult[] = [];
+  for (const scale of scales) {
+    const half = (scale * Math.min(w, h)) / 2;
+    const box: BoxXYXY = [Math.max(0, px - half), Math.max(0, py - half), Math.min(w, px + half), Math.min(h, py + half)];
+    results.push(await sam.decode(embedding, { box }, { multimask: false }));
+  }
+  return {
+    lowResLogits: results.map((r) => r.lowResLogits[0]),
+    iouPredictions: Float32Array.from(results, (r) => r.iouPredictions[0]),
+    lowResSize: results[0].lowResSize,
   };
 }
 

@@ -68,7 +68,17 @@ export interface SegmentEverythingOptions extends StageControl {
    * (`Backend.batchedPrompts`). Fast mode always decodes one point at a time.
    */
   promptsPerRun?: number;
+  /**
+   * Boxes-only SAMs (MedSAM, LiteMedSAM) cannot take the point grid: each grid point is then
+   * prompted with square boxes centred on it, of these sides as fractions of the crop's shorter
+   * side, and each box's single mask is a candidate (as a point's three multi-mask outputs are).
+   * Default BOX_PROPOSAL_SCALES; salip's choice, not the reference's (which has no box mode).
+   */
+  boxScales?: readonly number[];
 }
+
+/** Box sides, as fractions of the crop's shorter side, that box proposals try around each grid point. */
+export const BOX_PROPOSAL_SCALES: readonly number[] = [0.125, 0.25, 0.5];
 
 export const SEGMENT_EVERYTHING_DEFAULTS = {
   pointsPerSide: 32,
@@ -87,7 +97,16 @@ export const SEGMENT_EVERYTHING_DEFAULTS = {
 
 export type ResolvedSegmentEverythingOptions = {
   -readonly [K in keyof typeof SEGMENT_EVERYTHING_DEFAULTS]: number;
-} & { multimask: boolean; promptsPerRun: number; pointGrids?: Float32Array[]; mode: 'exact' | 'fast'; fast: ResolvedFastOptions };
+} & {
+  multimask: boolean;
+  promptsPerRun: number;
+  pointGrids?: Float32Array[];
+  mode: 'exact' | 'fast';
+  fast: ResolvedFastOptions;
+  /** 'points': the grid's points prompt SAM; 'boxes': boxes of `boxScales` around them (boxes-only SAMs). */
+  proposals: 'points' | 'boxes';
+  boxScales: readonly number[];
+};
 
 export interface SegmentEverythingStats {
   decoderCalls: number;
@@ -120,13 +139,18 @@ export function resolveSegmentEverythingOptions(
 ): ResolvedSegmentEverythingOptions {
   const d = SEGMENT_EVERYTHING_DEFAULTS;
   const prob = { min: 0, max: 1 };
-  if (!sam.info.supportsPoints) {
+  const proposals = sam.info.supportsPoints ? 'points' : 'boxes';
+  if (proposals === 'boxes' && options.multimask === true) {
     throw new SalipError(
       'INVALID_ARGUMENT',
-      `segmentEverything: the SAM preset '${sam.info.preset}' takes boxes only, so it cannot prompt a point grid; use a point-capable SAM for stage 1`,
+      `segmentEverything: the SAM preset '${sam.info.preset}' takes boxes only, so the point grid becomes box proposals (one mask per box): multimask: true does not apply`,
     );
   }
-  const multimask = options.multimask ?? sam.info.supportsMultimask;
+  const boxScales = options.boxScales ?? BOX_PROPOSAL_SCALES;
+  if (!Array.isArray(boxScales) || boxScales.length === 0 || !boxScales.every((v) => Number.isFinite(v) && v > 0 && v <= 1)) {
+    throw new SalipError('INVALID_ARGUMENT', `boxScales: expected a non-empty array of fractions in (0, 1], got ${JSON.stringify(options.boxScales)}`);
+  }
+  const multimask = proposals === 'boxes' ? false : (options.multimask ?? sam.info.supportsMultimask);
   if (multimask && !sam.info.supportsMultimask) {
     throw new SalipError(
       'INVALID_ARGUMENT',
@@ -152,9 +176,12 @@ export function resolveSegmentEverythingOptions(
     minMaskRegionArea: numberOption(options.minMaskRegionArea, d.minMaskRegionArea, 'minMaskRegionArea', { min: 0 }),
     maskThreshold: numberOption(options.maskThreshold, d.maskThreshold, 'maskThreshold', {}),
     multimask,
-    promptsPerRun: numberOption(options.promptsPerRun, 1, 'promptsPerRun', { min: 1, integer: true }),
+    // Box proposals decode one box per run (decodeBatch takes points): promptsPerRun does not apply.
+    promptsPerRun: proposals === 'boxes' ? 1 : numberOption(options.promptsPerRun, 1, 'promptsPerRun', { min: 1, integer: true }),
     mode: options.mode ?? 'exact',
     fast: resolveFastOptions(options.fast),
+    proposals,
+    boxScales: [...boxScales],
   };
   if (resolved.promptsPerRun > 1 && typeof sam.decodeBatch !== 'function') {
     throw new SalipError(

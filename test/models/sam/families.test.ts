@@ -219,8 +219,18 @@ describe('LiteMedSAM and SAM-Med2D: 256 input', () => {
     await expectCode(sam.decode(emb, { box: [2, 2, 20, 10] }, { multimask: true }), 'INVALID_ARGUMENT', 'one mask per prompt');
     await expectCode(sam.decode(emb, { box: [2, 2, 20, 10], maskInput: result.lowResLogits[0] }, { multimask: false }), 'INVALID_PROMPT', 'takes no previous mask');
     expect(sam.decodeBatch).toBeUndefined();
-    // A boxes-only family cannot prompt segment-everything's point grid.
-    await expectCode(segmentEverything(sam, rampImage()), 'INVALID_ARGUMENT', "the SAM preset 'litemedsam' takes boxes only");
+    // A boxes-only family gets box proposals around segment-everything's grid points.
+    await expectCode(segmentEverything(sam, rampImage(), { multimask: true }), 'INVALID_ARGUMENT', "the SAM preset 'litemedsam' takes boxes only");
+    runs.length = 0;
+    const { records, stats, options } = await segmentEverything(sam, rampImage(), { embedding: emb, pointsPerSide: 2, predIouThresh: 0, stabilityScoreThresh: 0, boxNmsThresh: 1, promptsPerRun: 8 });
+    expect(options).toMatchObject({ proposals: 'boxes', boxScales: [0.125, 0.25, 0.5], multimask: false, promptsPerRun: 1 });
+    expect(stats.decoderCalls).toBe(4 * 3);
+    // Grid point (16, 8) of the 64 x 32 image: boxes of side 4, 8 and 16 around it, in the 256 frame (x4).
+    const boxes = decodes().slice(0, 3).map((r) => Array.from(r.feeds.boxes.data as Float32Array));
+    expect(boxes).toEqual([[56, 24, 72, 40], [48, 16, 80, 48], [32, 0, 96, 64]]);
+    // The fake's logits are positive everywhere, so every box keeps a full mask; scale k is maskIndex k.
+    expect(records.length).toBeGreaterThan(0);
+    expect(new Set(records.map((r) => r.maskIndex))).toEqual(new Set([0, 1, 2]));
     await sam.dispose();
   });
 
