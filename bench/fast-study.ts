@@ -18,7 +18,7 @@ import { pointGrid } from '../src/core/everything/index.js';
 import { boxIoU, boxXywhToXyxy, maskDice } from '../src/core/mask.js';
 import type { RgbImage } from '../src/core/types.js';
 import { drawExemplars, prepareEvalItem } from '../src/pipeline/evaluate.js';
-import { createSamModel } from '../src/pipeline/sam.js';
+import { createSamModel } from '../src/models/sam/sam.js';
 import { createExemplarScorer, type Scorer } from '../src/pipeline/scorers.js';
 import { collectFast, resolveFastOptions, type FastEverythingOptions } from '../src/pipeline/stages/everything-fast.js';
 import { refine } from '../src/pipeline/stages/refine.js';

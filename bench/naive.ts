@@ -24,7 +24,7 @@ import {
   uncropMask,
 } from '../src/core/everything/index.js';
 import type { BoxXYXY, CocoRle, RgbImage } from '../src/core/types.js';
-import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, exposeMultimaskOutputs } from '../src/pipeline/graph-edit.js';
+import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, exposeMultimaskOutputs } from '../src/models/sam/graph-edit.js';
 import { SEGMENT_EVERYTHING_DEFAULTS } from '../src/pipeline/stages/segment-everything.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../src/pipeline/types.js';
 

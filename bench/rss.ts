@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
 import { resizeImage } from '../src/core/image.js';
-import { createSamModel } from '../src/pipeline/sam.js';
+import { createSamModel } from '../src/models/sam/sam.js';
 import { segmentEverything } from '../src/pipeline/stages/segment-everything.js';
 import { workerCandidateMaker } from '../src/pipeline/stages/candidate-makers.js';
 import { devNames, loadDevItem, now, OrtMeter } from './harness.js';

@@ -16,7 +16,7 @@ import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
 import { createSalip, type Salip } from '../src/pipeline/salip.js';
 import { workerCandidateMaker } from '../src/pipeline/stages/candidate-makers.js';
-import { createSamModel } from '../src/pipeline/sam.js';
+import { createSamModel } from '../src/models/sam/sam.js';
 import { createExemplarScorer } from '../src/pipeline/scorers.js';
 import { drawExemplars, evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
 import { segmentEverything, type SegmentEverythingOptions } from '../src/pipeline/stages/segment-everything.js';

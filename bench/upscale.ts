@@ -27,10 +27,11 @@ import {
   type ThresholdUpscaler,
   type UpscaledMaskStats,
 } from '../src/core/everything/index.js';
-import { composeAxis, DECISION_MARGIN } from '../src/core/everything/upscale.js';
+import { composeAxis } from '../src/core/everything/upscale.js';
+import { DECISION_MARGIN } from '../src/core/everything/threshold-upscale.js';
 import { maskArea, maskFromLogits, maskToBox } from '../src/core/mask.js';
 import { prepareEvalItem } from '../src/pipeline/evaluate.js';
-import { createSamModel } from '../src/pipeline/sam.js';
+import { createSamModel } from '../src/models/sam/sam.js';
 import { SEGMENT_EVERYTHING_DEFAULTS } from '../src/pipeline/stages/segment-everything.js';
 import { DEV_TASKS, devNames, loadDevItem, median, now, spreadSubset } from './harness.js';
 

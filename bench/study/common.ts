@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { defaultSamFiles } from '../../src/backends/default-models.js';
 import { nodeBackend } from '../../src/backends/node.js';
 import { prepareEvalItem, type EvalItem } from '../../src/pipeline/evaluate.js';
-import { createSamModel, type SamAdapterModel } from '../../src/pipeline/sam.js';
+import { createSamModel, type SamAdapterModel } from '../../src/models/sam/sam.js';
 import type { SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
 import type { RgbImage } from '../../src/core/types.js';
 import { threadCandidateMaker } from '../../src/pipeline/stages/candidate-makers.js';

@@ -5,21 +5,27 @@
  */
 import { SalipError } from '../core/errors.js';
 import { defaultSamFiles } from '../backends/default-models.js';
-import type { ClipConfig } from '../pipeline/clip.js';
-import type { ClipPresetName } from '../pipeline/clip-presets.js';
-import type { SamConfig } from '../pipeline/sam.js';
+import type { ClipConfig } from '../models/clip/clip.js';
+import type { ClipPresetName } from '../models/clip/clip-presets.js';
+import type { SamConfig } from '../models/sam/sam.js';
+import { SAM_PRESETS } from '../models/sam/sam-presets.js';
 import type { Salip } from '../pipeline/salip.js';
 import { createSalipFromSettings, type ModelSettings } from '../batch/cascade-processor.js';
 import type { FlagSpec, FlagValue } from './args.js';
 
 export const MODEL_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  'sam-preset': { type: 'string', choices: ['mobilesam', 'sam', 'medsam', 'custom'], description: 'SAM export family (default mobilesam, the embedded weights)' },
+  'sam-preset': {
+    type: 'string',
+    choices: ['auto', ...Object.keys(SAM_PRESETS)],
+    description: 'SAM export family (default: mobilesam for the embedded weights, auto = named from the files for --sam-encoder/--sam-decoder)',
+  },
   'sam-encoder': { type: 'string', valueName: '<file.onnx>', description: 'SAM image encoder ONNX file (default: embedded MobileSAM)' },
   'sam-decoder': { type: 'string', valueName: '<file.onnx>', description: 'SAM prompt decoder ONNX file (default: embedded MobileSAM)' },
   'clip-preset': { type: 'string', choices: ['hf', 'openai', 'openclip', 'biomedclip'], description: 'CLIP export family; without it classes are scored by exemplars' },
   'clip-vision': { type: 'string', valueName: '<file.onnx>', description: 'CLIP image tower ONNX file' },
   'clip-text': { type: 'string', valueName: '<file.onnx>', description: 'CLIP text tower ONNX file' },
   'clip-combined': { type: 'string', valueName: '<file.onnx>', description: 'one ONNX graph with both CLIP towers (instead of --clip-vision/--clip-text)' },
+  'clip-folder': { type: 'string', valueName: '<dir>', description: 'with --clip-preset hf: a Hugging Face / transformers.js CLIP folder (tokenizer.json, preprocessor_config.json, onnx/*_model.onnx)' },
   'clip-tokenizer': { type: 'string', valueName: '<tokenizer.json>', description: 'tokenizer.json (default: per preset)' },
   threads: { type: 'integer', min: 1, description: 'ONNX Runtime intra-op threads (default: the runtime chooses)' },
   worker: { type: 'boolean', default: true, description: "judge segment-everything's masks in a worker thread beside the decoder calls (--no-worker: on the calling thread; same masks)" },
@@ -32,7 +38,7 @@ type Options = Record<string, FlagValue | undefined>;
 export function samConfigFromFlags(o: Options): SamConfig {
   const threads = o.threads as number | undefined;
   if (o.samEncoder === undefined && o.samDecoder === undefined) {
-    if (o.samPreset !== undefined && o.samPreset !== 'mobilesam') {
+    if (o.samPreset !== undefined && o.samPreset !== 'mobilesam' && o.samPreset !== 'auto') {
       throw new SalipError('INVALID_ARGUMENT', `--sam-preset ${String(o.samPreset)}: give its files with --sam-encoder and --sam-decoder (only mobilesam is embedded)`);
     }
     return { ...defaultSamFiles(), intraOpThreads: threads };
@@ -41,7 +47,8 @@ export function samConfigFromFlags(o: Options): SamConfig {
     throw new SalipError('INVALID_ARGUMENT', `--sam-encoder and --sam-decoder go together; got only ${o.samEncoder ? '--sam-encoder' : '--sam-decoder'}`);
   }
   return {
-    preset: (o.samPreset as SamConfig['preset']) ?? 'sam',
+    // Without --sam-preset the family is named from the files' input/output contract.
+    preset: (o.samPreset as SamConfig['preset']) ?? 'auto',
     encoder: o.samEncoder as string,
     decoder: o.samDecoder as string,
     intraOpThreads: threads,
@@ -50,13 +57,16 @@ export function samConfigFromFlags(o: Options): SamConfig {
 
 /** CLIP configuration from the flags, or undefined when no CLIP was asked for. */
 export function clipConfigFromFlags(o: Options): ClipConfig | undefined {
-  const given = ['clipVision', 'clipText', 'clipCombined', 'clipTokenizer'].filter((k) => o[k] !== undefined);
+  const given = ['clipVision', 'clipText', 'clipCombined', 'clipTokenizer', 'clipFolder'].filter((k) => o[k] !== undefined);
   if (o.clipPreset === undefined) {
     if (given.length > 0) throw new SalipError('INVALID_ARGUMENT', '--clip-preset is required with CLIP model files (hf, openai, openclip or biomedclip)');
     return undefined;
   }
-  if (o.clipCombined === undefined && (o.clipVision === undefined || o.clipText === undefined)) {
-    throw new SalipError('INVALID_ARGUMENT', `--clip-preset ${String(o.clipPreset)}: give --clip-vision and --clip-text (or --clip-combined)`);
+  if (o.clipFolder !== undefined && o.clipPreset !== 'hf') {
+    throw new SalipError('INVALID_ARGUMENT', `--clip-folder goes with --clip-preset hf (a Hugging Face / transformers.js folder), got --clip-preset ${String(o.clipPreset)}`);
+  }
+  if (o.clipFolder === undefined && o.clipCombined === undefined && (o.clipVision === undefined || o.clipText === undefined)) {
+    throw new SalipError('INVALID_ARGUMENT', `--clip-preset ${String(o.clipPreset)}: give --clip-vision and --clip-text (or --clip-combined, or --clip-folder with hf)`);
   }
   return {
     preset: o.clipPreset as ClipPresetName,
@@ -64,6 +74,7 @@ export function clipConfigFromFlags(o: Options): ClipConfig | undefined {
     text: o.clipText as string | undefined,
     combined: o.clipCombined as string | undefined,
     tokenizer: o.clipTokenizer as string | undefined,
+    folder: o.clipFolder as string | undefined,
     intraOpThreads: o.threads as number | undefined,
   };
 }

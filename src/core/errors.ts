@@ -85,3 +85,8 @@ export function describeValue(value: unknown): string {
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
   return typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
 }
+
+/** Throws ABORTED when the signal has fired (here so model adapters and stages share it). */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new SalipError('ABORTED', `${what} was aborted`, { cause: signal.reason });
+}

@@ -12,7 +12,7 @@ import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowFeatures, 
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../core/types.js';
-import type { ClipModel } from './clip.js';
+import type { ClipModel } from '../models/clip/clip.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from './types.js';
 
 /** One class to retrieve: described by text prompts (CLIP) and/or exemplars. */

@@ -1,95 +1,10 @@
 /**
- * Contracts between the model adapters and the cascade stages. Plain data only; model
- * adapters (sam.ts, clip.ts) implement the interfaces, stages consume them.
+ * Contracts between the model adapters and the cascade stages. Plain data only; the SAM
+ * adapter contract lives in src/models/sam/types.ts and is re-exported here for the stages.
  */
-import type { BoxXYWH, BoxXYXY, CocoRle, RgbImage } from '../core/types.js';
+import type { BoxXYWH, CocoRle } from '../core/types.js';
 
-/**
- * How image pixel coordinates map into the SAM model's square input frame.
- * Keep-aspect presets (SAM, MobileSAM): the image is resized so its longest side is inputSize
- * (rounded sizes resizedWidth x resizedHeight), placed top-left and zero-padded bottom/right;
- * coordinates scale per axis by resized / original size, as segment-anything's apply_coords. Stretch presets (MedSAM): scaleX = inputSize / width,
- * scaleY = inputSize / height, no padding.
- */
-export interface SamInputTransform {
-  /** Side of the square model input (1024 for SAM/MobileSAM/MedSAM, 256 for LiteMedSAM). */
-  readonly inputSize: number;
-  readonly scaleX: number;
-  readonly scaleY: number;
-  /** Size of the image inside the model frame before padding. */
-  readonly resizedWidth: number;
-  readonly resizedHeight: number;
-  /** Size of the original image this transform was made for. */
-  readonly imageWidth: number;
-  readonly imageHeight: number;
-}
-
-/** The SAM image encoder's output for one image, reused by every prompt on that image. */
-export interface SamImageEmbedding {
-  /** [1, C, h, w] features, C = 256 and h = w = 64 for Meta-style exports. */
-  readonly data: Float32Array;
-  readonly dims: readonly [number, number, number, number];
-  readonly transform: SamInputTransform;
-}
-
-/**
- * A prompt in image pixel coordinates. label 1 = foreground, 0 = background. `{ points: [] }`
- * with no box is the un-prompted query (the decoder sees only the padding point).
- */
-export interface SamPrompt {
-  readonly points?: ReadonlyArray<{ readonly x: number; readonly y: number; readonly label: 0 | 1 }>;
-  readonly box?: BoxXYXY;
-  /**
-   * Low-res logits of an earlier decode on the same embedding (one of
-   * SamDecodeResult.lowResLogits, lowResSize x lowResSize in the model frame), fed as the
-   * decoder's `mask_input` with has_mask_input = 1: segment-anything's iterative refinement.
-   */
-  readonly maskInput?: Float32Array;
-}
-
-export interface SamDecodeOptions {
-  /**
-   * true: return the three multi-mask outputs (masks 1..3 of the decoder, as segment-everything
-   * uses). false: the single best mask as the export chooses it (box prompts, refinement).
-   */
-  readonly multimask: boolean;
-}
-
-/** Decoder output: low-resolution logits in the padded model frame (see SamInputTransform). */
-export interface SamDecodeResult {
-  /** One Float32Array of lowResSize * lowResSize logits per mask (> 0 is foreground). */
-  readonly lowResLogits: Float32Array[];
-  /** The decoder's predicted IoU, one per mask. */
-  readonly iouPredictions: Float32Array;
-  /** Side of the low-res mask grid (256 for Meta-style decoders). */
-  readonly lowResSize: number;
-}
-
-export interface SamModelInfo {
-  /** Preset name ('mobilesam', 'sam', 'medsam', or 'custom'). */
-  readonly preset: string;
-  /** Whether decode({ multimask: true }) is possible (natively or through the graph edit). */
-  readonly supportsMultimask: boolean;
-  /** Whether point prompts are meaningful (MedSAM: boxes only). */
-  readonly supportsPoints: boolean;
-}
-
-/** A SAM-family model: an image encoder and a prompt decoder. */
-export interface SamModel {
-  readonly info: SamModelInfo;
-  /** Runs the encoder once for an image. */
-  embed(image: RgbImage, options?: { signal?: AbortSignal }): Promise<SamImageEmbedding>;
-  /** Runs the decoder for one prompt on an embedding. */
-  decode(embedding: SamImageEmbedding, prompt: SamPrompt, options: SamDecodeOptions): Promise<SamDecodeResult>;
-  /**
-   * Optional: decodes one single-point prompt per point in one decoder run (the prompt batch
-   * freed by a graph edit). The results equal decode's for each point up to float rounding
-   * (5e-5 on the logits). Worth it where a run is cheap to widen (a GPU); on CPU each prompt
-   * still runs the two-way transformer over every image token, so batches are slower there.
-   */
-  decodeBatch?(embedding: SamImageEmbedding, points: NonNullable<SamPrompt['points']>, options: SamDecodeOptions): Promise<SamDecodeResult[]>;
-  dispose(): Promise<void>;
-}
+export type { SamInputTransform, SamImageEmbedding, SamPrompt, SamDecodeOptions, SamDecodeResult, SamModelInfo, SamModel } from '../models/sam/types.js';
 
 /**
  * One candidate of segment-everything, as segment-anything's SamAutomaticMaskGenerator records
@@ -106,7 +21,7 @@ export interface MaskRecord {
   readonly stabilityScore: number;
   /** XYWH of the crop the mask came from (the whole image for layer 0). */
   readonly cropBox: BoxXYWH;
-  /** Which multi-mask output (0..2 for multi-mask, 0 for single-mask) produced it. */
+  /** Which multi-mask output (0..2 for multi-mask, 0 for single-mask) produced it; with box proposals (boxes-only SAMs), which box scale. */
   readonly maskIndex: number;
   /**
    * What made the candidate: 'grid' (segment-everything), 'exemplar-box' or 'similarity'

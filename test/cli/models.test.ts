@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../../src/cli/args.js';
 import { CLI_SPEC } from '../../src/cli/main.js';
-import { salipFromFlags } from '../../src/cli/models.js';
+import { clipConfigFromFlags, salipFromFlags, samConfigFromFlags } from '../../src/cli/models.js';
 import { fakeSamEncoder, fakeSingleMaskDecoder } from '../helpers/sam-fake-models.js';
 
 let dir: string;
@@ -55,5 +55,36 @@ describe('CLI model flags: --no-worker and --prompts-per-run', () => {
     ] as const) {
       expect(() => optionsOf([...flags])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(fragment) }));
     }
+  });
+});
+
+describe('CLI model flags: --sam-preset', () => {
+  it('names the family from the files when --sam-preset is left out, and takes every family by name', () => {
+    const files = ['--sam-encoder', join(dir, 'encoder.onnx'), '--sam-decoder', join(dir, 'decoder.onnx')];
+    const parse = (flags: string[]) => {
+      const parsed = parseCommandLine(['everything', 'image.png', '--json', 'records.json', ...flags], CLI_SPEC);
+      if (parsed.kind !== 'run') throw new Error(`expected a command to run, got ${parsed.kind}`);
+      return samConfigFromFlags(parsed.options);
+    };
+    expect(parse(files).preset).toBe('auto');
+    for (const preset of ['litemedsam', 'efficientsam', 'edgesam', 'sam2', 'medsam2', 'sammed2d']) {
+      expect(parse(['--sam-preset', preset, ...files]).preset).toBe(preset);
+    }
+    expect(() => parse(['--sam-preset', 'sam3', ...files])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe('CLI model flags: --clip-folder', () => {
+  const parse = (flags: string[]) => {
+    const parsed = parseCommandLine(['everything', 'image.png', '--json', 'records.json', ...flags], CLI_SPEC);
+    if (parsed.kind !== 'run') throw new Error(`expected a command to run, got ${parsed.kind}`);
+    return clipConfigFromFlags(parsed.options);
+  };
+  it('takes a transformers.js folder with --clip-preset hf instead of tower files', () => {
+    expect(parse(['--clip-preset', 'hf', '--clip-folder', '/models/clip'])).toMatchObject({ preset: 'hf', folder: '/models/clip', vision: undefined, text: undefined });
+  });
+  it('refuses a folder with another preset, and no files at all', () => {
+    expect(() => parse(['--clip-preset', 'openai', '--clip-folder', '/models/clip'])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('--clip-folder goes with --clip-preset hf') }));
+    expect(() => parse(['--clip-preset', 'hf'])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('--clip-folder') }));
   });
 });

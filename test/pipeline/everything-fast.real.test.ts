@@ -14,7 +14,7 @@ import type { Backend, ModelSession } from '../../src/backends/types.js';
 import { resizeImage } from '../../src/core/image.js';
 import type { RgbImage } from '../../src/core/types.js';
 import { decodeImage } from '../../src/io/image-codecs.js';
-import { createSamModel, type SamAdapterModel } from '../../src/pipeline/sam.js';
+import { createSamModel, type SamAdapterModel } from '../../src/models/sam/sam.js';
 import { FAST_EVERYTHING_DEFAULTS, segmentEverything } from '../../src/pipeline/stages/segment-everything.js';
 import { workerCandidateMaker } from '../../src/pipeline/stages/candidate-makers.js';
 import { createExemplarScorer } from '../../src/pipeline/scorers.js';

@@ -18,7 +18,7 @@ import { boxXyxyToXywh, decodeRle, encodeRle, maskArea, maskDice, maskFromLogits
 import { topK } from '../../src/core/similarity.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../../src/core/types.js';
 import { decodeImage, decodeMask } from '../../src/io/image-codecs.js';
-import { createSamModel } from '../../src/pipeline/sam.js';
+import { createSamModel } from '../../src/models/sam/sam.js';
 import { createExemplarScorer, type Exemplar } from '../../src/pipeline/scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
 import { readPair, taskImageNames } from '../helpers/data.js';

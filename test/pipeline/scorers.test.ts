@@ -6,7 +6,7 @@ import { createRgbImage } from '../../src/core/image.js';
 import { boxXyxyToXywh, createMask, encodeRle, maskToBox } from '../../src/core/mask.js';
 import { topK } from '../../src/core/similarity.js';
 import type { BinaryMask, RgbImage } from '../../src/core/types.js';
-import { createClipModel, type ClipModel } from '../../src/pipeline/clip.js';
+import { createClipModel, type ClipModel } from '../../src/models/clip/clip.js';
 import { PROMPT_ENSEMBLES } from '../../src/pipeline/prompt-ensembles.js';
 import { createClipTextScorer, createExemplarScorer, type ClassSpec, type ScoreTable } from '../../src/pipeline/scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';

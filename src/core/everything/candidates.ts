@@ -7,7 +7,8 @@
 import { encodeRleInBox } from '../mask.js';
 import type { BoxXYXY, CocoRle } from '../types.js';
 import { isBoxNearCropEdge } from './crops.js';
-import { createThresholdUpscaler, type LogitUpscalerGeometry } from './upscale.js';
+import { createThresholdUpscaler } from './threshold-upscale.js';
+import type { LogitUpscalerGeometry } from './upscale.js';
 
 /** The filters a candidate must pass, and the crop it belongs to. */
 export interface CandidateFilter {

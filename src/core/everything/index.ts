@@ -4,7 +4,9 @@ export { generateCropBoxes, isBoxNearCropEdge, uncropBox, uncropMask, uncropPoin
 export { stabilityScore } from './stability.js';
 export { boxNms } from './nms.js';
 export { cleanupSmallRegions, removeSmallRegions } from './small-regions.js';
-export { createLogitUpscaler, createThresholdUpscaler, upscalerGeometry } from './upscale.js';
+export { createLogitUpscaler, upscalerGeometry } from './upscale.js';
+export { createThresholdUpscaler } from './threshold-upscale.js';
 export { createCandidateJobRunner, createCandidateJudge } from './candidates.js';
 export type { CandidateFilter, CandidateJob, CandidateJudge, CandidateOutcome, KeptCandidate } from './candidates.js';
-export type { LogitUpscaler, LogitUpscalerGeometry, ModelFrame, ThresholdUpscaler, UpscaledMaskStats } from './upscale.js';
+export type { LogitUpscaler, LogitUpscalerGeometry, ModelFrame } from './upscale.js';
+export type { ThresholdUpscaler, UpscaledMaskStats } from './threshold-upscale.js';

@@ -13,7 +13,7 @@
  */
 import { SalipError } from '../../core/errors.js';
 import { boxIoU } from '../../core/mask.js';
-import type { CropCandidate, CropPrompter } from './segment-everything.js';
+import type { CropCandidate, CropPrompter } from './crop-candidate.js';
 
 /** Parameters of the fast mode. */
 export interface FastEverythingOptions {

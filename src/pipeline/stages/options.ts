@@ -20,10 +20,7 @@ export interface StageControl {
   signal?: AbortSignal;
 }
 
-/** Throws ABORTED when the signal has fired. */
-export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new SalipError('ABORTED', `${what} was aborted`, { cause: signal.reason });
-}
+export { throwIfAborted } from '../../core/errors.js';
 
 /** Validates a number option and returns it (or its default). */
 export function numberOption(

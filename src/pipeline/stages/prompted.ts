@@ -7,7 +7,7 @@ import { createThresholdUpscaler, upscalerGeometry, type ThresholdUpscaler } fro
 import { assertRgbImage } from '../../core/image.js';
 import { maskUnion, createMask } from '../../core/mask.js';
 import type { BinaryMask, BoxXYXY, Point, RgbImage } from '../../core/types.js';
-import { checkSamPrompt } from '../prompt-checks.js';
+import { checkSamPrompt } from '../../models/sam/prompt-checks.js';
 import type { SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { throwIfAborted, type StageControl } from './options.js';
 

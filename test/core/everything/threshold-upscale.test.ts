@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogitUpscaler, createThresholdUpscaler, stabilityScore, type LogitUpscalerGeometry } from '../../../src/core/everything/index.js';
 import { maskArea, maskFromLogits, maskToBox } from '../../../src/core/mask.js';
 import { createRandom } from '../../../src/core/random.js';
-import { DECISION_MARGIN } from '../../../src/core/everything/upscale.js';
+import { DECISION_MARGIN } from '../../../src/core/everything/threshold-upscale.js';
 
 /** The plain path: full-size logits, then threshold, box, area and stability separately. */
 function reference(lowRes: Float32Array, g: LogitUpscalerGeometry, threshold: number, offset: number) {

@@ -5,8 +5,8 @@
  * file serves both single-mask prompts and segment-everything's three candidates per point.
  */
 import * as onnxProto from 'onnx-proto';
-import { SalipError } from '../core/errors.js';
-import type { ValueInfo } from '../backends/types.js';
+import { SalipError } from '../../core/errors.js';
+import type { ValueInfo } from '../../backends/types.js';
 
 // onnx-proto is CommonJS (`module.exports = $root`): Node's ESM loader only exposes it as the
 // default export, bundlers expose the named one. Accept both.
@@ -301,4 +301,19 @@ export function detectDecoderKind(session: { readonly outputs: readonly ValueInf
     kind: 'undetermined',
     reason: count === undefined ? 'low_res_masks declares no dim 1' : `low_res_masks dim 1 is the free dimension "${count}"`,
   };
+}
+
+/** The graph's input and output names (undefined when the bytes are not a readable ONNX model). */
+export function readGraphIoNames(modelBytes: Uint8Array): { inputs: string[]; outputs: string[] } | undefined {
+  let graph;
+  try {
+    graph = onnx.ModelProto.decode(modelBytes).graph;
+  } catch {
+    return undefined;
+  }
+  if (!graph) return undefined;
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  // Old exports list initializers among the inputs: those are not fed.
+  const inputs = (graph.input ?? []).map((i) => i.name ?? '').filter((n) => !initializers.has(n));
+  return { inputs, outputs: (graph.output ?? []).map((o) => o.name ?? '') };
 }

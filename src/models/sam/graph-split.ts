@@ -8,8 +8,8 @@
  * original nodes, unchanged, so the prompt part computes the same values as the whole graph.
  */
 import * as onnxProto from 'onnx-proto';
-import type { Backend, ModelSession, TensorData } from '../backends/types.js';
-import { SalipError } from '../core/errors.js';
+import type { Backend, ModelSession, TensorData } from '../../backends/types.js';
+import { SalipError } from '../../core/errors.js';
 
 // onnx-proto is CommonJS; see graph-edit.ts for why both export shapes are accepted.
 const onnx: typeof onnxProto.onnx =
