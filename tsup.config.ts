@@ -4,7 +4,7 @@ export default defineConfig([
   {
     // Library entry points: ESM + CJS + declarations. onnxruntime packages stay external so
     // users' bundlers resolve the right runtime build.
-    entry: { index: 'src/index.ts', node: 'src/node.ts', web: 'src/web.ts' },
+    entry: { index: 'src/index.ts', node: 'src/node.ts', web: 'src/web.ts', dicom: 'src/dicom.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -239,7 +239,8 @@ async function decodeWithEmscripten(factoryModule: { default?: CodecFactory } | 
   const factory = (typeof factoryModule === 'function' ? factoryModule : factoryModule.default) as CodecFactory;
   let instance = codecInstances.get(className);
   if (!instance) {
-    instance = factory();
+    // OpenJPEG logs every tile header to stdout; the outcome is reported through our errors.
+    instance = factory({ print: () => undefined, printErr: () => undefined });
     codecInstances.set(className, instance);
   }
   const codec = (await instance) as EmscriptenCodec;

@@ -1,0 +1,115 @@
+"""Reference tools for salip's DICOM tests, run with Debian's /usr/bin/python3 (pydicom, nibabel).
+
+  dump OUT_DIR FILE...        pixels pydicom decodes: OUT_DIR/<i>.bin (float64, frames x rows x
+                              columns x samples) and one JSON line per file ({ok, shape, ...} or
+                              {ok: false, error})
+  series OUT_DIR SPEC.json    writes single-frame MR files of a volume (SPEC: dims [nx, ny, nz],
+                              raw float32 path, orientation, spacing, origin, series uid, shuffle)
+  seg FILE                    a SEG read back: JSON {shape, frames: [[segment, position]], refs}
+                              and FILE.bin with the frames as uint8
+  affine NIFTI                the affine nibabel reads, as JSON
+  tobmp PNG BMP               a PNG as 24-bit BMP (img2dcm reads BMP and JPEG only)
+"""
+import json
+import random
+import sys
+
+import numpy as np
+
+
+def dump(out_dir, files):
+    import pydicom
+    from pydicom.pixel_data_handlers.util import convert_color_space
+    for index, path in enumerate(files):
+        record = {"file": path}
+        try:
+            ds = pydicom.dcmread(path, force=True)
+            array = ds.pixel_array
+            meta = getattr(ds, "file_meta", {})
+            syntax = str(meta.TransferSyntaxUID) if "TransferSyntaxUID" in meta else None
+            # GDCM leaves lossy JPEG's YCbCr as stored; salip (like a viewer) shows RGB.
+            if syntax in ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51") and str(ds.PhotometricInterpretation).startswith("YBR"):
+                array = convert_color_space(array, "YBR_FULL", "RGB")
+            frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+            shape = [frames, int(ds.Rows), int(ds.Columns), int(getattr(ds, "SamplesPerPixel", 1))]
+            array.astype("<f8").reshape(shape).tofile(f"{out_dir}/{index}.bin")
+            record.update(ok=True, shape=shape, transferSyntax=syntax)
+        except Exception as error:  # a failure is a result to compare, not a crash
+            record.update(ok=False, error=f"{type(error).__name__}: {error}")
+        print(json.dumps(record), flush=True)
+
+
+def series(out_dir, spec_path):
+    import pydicom
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    spec = json.load(open(spec_path))
+    nx, ny, nz = spec["dims"]
+    volume = np.fromfile(spec["data"], dtype="<f4").reshape(nz, ny, nx)
+    row, col = np.array(spec["orientation"][:3]), np.array(spec["orientation"][3:])
+    normal = np.cross(row, col)
+    order = list(range(nz))
+    if spec.get("shuffle"):
+        random.Random(1).shuffle(order)
+    study, frame = generate_uid(), generate_uid()
+    for k, z in enumerate(order):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+        ds.Modality, ds.PatientName, ds.PatientID = "MR", "Test^Volume", "salip-test"
+        ds.StudyInstanceUID, ds.FrameOfReferenceUID = study, frame
+        ds.SeriesInstanceUID = spec["seriesUid"] if k % 2 == 0 or not spec.get("mixed") else generate_uid()
+        ds.InstanceNumber = z + 1
+        ds.ImageOrientationPatient = [float(v) for v in spec["orientation"]]
+        ds.PixelSpacing = [float(v) for v in spec["spacing"][:2]]
+        ds.SliceThickness = float(spec["spacing"][2])
+        ds.ImagePositionPatient = [float(v) for v in np.array(spec["origin"]) + normal * spec["spacing"][2] * z]
+        ds.Rows, ds.Columns = ny, nx
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleSlope, ds.RescaleIntercept = spec.get("slope", 1), spec.get("intercept", 0)
+        stored = np.round((volume[z] - spec.get("intercept", 0)) / spec.get("slope", 1)).astype("<i2")
+        ds.PixelData = stored.tobytes()
+        ds.is_little_endian, ds.is_implicit_VR = True, False
+        ds.save_as(f"{out_dir}/slice{k:04d}.dcm", write_like_original=False)
+
+
+def seg(path):
+    import pydicom
+    ds = pydicom.dcmread(path)
+    frames = ds.pixel_array.reshape(int(ds.NumberOfFrames), int(ds.Rows), int(ds.Columns)).astype("u1")
+    frames.tofile(path + ".bin")
+    per_frame = []
+    for item in ds.PerFrameFunctionalGroupsSequence:
+        position = [float(v) for v in item.PlanePositionSequence[0].ImagePositionPatient] if "PlanePositionSequence" in item else None
+        source = item.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
+        per_frame.append([int(item.SegmentIdentificationSequence[0].ReferencedSegmentNumber), position, str(source)])
+    print(json.dumps({
+        "shape": list(frames.shape),
+        "frames": per_frame,
+        "labels": [str(s.SegmentLabel) for s in ds.SegmentSequence],
+        "algorithm": [str(s.SegmentAlgorithmType) + " " + str(s.SegmentAlgorithmName) for s in ds.SegmentSequence],
+        "studyUid": str(ds.StudyInstanceUID),
+        "seriesUid": str(ds.SeriesInstanceUID),
+        "sopUid": str(ds.SOPInstanceUID),
+        "frameOfReference": str(getattr(ds, "FrameOfReferenceUID", "")),
+        "referencedSeries": str(ds.ReferencedSeriesSequence[0].SeriesInstanceUID),
+    }))
+
+
+def tobmp(png, bmp):
+    from PIL import Image
+    Image.open(png).convert("RGB").save(bmp)
+
+
+def affine(path):
+    import nibabel
+    print(json.dumps(nibabel.load(path).affine.tolist()))
+
+
+if __name__ == "__main__":
+    command, args = sys.argv[1], sys.argv[2:]
+    {"dump": lambda: dump(args[0], args[1:]), "series": lambda: series(*args), "seg": lambda: seg(*args), "affine": lambda: affine(*args), "tobmp": lambda: tobmp(*args)}[command]()
