@@ -74,6 +74,20 @@ export async function readDicomSeriesFolder(dir: string) {
   return dicom.readDicomSeries(await Promise.all(files.map(async (name) => ({ name, bytes: await readFileBytes(name, 'DICOM file') }))));
 }
 
+/**
+ * A DICOM file for `segment`: a multi-frame object with a position per frame (enhanced CT/MR) is
+ * a volume; anything else is an image (its first frame).
+ */
+export async function readDicomFileInput(path: string) {
+  const dicom = await loadDicomModule();
+  const bytes = await readFileBytes(path, 'DICOM file');
+  const parsed = dicom.parseDicom(bytes, path);
+  if (parsed.layout.frames > 1 && parsed.geometry.positions?.length === parsed.layout.frames) {
+    return { volume: await dicom.readDicomSeries([{ name: path, bytes }]) };
+  }
+  return { image: await dicom.readDicom(bytes, { name: path }) };
+}
+
 /** Reads one DICOM image file (first frame). */
 export async function readDicomFile(path: string) {
   const dicom = await loadDicomModule();

@@ -13,7 +13,7 @@ import { segmentVolume } from '../../pipeline/volume.js';
 import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
-import { isDicomFile, isDirectory, loadDicomModule, readDicomFile, readDicomSeriesFolder } from '../dicom-input.js';
+import { isDicomFile, isDirectory, loadDicomModule, readDicomFileInput, readDicomSeriesFolder } from '../dicom-input.js';
 import { EXEMPLAR_FLAGS, FAST_FLAGS, OUTPUT_FLAGS, cascadeOverlay, withFastMode, checkDistinctPaths, checkOutputPath, extensionOf, isVolumePath, loadTask, resultToJson, withExemplars, type Options } from './shared.js';
 
 export const SEGMENT_COMMAND: CommandSpec = {
@@ -44,10 +44,12 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   const force = o.force === true;
   const dicomFolder = await isDirectory(input);
   const dicomFile = !dicomFolder && !isVolumePath(input) && (await isDicomFile(input));
-  const volume = isVolumePath(input) || dicomFolder;
+  // Read before the output checks: whether a multi-frame DICOM file is a volume is in its header.
+  const dicomInput = dicomFolder ? { volume: await readDicomSeriesFolder(input) } : dicomFile ? await readDicomFileInput(input) : undefined;
+  const volume = isVolumePath(input) || dicomInput?.volume !== undefined;
   if (o.out !== undefined) {
     const ext = extensionOf(o.out as string);
-    const allowed = [...(volume ? ['.nii', '.nii.gz'] : ['.png']), ...(dicomFolder || dicomFile ? ['.dcm'] : [])];
+    const allowed = [...(volume ? ['.nii', '.nii.gz'] : ['.png']), ...(dicomInput ? ['.dcm'] : [])];
     if (!allowed.includes(ext)) throw new SalipError('INVALID_ARGUMENT', `--out ${String(o.out)}: expected a ${allowed.join(' or ')} file for ${volume ? 'a volume' : 'an image'} input`);
   }
   if (volume && o.overlay !== undefined) throw new SalipError('INVALID_ARGUMENT', '--overlay is for 2-D images; for volumes use --out with .nii.gz');
@@ -61,10 +63,10 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   const { task } = await withExemplars(withFastMode(await loadTask(o.task as string), o), o);
   // The input is read and checked before the models load, so a bad file fails in milliseconds.
   const axis = (o.axis as 0 | 1 | 2 | undefined) ?? 2;
-  const dicomVolume = dicomFolder ? await readDicomSeriesFolder(input) : undefined;
+  const dicomVolume = dicomInput?.volume;
   const nifti = dicomVolume ?? (volume ? readNifti(await readFileBytes(input, 'volume'), { name: input }) : undefined);
   const slices = nifti && o.slices !== undefined ? parseSliceRange(o.slices as string, nifti.dims[axis]) : undefined;
-  const dicomImage = dicomFile ? await readDicomFile(input) : undefined;
+  const dicomImage = dicomInput?.image;
   const image = nifti ? undefined : (dicomImage?.image ?? (await readImageFile(input)));
   const writeSeg = o.out !== undefined && extensionOf(o.out as string) === '.dcm';
   const salip = await salipFromFlags(o);

@@ -5,6 +5,7 @@
                               {ok: false, error})
   series OUT_DIR SPEC.json    writes single-frame MR files of a volume (SPEC: dims [nx, ny, nz],
                               raw float32 path, orientation, spacing, origin, series uid, shuffle)
+  multiframe OUT SPEC.json    the same volume as one Enhanced MR multi-frame object
   seg FILE                    a SEG read back: JSON {shape, frames: [[segment, position]], refs}
                               and FILE.bin with the frames as uint8
   affine NIFTI                the affine nibabel reads, as JSON
@@ -77,6 +78,48 @@ def series(out_dir, spec_path):
         ds.save_as(f"{out_dir}/slice{k:04d}.dcm", write_like_original=False)
 
 
+def multiframe(out_path, spec_path):
+    """The volume of SPEC as one Enhanced MR object: per-frame positions, shared orientation."""
+    import pydicom
+    from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    spec = json.load(open(spec_path))
+    nx, ny, nz = spec["dims"]
+    volume = np.fromfile(spec["data"], dtype="<f4").reshape(nz, ny, nx)
+    row, col = np.array(spec["orientation"][:3]), np.array(spec["orientation"][3:])
+    normal = np.cross(row, col)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientName, ds.PatientID = "MR", "Test^Volume", "salip-test"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = generate_uid(), spec["seriesUid"], generate_uid()
+    ds.Rows, ds.Columns, ds.NumberOfFrames = ny, nx, nz
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+    shared = Dataset()
+    orientation, measures = Dataset(), Dataset()
+    orientation.ImageOrientationPatient = [float(v) for v in spec["orientation"]]
+    measures.PixelSpacing = [float(v) for v in spec["spacing"][:2]]
+    measures.SliceThickness = float(spec["spacing"][2])
+    shared.PlaneOrientationSequence, shared.PixelMeasuresSequence = Sequence([orientation]), Sequence([measures])
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    frames = []
+    for z in range(nz):
+        item, position = Dataset(), Dataset()
+        position.ImagePositionPatient = [float(v) for v in np.array(spec["origin"]) + normal * spec["spacing"][2] * z]
+        item.PlanePositionSequence = Sequence([position])
+        frames.append(item)
+    ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    ds.RescaleSlope, ds.RescaleIntercept = spec.get("slope", 1), spec.get("intercept", 0)
+    ds.PixelData = np.round((volume - spec.get("intercept", 0)) / spec.get("slope", 1)).astype("<i2").tobytes()
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.save_as(out_path, write_like_original=False)
+
+
 def seg(path):
     import pydicom
     ds = pydicom.dcmread(path)
@@ -112,4 +155,4 @@ def affine(path):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"dump": lambda: dump(args[0], args[1:]), "series": lambda: series(*args), "seg": lambda: seg(*args), "affine": lambda: affine(*args), "tobmp": lambda: tobmp(*args)}[command]()
+    {"dump": lambda: dump(args[0], args[1:]), "series": lambda: series(*args), "multiframe": lambda: multiframe(*args), "seg": lambda: seg(*args), "affine": lambda: affine(*args), "tobmp": lambda: tobmp(*args)}[command]()

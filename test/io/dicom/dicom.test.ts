@@ -78,6 +78,24 @@ describe('DICOM series as a volume', () => {
     expect(volume.source.slices.map((s) => s.position![0])).toEqual([...Array(DIMS[2]).keys()].map((z) => ORIGIN[0] + normal[0] * SPACING[2] * z));
   });
 
+  it('reads an enhanced multi-frame object (per-frame positions) as the same volume', async () => {
+    const series = await readDicomSeries(filesOf(join(dir, 'shuffled')));
+    const path = join(dir, 'multiframe.dcm');
+    pyTool('multiframe', path, join(dir, 'shuffled.json'));
+    const volume = await readDicomSeries([{ name: path, bytes: new Uint8Array(readFileSync(path)) }]);
+    expect(volume.dims).toEqual(series.dims);
+    expect(Array.from(volume.data)).toEqual(Array.from(series.data));
+    volume.affine.forEach((row, r) => row.forEach((v, c) => expect(v).toBeCloseTo(series.affine[r][c], 5)));
+    expect(volume.source.slices.map((s) => s.frame)).toEqual([...Array(DIMS[2]).keys()]);
+    const frame = await readDicom(new Uint8Array(readFileSync(path)), { frame: 2 });
+    expect(frame.frameCount).toBe(DIMS[2]);
+    const mask = new Uint8Array(volume.data.length).fill(1);
+    const seg = join(dir, 'multiframe-seg.dcm');
+    writeFileSync(seg, writeDicomSeg(segSourceFromVolume(volume), [{ label: 'brain', mask }]));
+    const { errors, report } = dciodvfyErrors(seg);
+    expect(errors, report).toEqual([]);
+  });
+
   it('refuses mixed series, zero slices and uneven gaps with typed errors', async () => {
     await expectSalipError(readDicomSeries(filesOf(writeSeries('mixed', { mixed: true }))), 'INVALID_ARGUMENT', /series/);
     await expectSalipError(readDicomSeries([]), 'INVALID_ARGUMENT', /zero slices/);
