@@ -3,9 +3,10 @@
  * real MobileSAM: a chest X-ray and a fetal ultrasound PNG turned into DICOM by dcmtk's img2dcm
  * (as DX and US), and the ch2 volume as an MR series of single-frame files (written by pydicom
  * so that each DICOM slice shows what the NIfTI slice shows: rows from anterior down). The SEGs
- * written pass dciodvfy and pydicom reads our masks back.
+ * written pass dciodvfy and pydicom reads our masks back; `everything` and `eval` take the DICOM
+ * image with the PNG's results.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -55,6 +56,25 @@ describe('segment on DICOM images from img2dcm', () => {
       const back = JSON.parse(pyTool('seg', seg));
       expect(back.shape).toEqual([1, a.height, a.width]);
       expect(Array.from(readFileSync(`${seg}.bin`))).toEqual(Array.from(a.data));
+      if (modality !== 'DX') return;
+      // everything and eval take the DICOM too, with the PNG's results.
+      const records = async (input: string) => {
+        const json = join(dir, `${input.split('/').pop()}.json`);
+        expect((await cli('everything', input, '--size', '256', '--points-per-side', '8', '--json', json)).code).toBe(0);
+        return JSON.parse(readFileSync(json, 'utf8')).records;
+      };
+      expect(await records(dcm)).toEqual(await records(png));
+      const images = join(dir, 'eval-images');
+      const masks = join(dir, 'eval-masks');
+      mkdirSync(images);
+      mkdirSync(masks);
+      copyFileSync(dcm, join(images, 'x.dcm'));
+      copyFileSync(dataPath(dataTask, 'masks', name), join(masks, 'x.png'));
+      const evalJson = join(dir, 'eval.json');
+      expect((await cli('eval', '--images', images, '--masks', masks, '--mode', 'gt-box', '--size', '256', '--json', evalJson)).code).toBe(0);
+      const evalReport = JSON.parse(readFileSync(evalJson, 'utf8'));
+      expect(JSON.stringify(evalReport)).toContain('x.dcm');
+      expect(evalReport.mean['gt-box'].dice).toBeGreaterThan(0.8);
     });
   }
 });
