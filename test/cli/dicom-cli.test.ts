@@ -5,18 +5,13 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { runCli } from '../../src/cli/run.js';
+import { runQuietCli } from './run-cli.js';
 import { listAnyImageFiles, maskNameFor } from '../../src/cli/dicom-input.js';
 import { pydicomCorpusDir } from '../io/dicom/tools.js';
 
 let dir: string;
 
-async function cli(...argv: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const code = await runCli(main, [...argv, '--quiet'], { stderr: { write: (s: string) => (err += s) }, exit: () => undefined });
-  return { code, err };
-}
+const cli = runQuietCli;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'salip-dicom-cli-'));

@@ -11,19 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { runCli } from '../../src/cli/run.js';
+import { runQuietCli } from './run-cli.js';
 import { decodeMask, readNifti } from '../../src/index.js';
 import { dataPath, taskImageNames } from '../helpers/data.js';
 import { dciodvfyErrors, img2dcm, pyTool } from '../io/dicom/tools.js';
 
 let dir: string;
 
-async function cli(...argv: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const code = await runCli(main, [...argv, '--quiet'], { stderr: { write: (s: string) => (err += s) }, exit: () => undefined });
-  return { code, err };
-}
+const cli = runQuietCli;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'salip-dicom-cli-'));

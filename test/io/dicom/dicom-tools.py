@@ -40,83 +40,83 @@ def dump(out_dir, files):
         print(json.dumps(record), flush=True)
 
 
-def series(out_dir, spec_path):
-    import pydicom
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+def load_spec(spec_path):
+    """The spec, its volume as [z][y][x] and the slice normal (row direction x column direction)."""
     spec = json.load(open(spec_path))
     nx, ny, nz = spec["dims"]
     volume = np.fromfile(spec["data"], dtype="<f4").reshape(nz, ny, nx)
-    row, col = np.array(spec["orientation"][:3]), np.array(spec["orientation"][3:])
-    normal = np.cross(row, col)
-    order = list(range(nz))
+    normal = np.cross(np.array(spec["orientation"][:3]), np.array(spec["orientation"][3:]))
+    return spec, volume, normal
+
+
+def mr_dataset(sop_class, spec, study, frame_of_reference, series_uid):
+    """A 16-bit signed MR data set of the spec's size, without geometry and pixels yet."""
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientName, ds.PatientID = "MR", "Test^Volume", "salip-test"
+    ds.StudyInstanceUID, ds.FrameOfReferenceUID, ds.SeriesInstanceUID = study, frame_of_reference, series_uid
+    ds.Rows, ds.Columns = spec["dims"][1], spec["dims"][0]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+    ds.RescaleSlope, ds.RescaleIntercept = spec.get("slope", 1), spec.get("intercept", 0)
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    return ds
+
+
+def stored(values, spec):
+    return np.round((values - spec.get("intercept", 0)) / spec.get("slope", 1)).astype("<i2").tobytes()
+
+
+def position(spec, normal, z):
+    return [float(v) for v in np.array(spec["origin"]) + normal * spec["spacing"][2] * z]
+
+
+def series(out_dir, spec_path):
+    from pydicom.uid import generate_uid
+    spec, volume, normal = load_spec(spec_path)
+    order = list(range(spec["dims"][2]))
     if spec.get("shuffle"):
         random.Random(1).shuffle(order)
     study, frame = generate_uid(), generate_uid()
     for k, z in enumerate(order):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-        ds.Modality, ds.PatientName, ds.PatientID = "MR", "Test^Volume", "salip-test"
-        ds.StudyInstanceUID, ds.FrameOfReferenceUID = study, frame
-        ds.SeriesInstanceUID = spec["seriesUid"] if k % 2 == 0 or not spec.get("mixed") else generate_uid()
+        series_uid = spec["seriesUid"] if k % 2 == 0 or not spec.get("mixed") else generate_uid()
+        ds = mr_dataset("1.2.840.10008.5.1.4.1.1.4", spec, study, frame, series_uid)
         ds.InstanceNumber = z + 1
         ds.ImageOrientationPatient = [float(v) for v in spec["orientation"]]
         ds.PixelSpacing = [float(v) for v in spec["spacing"][:2]]
         ds.SliceThickness = float(spec["spacing"][2])
-        ds.ImagePositionPatient = [float(v) for v in np.array(spec["origin"]) + normal * spec["spacing"][2] * z]
-        ds.Rows, ds.Columns = ny, nx
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-        ds.RescaleSlope, ds.RescaleIntercept = spec.get("slope", 1), spec.get("intercept", 0)
-        stored = np.round((volume[z] - spec.get("intercept", 0)) / spec.get("slope", 1)).astype("<i2")
-        ds.PixelData = stored.tobytes()
-        ds.is_little_endian, ds.is_implicit_VR = True, False
+        ds.ImagePositionPatient = position(spec, normal, z)
+        ds.PixelData = stored(volume[z], spec)
         ds.save_as(f"{out_dir}/slice{k:04d}.dcm", write_like_original=False)
 
 
 def multiframe(out_path, spec_path):
     """The volume of SPEC as one Enhanced MR object: per-frame positions, shared orientation."""
-    import pydicom
-    from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+    from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-    spec = json.load(open(spec_path))
-    nx, ny, nz = spec["dims"]
-    volume = np.fromfile(spec["data"], dtype="<f4").reshape(nz, ny, nx)
-    row, col = np.array(spec["orientation"][:3]), np.array(spec["orientation"][3:])
-    normal = np.cross(row, col)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.PatientName, ds.PatientID = "MR", "Test^Volume", "salip-test"
-    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = generate_uid(), spec["seriesUid"], generate_uid()
-    ds.Rows, ds.Columns, ds.NumberOfFrames = ny, nx, nz
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-    shared = Dataset()
-    orientation, measures = Dataset(), Dataset()
+    from pydicom.uid import generate_uid
+    spec, volume, normal = load_spec(spec_path)
+    ds = mr_dataset("1.2.840.10008.5.1.4.1.1.4.1", spec, generate_uid(), generate_uid(), spec["seriesUid"])
+    ds.NumberOfFrames = spec["dims"][2]
+    shared, orientation, measures = Dataset(), Dataset(), Dataset()
     orientation.ImageOrientationPatient = [float(v) for v in spec["orientation"]]
     measures.PixelSpacing = [float(v) for v in spec["spacing"][:2]]
     measures.SliceThickness = float(spec["spacing"][2])
     shared.PlaneOrientationSequence, shared.PixelMeasuresSequence = Sequence([orientation]), Sequence([measures])
     ds.SharedFunctionalGroupsSequence = Sequence([shared])
     frames = []
-    for z in range(nz):
-        item, position = Dataset(), Dataset()
-        position.ImagePositionPatient = [float(v) for v in np.array(spec["origin"]) + normal * spec["spacing"][2] * z]
-        item.PlanePositionSequence = Sequence([position])
+    for z in range(spec["dims"][2]):
+        item, plane = Dataset(), Dataset()
+        plane.ImagePositionPatient = position(spec, normal, z)
+        item.PlanePositionSequence = Sequence([plane])
         frames.append(item)
     ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
-    ds.RescaleSlope, ds.RescaleIntercept = spec.get("slope", 1), spec.get("intercept", 0)
-    ds.PixelData = np.round((volume - spec.get("intercept", 0)) / spec.get("slope", 1)).astype("<i2").tobytes()
-    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.PixelData = stored(volume, spec)
     ds.save_as(out_path, write_like_original=False)
 
 
