@@ -69,6 +69,7 @@ export async function decodeFrame(parsed: ParsedDicom, index: number): Promise<S
     throw new SalipError('DECODE_FAILED', `${parsed.name}: frame ${index} could not be decoded as ${compressed.name} (${reason})`, { cause });
   }
   const expected = layout.rows * layout.columns * layout.samplesPerPixel;
+  if (samples.length === 0) throw new SalipError('DECODE_FAILED', `${parsed.name}: frame ${index}: the ${compressed.name} decoder produced no image (damaged or unusual code stream)`);
   if (samples.length !== expected) {
     throw new SalipError('DECODE_FAILED', `${parsed.name}: frame ${index} decoded to ${samples.length} samples, expected ${layout.rows} x ${layout.columns} x ${layout.samplesPerPixel} = ${expected}; inconsistent Rows/Columns?`);
   }

@@ -134,7 +134,8 @@ export function writeDicomSeg(source: SegSource, segments: readonly SegSegment[]
     ContentLabel: 'SALIP',
     ContentDescription: 'salip zero-shot segmentation',
     ContentCreatorName: '',
-    ...(hasFrameOfReference ? { FrameOfReferenceUID: id.frameOfReferenceUid, PositionReferenceIndicator: '' } : {}),
+    // Without a frame of reference the General Image module asks for PatientOrientation (type 2C).
+    ...(hasFrameOfReference ? { FrameOfReferenceUID: id.frameOfReferenceUid, PositionReferenceIndicator: '' } : { PatientOrientation: '' }),
     SamplesPerPixel: 1,
     PhotometricInterpretation: 'MONOCHROME2',
     Rows: source.rows,

@@ -22,7 +22,9 @@ import {
   ybrFullToRgb,
   type DicomFileBytes,
 } from '../../../src/dicom.js';
-import { dciodvfyErrors, pyTool, pydicomCorpusDir } from './tools.js';
+import { dciodvfyErrors, img2dcm, pyTool, pydicomCorpusDir } from './tools.js';
+import { decodeImage } from '../../../src/io/image-codecs.js';
+import { dataPath, taskImageNames } from '../../helpers/data.js';
 
 let dir: string;
 const DIMS: [number, number, number] = [12, 10, 6];
@@ -156,6 +158,29 @@ describe('DICOM SEG', () => {
     const image = await readDicom(new Uint8Array(readFileSync(join(pydicomCorpusDir(), 'MR_small.dcm'))));
     expect(() => writeDicomSeg(segSourceFromImage(image), [{ label: 'x', mask: new Uint8Array(10) }])).toThrow(/expected 64 x 64 x 1/);
   });
+});
+
+describe('dev images through img2dcm (DX, US)', () => {
+  for (const [task, modality] of [['lung_xray', 'DX'], ['fetal_head_us', 'US']] as const) {
+    it(`${modality}: the DICOM image is the PNG's pixels; its SEG (no frame of reference) is valid`, async () => {
+      const png = dataPath(task, 'images', taskImageNames(task)[0]);
+      const bmp = join(dir, `${modality}.bmp`);
+      const dcm = join(dir, `${modality}.dcm`);
+      pyTool('tobmp', png, bmp);
+      img2dcm(bmp, dcm, ['-i', 'BMP', '-k', `Modality=${modality}`]);
+      const image = await readDicom(new Uint8Array(readFileSync(dcm)), { name: dcm });
+      const expected = decodeImage(new Uint8Array(readFileSync(png))).image;
+      expect([image.image.width, image.image.height]).toEqual([expected.width, expected.height]);
+      expect(Buffer.compare(Buffer.from(image.image.data), Buffer.from(expected.data))).toBe(0);
+      const mask = new Uint8Array(expected.width * expected.height).map((_, i) => (i % 97 < 30 ? 1 : 0));
+      const seg = join(dir, `${modality}-seg.dcm`);
+      writeFileSync(seg, writeDicomSeg(segSourceFromImage(image), [{ label: task === 'lung_xray' ? 'lungs' : 'fetal-head', mask }]));
+      const { errors, report } = dciodvfyErrors(seg);
+      expect(errors, report).toEqual([]);
+      pyTool('seg', seg);
+      expect(Buffer.compare(readFileSync(`${seg}.bin`), Buffer.from(mask))).toBe(0);
+    });
+  }
 });
 
 describe('bad DICOM input', () => {
