@@ -115,6 +115,7 @@ describe('segment on ch2 as a DICOM MR series', () => {
     expect((await cli('segment', series, ...flags, '--slices', `${nz - 91}:${nz - 90}`, '--out', seg)).code).toBe(0);
     const { errors, report } = dciodvfyErrors(seg);
     expect(errors, report).toEqual([]);
+    expect(JSON.parse(pyTool('seg', seg)).shape).toEqual([nz, ny, nx]);
     expect(Array.from(readFileSync(`${seg}.bin`))).toEqual(Array.from(b.data, (v) => (v ? 1 : 0)));
   });
 });
