@@ -4,7 +4,7 @@ export default defineConfig([
   {
     // Library entry points: ESM + CJS + declarations. onnxruntime packages stay external so
     // users' bundlers resolve the right runtime build.
-    entry: { index: 'src/index.ts', node: 'src/node.ts', web: 'src/web.ts', queue: 'src/queue.ts' },
+    entry: { index: 'src/index.ts', node: 'src/node.ts', web: 'src/web.ts', queue: 'src/queue.ts', dicom: 'src/dicom.ts' },
     // bullmq is an optional peer dependency of salip/queue only: never bundled.
     external: ['bullmq'],
     format: ['esm', 'cjs'],

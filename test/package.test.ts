@@ -17,7 +17,7 @@ function node(args: string[]): string {
 
 describe('built package', () => {
   it('has ESM, CJS and declarations for every entry point named in exports', () => {
-    for (const entry of ['.', './node', './web', './queue']) {
+    for (const entry of ['.', './node', './web', './queue', './dicom']) {
       const e = pkg.exports[entry];
       for (const file of [e.import.default, e.import.types, e.require.default, e.require.types]) {
         expect(existsSync(join(REPO_ROOT, file)), `${entry}: ${file}`).toBe(true);
@@ -65,6 +65,20 @@ describe('built package', () => {
     const esm = `import { createSalipWorker, enqueue, queueStatus } from 'salip/queue'; console.log([typeof createSalipWorker, typeof enqueue, typeof queueStatus].join())`;
     expect(node(['--input-type=module', '-e', esm]).trim()).toBe('function,function,function');
     expect(pkg.peerDependenciesMeta.bullmq.optional).toBe(true);
+  });
+
+  it('keeps the DICOM packages out of salip and salip/web (only salip/dicom and the CLI loads them, on demand)', () => {
+    const dicomPackages = /from ['"](dicom-parser|dcmjs|jpeg-lossless-decoder-js|@cornerstonejs\/codec-[\w-]+)(\/[\w-]+)?['"]|require\(['"](dicom-parser|dcmjs)['"]\)/;
+    for (const entry of ['index.js', 'index.cjs', 'web.js', 'web.cjs', 'node.js']) {
+      const code = readFileSync(join(REPO_ROOT, 'dist', entry), 'utf8');
+      const chunks = [...code.matchAll(/from ['"]\.\/(chunk-[\w-]+\.js)['"]/g)].map((m) => readFileSync(join(REPO_ROOT, 'dist', m[1]), 'utf8'));
+      for (const c of [code, ...chunks]) expect(c, entry).not.toMatch(dicomPackages);
+    }
+    expect(readFileSync(join(REPO_ROOT, 'dist', 'dicom.js'), 'utf8')).toMatch(dicomPackages);
+    for (const name of ['dicom-parser', 'dcmjs']) expect(pkg.peerDependenciesMeta[name]).toEqual({ optional: true });
+    const esm = `import { readDicom, writeDicomSeg, isDicomInput } from 'salip/dicom'; console.log([typeof readDicom, typeof writeDicomSeg, typeof isDicomInput].join())`;
+    expect(node(['--input-type=module', '-e', esm]).trim()).toBe('function,function,function');
+    expect(node(['-e', `console.log(typeof require('salip/dicom').readDicomSeries)`]).trim()).toBe('function');
   });
 
   it('ships a CLI that starts', () => {

@@ -168,11 +168,23 @@ function showInfo() {
 
 // ---- image ------------------------------------------------------------------------------------
 
-/** Opens an image file or Blob (decoded by the browser) and resets prompts and results. */
+/**
+ * A DICOM file (by extension or "DICM" at byte 128) is read by salip/dicom, imported only then so
+ * PNG/JPEG users never load the DICOM packages; anything else is decoded by the browser.
+ */
+async function decodeImageBlob(blob, name) {
+  const head = new Uint8Array(await blob.slice(128, 132).arrayBuffer());
+  const isDicom = /\.(dcm|dicom|dic)$/i.test(name) || String.fromCharCode(...head) === 'DICM';
+  if (!isDicom) return imageFromBlob(blob);
+  const { readDicom } = await import('salip/dicom');
+  return (await readDicom(new Uint8Array(await blob.arrayBuffer()), { name })).image;
+}
+
+/** Opens an image file or Blob (PNG, JPEG, ... or DICOM) and resets prompts and results. */
 function openImage(blob, name = blob.name ?? 'image') {
   return enqueue(async () => {
     startBusy(`decoding ${name}...`);
-    state.original = await imageFromBlob(blob);
+    state.original = await decodeImageBlob(blob, name);
     state.imageName = name;
     applyWorkingSize();
     finish(`opened ${name} (${state.original.width} x ${state.original.height}); drag boxes or run segment everything`);
@@ -493,6 +505,13 @@ $('decoder-url').value = DEFAULT_DECODER;
 $('load-models').addEventListener('click', () => loadModels().catch(() => undefined));
 $('image-file').addEventListener('change', (event) => {
   const file = event.target.files?.[0];
+  if (file) openImage(file, file.name).catch(() => undefined);
+});
+// A file dropped anywhere on the page opens like one chosen with the file input.
+document.addEventListener('dragover', (event) => event.preventDefault());
+document.addEventListener('drop', (event) => {
+  event.preventDefault();
+  const file = event.dataTransfer?.files?.[0];
   if (file) openImage(file, file.name).catch(() => undefined);
 });
 $('load-image-url').addEventListener('click', () => openImageUrl($('image-url').value.trim()).catch(fail));

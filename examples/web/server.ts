@@ -36,8 +36,21 @@ const MIME_TYPES: Record<string, string> = {
   '.gz': 'application/gzip',
 };
 
-/** CommonJS packages imported by dist/web.js, served as ESM wrappers at /vendor/<name>.js. */
-const COMMONJS_PACKAGES = new Set(['jpeg-js', 'onnx-proto']);
+/**
+ * Packages served as one-file ESM bundles at /vendor/<name>.js: the CommonJS dependencies of
+ * dist/web.js, and those of dist/dicom.js (dcmjs's ESM build has many bare imports of its own;
+ * dicom-parser and the codecs' asm.js builds are CommonJS/UMD).
+ */
+const COMMONJS_PACKAGES = new Set(['jpeg-js', 'onnx-proto', 'dicom-parser', 'dcmjs', '@cornerstonejs/codec-charls/decode', '@cornerstonejs/codec-openjpeg/decode']);
+
+/** dicom-parser's UMD build requires node:zlib for deflated files; salip inflates them itself. */
+const EMPTY_NODE_BUILTINS = {
+  name: 'empty-node-builtins',
+  setup(build: { onResolve: Function; onLoad: Function }) {
+    build.onResolve({ filter: /^(zlib|fs|path)$/ }, (args: { path: string }) => ({ path: args.path, namespace: 'empty-builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'empty-builtin' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+  },
+};
 
 export interface ExampleServerOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -91,6 +104,7 @@ function commonJsAsEsm(name: string): Promise<string> {
         platform: 'browser',
         write: false,
         logLevel: 'silent',
+        plugins: [EMPTY_NODE_BUILTINS as never],
       });
       return result.outputFiles[0].text;
     })();

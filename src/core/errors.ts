@@ -13,6 +13,10 @@ export type SalipErrorCode =
   | 'DECODE_FAILED'
   /** The format is recognised but not supported (e.g. 4-D NIfTI, an unsupported datatype). */
   | 'UNSUPPORTED_FORMAT'
+  /** A DICOM file's pixel data uses a transfer syntax no bundled codec decodes (message names the UID). */
+  | 'UNSUPPORTED_TRANSFER_SYNTAX'
+  /** An optional package a feature needs is not installed (message names the package to install). */
+  | 'MISSING_DEPENDENCY'
   /** A box or point is NaN/infinite, inverted or outside the image. */
   | 'INVALID_PROMPT'
   /** A model's inputs/outputs do not match the contract its preset expects. */

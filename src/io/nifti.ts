@@ -289,3 +289,27 @@ function writeAscii(target: Uint8Array, offset: number, length: number, text: st
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * A NiftiVolume for voxels that did not come from a NIfTI file (e.g. a DICOM series): a float32
+ * NIfTI-1 header whose sform (code 1, scanner) is `affine` (RAS millimetres, voxel -> world), so
+ * writeNiftiMask gives masks with that geometry.
+ */
+export function niftiVolumeFromAffine(dims: [number, number, number], data: Float32Array, affine: number[][]): NiftiVolume {
+  const header = new Uint8Array(HEADER_SIZE);
+  const view = new DataView(header.buffer);
+  const le = true;
+  const pixdim = [0, 1, 2].map((c) => Math.hypot(affine[0][c], affine[1][c], affine[2][c])) as [number, number, number];
+  view.setInt32(0, HEADER_SIZE, le);
+  [3, dims[0], dims[1], dims[2], 1, 1, 1, 1].forEach((v, i) => view.setInt16(40 + 2 * i, v, le));
+  view.setInt16(70, 16, le); // datatype float32
+  view.setInt16(72, 32, le); // bitpix
+  [1, ...pixdim, 1, 1, 1, 1].forEach((v, i) => view.setFloat32(76 + 4 * i, v, le));
+  view.setFloat32(108, WRITE_VOX_OFFSET, le);
+  view.setFloat32(112, 1, le); // scl_slope
+  header[123] = 2 | 8; // xyzt_units: mm, s
+  view.setInt16(254, 1, le); // sform_code: scanner-based
+  for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) view.setFloat32(280 + (r * 4 + c) * 4, affine[r][c], le);
+  writeAscii(header, 344, 4, 'n+1');
+  return { dims, pixdim, datatype: 'float32', data, affine: affine.map((row) => row.map((v) => v + 0)), header };
+}

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { SalipError } from '../../core/errors.js';
 import { encodeMaskPng } from '../../io/image-codecs.js';
-import { listImageFiles, readImageFile, readMaskFile, writeFileAtomic } from '../../backends/node-files.js';
+import { readMaskFile, writeFileAtomic } from '../../backends/node-files.js';
+import { listAnyImageFiles, maskNameFor, readAnyImageFile } from '../dicom-input.js';
 import { EVAL_MODES, evaluate, type EvalItem, type EvalMode } from '../../pipeline/evaluate.js';
 import type { SalipTask } from '../../pipeline/tasks.js';
 import type { CommandSpec } from '../args.js';
@@ -77,14 +78,16 @@ export async function runEval(o: Options, progress: ProgressReporter, log: (s: s
   if (scorer === 'clip' && modes.includes('cascade') && o.clipPreset === undefined) {
     throw new SalipError('INVALID_ARGUMENT', '--scorer clip needs a CLIP model (--clip-preset with --clip-vision and --clip-text)');
   }
-  const files = await listImageFiles(o.images as string);
+  const files = await listAnyImageFiles(o.images as string);
   const selected = o.limit ? files.slice(0, o.limit as number) : files;
-  if (selected.length === 0) throw new SalipError('FILE_NOT_FOUND', `--images ${String(o.images)}: no .png/.jpg images in the folder`);
+  if (selected.length === 0) throw new SalipError('FILE_NOT_FOUND', `--images ${String(o.images)}: no .png/.jpg/DICOM images in the folder`);
   const items: EvalItem[] = [];
   for (const file of selected) {
     const name = file.split(/[\\/]/).pop()!;
-    const image = await readImageFile(file);
-    const groundTruth = await readMaskFile(join(o.masks as string, name));
+    const image = await readAnyImageFile(file);
+    // A DICOM image's mask may be a PNG of the same stem (a.dcm -> a.png).
+    const maskNames = maskNameFor(name);
+    const groundTruth = await readMaskFile(join(o.masks as string, maskNames.find((m) => existsSync(join(o.masks as string, m))) ?? maskNames[0]));
     if (image.width !== groundTruth.width || image.height !== groundTruth.height) {
       throw new SalipError('SIZE_MISMATCH', `${name}: mask ${groundTruth.width}x${groundTruth.height} and image ${image.width}x${image.height} differ in size`);
     }
@@ -104,7 +107,7 @@ export async function runEval(o: Options, progress: ProgressReporter, log: (s: s
       onProgress: progress,
       onImage: async (r) => {
         if (saveDir !== undefined) {
-          for (const [m, v] of Object.entries(r.modes)) await writeFileAtomic(join(saveDir, m, r.name), encodeMaskPng(v!.mask), { force: true });
+          for (const [m, v] of Object.entries(r.modes)) await writeFileAtomic(join(saveDir, m, maskNameFor(r.name).at(-1)!), encodeMaskPng(v!.mask), { force: true });
         }
         if (o.report !== undefined) panels.push({ name: r.name, modes: r.modes });
       },

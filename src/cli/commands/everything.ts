@@ -6,7 +6,8 @@ import { resizeImage } from '../../core/image.js';
 import { decodeRle } from '../../core/mask.js';
 import { PALETTE, renderOverlay } from '../../core/overlay.js';
 import { encodePng } from '../../io/image-codecs.js';
-import { readImageFile, writeFileAtomic } from '../../backends/node-files.js';
+import { writeFileAtomic } from '../../backends/node-files.js';
+import { readAnyImageFile } from '../dicom-input.js';
 import { SEGMENT_EVERYTHING_DEFAULTS, type SegmentEverythingOptions } from '../../pipeline/stages/segment-everything.js';
 import type { CommandSpec, FlagSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
@@ -67,7 +68,7 @@ export async function runEverything(input: string, o: Options, progress: Progres
   checkOutputPath(o.json as string | undefined, '--json', force);
   checkOutputPath(o.overlay as string | undefined, '--overlay', force);
   checkDistinctPaths([['--json', o.json as string | undefined], ['--overlay', o.overlay as string | undefined]], [['the input', input]]);
-  const original = await readImageFile(input);
+  const original = await readAnyImageFile(input);
   const image = o.size ? resizeImage(original, o.size as number, o.size as number, 'bilinear') : original;
   const salip = await salipFromFlags(o);
   try {

@@ -14,15 +14,16 @@ import { checkScorable } from '../../batch/task-source.js';
 import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
+import { isDicomFile, isDirectory, loadDicomModule, readDicomFileInput, readDicomSeriesFolder } from '../dicom-input.js';
 import { EXEMPLAR_FLAGS, FAST_FLAGS, OUTPUT_FLAGS, cascadeOverlay, withFastMode, checkDistinctPaths, checkOutputPath, extensionOf, isVolumePath, loadTask, resultToJson, withExemplars, type Options } from './shared.js';
 
 export const SEGMENT_COMMAND: CommandSpec = {
   name: 'segment',
-  summary: 'run the SaLIP cascade on an image or a NIfTI volume',
-  positionals: [{ name: 'input', description: 'image (.png, .jpg) or volume (.nii, .nii.gz)' }],
+  summary: 'run the SaLIP cascade on an image or a volume (NIfTI, or a folder holding one DICOM series)',
+  positionals: [{ name: 'input', description: 'image (.png, .jpg, DICOM) or volume (.nii, .nii.gz, a DICOM series folder)' }],
   flags: {
     task: { type: 'string', required: true, valueName: '<preset|file.json>', description: 'task preset (lungs-cxr, fetal-head-us, brain-mri) or task JSON' },
-    out: { type: 'string', valueName: '<mask.png|mask.nii.gz>', description: 'write the final mask (PNG 0/255; NIfTI for volumes)' },
+    out: { type: 'string', valueName: '<mask.png|mask.nii.gz|seg.dcm>', description: 'write the final mask (PNG 0/255; NIfTI for volumes; DICOM SEG for DICOM inputs)' },
     overlay: { type: 'string', valueName: '<overlay.png>', description: 'write an overlay: candidates, chosen candidates, final mask (images only)' },
     json: { type: 'string', valueName: '<result.json>', description: 'write the full result (pool, scores, chosen, timings)' },
     class: { type: 'string', description: 'class whose mask --out writes (default: the first)' },
@@ -36,15 +37,20 @@ export const SEGMENT_COMMAND: CommandSpec = {
   examples: [
     'salip segment cxr.png --task lungs-cxr --exemplar-images lungs/images --exemplar-masks lungs/masks --out lungs.png --overlay overlay.png',
     'salip segment ch2.nii.gz --task brain-mri --exemplar-images brain/images --exemplar-masks brain/masks --out brain.nii.gz',
+    'salip segment mr-series/ --task brain-mri --exemplar-images brain/images --exemplar-masks brain/masks --out brain-seg.dcm',
   ],
 };
 
 export async function runSegment(input: string, o: Options, progress: ProgressReporter, log: (s: string) => void): Promise<number> {
   const force = o.force === true;
-  const volume = isVolumePath(input);
+  const dicomFolder = await isDirectory(input);
+  const dicomFile = !dicomFolder && !isVolumePath(input) && (await isDicomFile(input));
+  // Read before the output checks: whether a multi-frame DICOM file is a volume is in its header.
+  const dicomInput = dicomFolder ? { volume: await readDicomSeriesFolder(input) } : dicomFile ? await readDicomFileInput(input) : undefined;
+  const volume = isVolumePath(input) || dicomInput?.volume !== undefined;
   if (o.out !== undefined) {
     const ext = extensionOf(o.out as string);
-    const allowed = volume ? ['.nii', '.nii.gz'] : ['.png'];
+    const allowed = [...(volume ? ['.nii', '.nii.gz'] : ['.png']), ...(dicomInput ? ['.dcm'] : [])];
     if (!allowed.includes(ext)) throw new SalipError('INVALID_ARGUMENT', `--out ${String(o.out)}: expected a ${allowed.join(' or ')} file for ${volume ? 'a volume' : 'an image'} input`);
   }
   if (volume && o.overlay !== undefined) throw new SalipError('INVALID_ARGUMENT', '--overlay is for 2-D images; for volumes use --out with .nii.gz');
@@ -59,15 +65,22 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   const { task } = await withExemplars(withFastMode(await loadTask(o.task as string), o), o, input);
   // The input is read and checked before the models load, so a bad file fails in milliseconds.
   const axis = (o.axis as 0 | 1 | 2 | undefined) ?? 2;
-  const nifti = volume ? readNifti(await readFileBytes(input, 'volume'), { name: input }) : undefined;
+  const dicomVolume = dicomInput?.volume;
+  const nifti = dicomVolume ?? (volume ? readNifti(await readFileBytes(input, 'volume'), { name: input }) : undefined);
   const slices = nifti && o.slices !== undefined ? parseSliceRange(o.slices as string, nifti.dims[axis]) : undefined;
-  const image = nifti ? undefined : await readImageFile(input);
+  const dicomImage = dicomInput?.image;
+  const image = nifti ? undefined : (dicomImage?.image ?? (await readImageFile(input)));
+  const writeSeg = o.out !== undefined && extensionOf(o.out as string) === '.dcm';
   // Still before the models load: a text-only task without CLIP names the flags that fix it.
   checkScorable(task, o.clipPreset !== undefined);
   const salip = await salipFromFlags(o);
   try {
     if (nifti) {
-      const result = await segmentVolume(salip, nifti, task, { axis, slices, className: o.class as string | undefined, onProgress: progress });
+      // DICOM rows run as the file stores them (row 0 at the top, as viewers show it); NIfTI's y
+      // axis usually runs posterior to anterior, so its slices are flipped (segmentVolume's default).
+      const dicomOptions = dicomVolume ? { orientation: {}, ...(dicomVolume.window ? { window: dicomVolume.window } : {}) } : {};
+      const className = (o.class as string | undefined) ?? task.classes[0].name;
+      const result = await segmentVolume(salip, nifti, task, { axis, slices, className, onProgress: progress, ...dicomOptions });
       progress.finish();
       const segmented = result.slices.filter((s) => !s.skipped).length;
       const withoutCandidates = result.slices.filter((s) => s.reason === 'no-candidates').length;
@@ -75,7 +88,12 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
       for (const v of result.mask) voxels += v;
       const note = withoutCandidates > 0 ? ` (${withoutCandidates} had no candidate and stay empty)` : '';
       log(`segmented ${segmented} of ${result.slices.length} slices${note}; mask has ${voxels} voxels`);
-      if (o.out !== undefined) {
+      if (writeSeg && dicomVolume) {
+        const dicom = await loadDicomModule();
+        const seg = dicom.writeDicomSeg(dicom.segSourceFromVolume(dicomVolume), [{ label: className, mask: result.mask }]);
+        await writeFileAtomic(o.out as string, seg, { force });
+        log(`wrote ${String(o.out)}`);
+      } else if (o.out !== undefined) {
         const gz = (o.out as string).endsWith('.gz');
         await writeFileAtomic(o.out as string, writeNiftiMask(nifti, result.mask, gz ? { gzip: (b) => new Uint8Array(gzipSync(b)) } : {}), { force });
         log(`wrote ${String(o.out)}`);
@@ -94,7 +112,12 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
     log(
       `${result.pool.length} candidates, ${result.retrieval.pool.length} scored; ${className}: chose ${cls.chosen.length} (scores ${cls.chosen.map((c) => c.score.toFixed(2)).join(', ')}) in ${(result.timings.total / 1000).toFixed(1)} s`,
     );
-    if (o.out !== undefined) {
+    if (writeSeg && dicomImage) {
+      const dicom = await loadDicomModule();
+      const segments = Object.entries(result.classes).map(([label, c]) => ({ label, mask: c.mask.data }));
+      await writeFileAtomic(o.out as string, dicom.writeDicomSeg(dicom.segSourceFromImage(dicomImage), segments), { force });
+      log(`wrote ${String(o.out)}`);
+    } else if (o.out !== undefined) {
       await writeFileAtomic(o.out as string, encodeMaskPng(cls.mask), { force });
       log(`wrote ${String(o.out)}`);
     }
