@@ -48,7 +48,8 @@ function table(r: HeldOutReport, seconds: number): string {
  * reaches them, else the measured figures less a small margin (docs/results.md says which).
  */
 const THRESHOLDS: Record<ProtocolTask, { mean: number; worst: number; overBox: number }> = {
-  fetal_head_us: { mean: 0.8, worst: 0.75, overBox: 0 },
+  // Measured 0.753 / 0.737 (target 0.88 / 0.85: not reached), exemplar-box 0.719.
+  fetal_head_us: { mean: 0.73, worst: 0.71, overBox: 0 },
   // Measured 0.837 / 0.790 (target 0.88 / 0.86: not reached), and below the exemplar-box
   // baseline (0.854): the lungs' place is so constant that the mean box alone does better.
   lung_xray: { mean: 0.82, worst: 0.77, overBox: -0.03 },
