@@ -19,6 +19,8 @@ export * from './io/nifti.js';
 export type * from './backends/types.js';
 export type * from './pipeline/types.js';
 export * from './pipeline/graph-edit.js';
+export { quantizeModel, quantizePerColumn, QUANTIZER_VERSION, type QuantizeOptions, type QuantizeReport, type QuantizableOp } from './models/graph/quantize.js';
+export { quantizeTag, type QuantizeSetting } from './models/graph/quantized-source.js';
 export * from './pipeline/sam.js';
 export * from './pipeline/sam-presets.js';
 export * from './pipeline/clip.js';

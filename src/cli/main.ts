@@ -8,12 +8,13 @@ import { EVAL_COMMAND, runEval } from './commands/eval.js';
 import { EVERYTHING_COMMAND, runEverything } from './commands/everything.js';
 import { SEGMENT_COMMAND, runSegment } from './commands/segment.js';
 import { TUNE_COMMAND, runTune } from './commands/tune.js';
+import { QUANTIZE_COMMAND, runQuantize } from './commands/quantize.js';
 
 export const CLI_SPEC: CliSpec = {
   program: 'salip',
   summary: 'zero-shot medical image segmentation with SAM and CLIP (SaLIP)',
   version: '0.1.0',
-  commands: [SEGMENT_COMMAND, EVERYTHING_COMMAND, EVAL_COMMAND, TUNE_COMMAND],
+  commands: [SEGMENT_COMMAND, EVERYTHING_COMMAND, EVAL_COMMAND, TUNE_COMMAND, QUANTIZE_COMMAND],
   globalFlags: {
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar and no summaries' },
     debug: { type: 'boolean', description: 'print stack traces of errors' },
@@ -47,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runEval(o, progress, log);
       case 'tune':
         return await runTune(o, progress, log);
+      case 'quantize':
+        return await runQuantize(parsed.positionals, o, log);
       default:
         throw new Error(`unhandled command ${parsed.command}`);
     }

@@ -32,6 +32,7 @@ import type {
   SamPrompt,
 } from './types.js';
 import { checkSamPrompt } from './prompt-checks.js';
+import { quantizeOptionsOf, quantizedBytes, sourceBytes, type QuantizeSetting } from '../models/graph/quantized-source.js';
 
 export type SamMultimaskMode = 'auto' | 'native' | 'graph-edit' | 'off';
 
@@ -62,6 +63,13 @@ export interface SamConfig extends SamPresetOverrides {
    * decoder when the graph cannot be split.
    */
   splitDecoder?: boolean;
+  /**
+   * Run int8 copies of both models (quantizeModel: MatMul/Gemm weights per channel, activations
+   * at run time), made once and kept in the backend's cache (Node: ~/.cache/salip) or, on the
+   * web, made in memory at each load. The decoder is quantized after its graph edits. Options
+   * pass through to quantizeModel (e.g. keepFloat). Default false.
+   */
+  quantize?: QuantizeSetting;
 }
 
 /** Decodes on one embedding before the split decoder engages (its image part costs ~half a decode). */
@@ -163,8 +171,10 @@ async function loadDecoder(
     prepared = { bytes, exposed: false, exposeError: error instanceof SalipError ? error : undefined };
   }
   if (mustExpose && !prepared.exposed) throw prepared.exposeError;
-  const session = await backend.loadModel(prepared.bytes, sessionOptions);
-  return { session, exposed: prepared.exposed, exposeError: prepared.exposeError, bytes: prepared.bytes };
+  const quantize = quantizeOptionsOf(config.quantize, 'SamConfig.quantize');
+  const final = quantize ? await quantizedBytes(backend, prepared.bytes, quantize) : prepared.bytes;
+  const session = await backend.loadModel(final, sessionOptions);
+  return { session, exposed: prepared.exposed, exposeError: prepared.exposeError, bytes: final };
 }
 
 /** Loads a SAM-family encoder/decoder pair and checks both against the preset's contract. */
@@ -187,7 +197,9 @@ export async function createSamModel(backend: Backend, config: SamConfig): Promi
   // The edit serves multi-mask output and, with 'token', the single-mask token of export decoders.
   const expose = mode === 'auto' || mode === 'graph-edit' || (mode === 'off' && singleMask === 'token');
   const threads = config.intraOpThreads;
-  const encoder = await backend.loadModel(config.encoder, { intraOpThreads: threads, label: 'SAM encoder' });
+  const quantize = quantizeOptionsOf(config.quantize, 'SamConfig.quantize');
+  const encoderSource = quantize ? await quantizedBytes(backend, await sourceBytes(backend, config.encoder), quantize) : config.encoder;
+  const encoder = await backend.loadModel(encoderSource, { intraOpThreads: threads, label: quantize ? 'SAM encoder (int8)' : 'SAM encoder' });
   let decoder: ModelSession | undefined;
   try {
     const loaded = await loadDecoder(backend, config, expose, mode === 'graph-edit', { intraOpThreads: threads, label: 'SAM decoder' });
