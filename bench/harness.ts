@@ -41,12 +41,16 @@ export class OrtMeter {
   private total = 0;
   private runs = 0;
   private byLabel = new Map<string, number>();
+  private counts = { encoder: 0, decoder: 0 };
 
   constructor(backend: Backend) {
     backend.onRun = (record) => {
       this.total += record.ms;
       this.runs++;
       this.byLabel.set(record.label, (this.byLabel.get(record.label) ?? 0) + record.ms);
+      // Calls by model kind (SAM decoder, its split parts and batch variant count as decoder calls).
+      if (/SAM encoder/.test(record.label)) this.counts.encoder++;
+      else if (/SAM decoder(?! \(image part\))/.test(record.label)) this.counts.decoder++;
     };
   }
 
@@ -54,10 +58,11 @@ export class OrtMeter {
     this.total = 0;
     this.runs = 0;
     this.byLabel.clear();
+    this.counts = { encoder: 0, decoder: 0 };
   }
 
-  read(): { ms: number; runs: number; byLabel: Record<string, number> } {
-    return { ms: this.total, runs: this.runs, byLabel: Object.fromEntries(this.byLabel) };
+  read(): { ms: number; runs: number; byLabel: Record<string, number>; countByLabel: { encoder: number; decoder: number } } {
+    return { ms: this.total, runs: this.runs, byLabel: Object.fromEntries(this.byLabel), countByLabel: { ...this.counts } };
   }
 }
 

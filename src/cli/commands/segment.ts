@@ -27,6 +27,8 @@ export const SEGMENT_COMMAND: CommandSpec = {
     class: { type: 'string', description: 'class whose mask --out writes (default: the first)' },
     axis: { type: 'integer', min: 0, max: 2, default: 2, description: 'volume slicing axis (0 x, 1 y, 2 z)' },
     slices: { type: 'string', valueName: '<start:end[:step]>', description: 'volume: segment only these slices (end exclusive); others stay empty' },
+    propagate: { type: 'boolean', default: true, description: 'volume: the cascade on key slices only, the mask carried to the slices between by one SAM prompt each (--no-propagate: the cascade on every slice; docs/performance.md)' },
+    'propagate-step': { type: 'integer', min: 1, description: 'volume: key-slice step k with --propagate (default 16)' },
     ...FAST_FLAGS,
     ...EXEMPLAR_FLAGS,
     ...MODEL_FLAGS,
@@ -63,14 +65,17 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   const salip = await salipFromFlags(o);
   try {
     if (nifti) {
-      const result = await segmentVolume(salip, nifti, task, { axis, slices, className: o.class as string | undefined, onProgress: progress });
+      const propagate = o.propagate === false ? false : o.propagateStep !== undefined ? { step: o.propagateStep as number } : true;
+      const result = await segmentVolume(salip, nifti, task, { axis, slices, className: o.class as string | undefined, onProgress: progress, propagate });
       progress.finish();
       const segmented = result.slices.filter((s) => !s.skipped).length;
       const withoutCandidates = result.slices.filter((s) => s.reason === 'no-candidates').length;
       let voxels = 0;
       for (const v of result.mask) voxels += v;
       const note = withoutCandidates > 0 ? ` (${withoutCandidates} had no candidate and stay empty)` : '';
-      log(`segmented ${segmented} of ${result.slices.length} slices${note}; mask has ${voxels} voxels`);
+      const carried = result.slices.filter((s) => s.source === 'propagation' && !s.skipped).length;
+      const how = propagate ? ` (${segmented - carried} by the cascade, ${carried} carried from a neighbour)` : '';
+      log(`segmented ${segmented} of ${result.slices.length} slices${how}${note}; mask has ${voxels} voxels`);
       if (o.out !== undefined) {
         const gz = (o.out as string).endsWith('.gz');
         await writeFileAtomic(o.out as string, writeNiftiMask(nifti, result.mask, gz ? { gzip: (b) => new Uint8Array(gzipSync(b)) } : {}), { force });

@@ -1,0 +1,18 @@
+import { defaultSamFiles } from '../src/backends/default-models.js';
+import { nodeBackend } from '../src/backends/node.js';
+import { createSalip } from '../src/pipeline/salip.js';
+import { OrtMeter } from './harness.js';
+import { brainTask, timedVolumeRun } from './volume-speed.js';
+const backend = nodeBackend();
+const meter = new OrtMeter(backend);
+const salip = await createSalip({ backend, sam: defaultSamFiles() });
+const task = brainTask('exact');
+const step = Number(process.argv[2] ?? 16);
+const p = await timedVolumeRun(salip, meter, task, { propagate: { step } });
+console.log('propagated', { wallS: p.wallMs / 1000, dice: p.dice, dec: p.decoderCalls, enc: p.encoderCalls, sources: p.sources });
+console.log(p.result.slices.filter(s => !s.skipped || s.reason !== 'blank').map(s => `${s.index}:${s.skipped ? 'x' + (s.reason?.[0] ?? '') : s.source === 'cascade' ? (s.rerun ? 'R' : 'C') : 'p'}${s.stability !== undefined ? s.stability.toFixed(2) : ''}`).join(' '));
+const subset = Array.from({ length: 10 }, (_, i) => 20 + i * 15);
+const q = await timedVolumeRun(salip, meter, task, { slices: subset, propagate: false });
+const pSub = (await import('./volume-speed.js')).volumeDice(p.result.mask, (await import('./volume-speed.js')).loadBrainVolume().truth, p.result.dims, subset);
+console.log('per-slice subset', subset, { wallPerSliceS: q.wallMs / 1000 / subset.length, diceSubset: q.dice, propagatedDiceSubset: pSub, dec: q.decoderCalls, sources: q.sources });
+await salip.dispose();
