@@ -117,3 +117,17 @@ export function poolFromCandidates(candidates: CropCandidate[], boxNmsThresh: nu
     maskIndex: candidates[i].maskIndex,
   }));
 }
+
+// The peak of this process's own memory: VmHWM on Linux. resourceUsage().maxRSS is not that: a
+// child started by fork inherits the parent's high-water mark, so when bench/run.ts (holding the
+// batched decoder's 4 GB arena) spawned this script, maxRSS said 4.3 GB for a process that never
+// passed 0.9 GB.
+export function peakRss(): number {
+  try {
+    const match = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]) / 1024;
+  } catch {
+    // Not Linux: fall back to getrusage.
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
