@@ -6,7 +6,8 @@
  *   tsx bench/speed.ts [--images-per-task 4] [--runs 5] [--volume-subset 10] [--parts models,cascade,rss,volume]
  *
  * 1. models: SAM encoder per image and decoder per call (the whole graph and the split
- *    decoder's prompt part), fp32 vs int8 (quantizeModel), on real dev images.
+ *    decoder's prompt part), fp32 vs int8 (quantizeModel), each without and with the clean-up
+ *    (specializePointCount), on real dev images.
  * 2. cascade: wall time per image in fast mode and Dice per dev task, fp32 vs int8; GT-box SAM Dice.
  * 3. rss: peak resident memory of one cascade run, fp32 vs int8, each in a process of its own.
  * 4. volume: ch2.nii.gz by propagation (the whole volume) and slice by slice on an evenly spread
@@ -21,13 +22,14 @@ import { parseArgs } from 'node:util';
 import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
 import { prepareSamDecoder } from '../src/pipeline/graph-edit.js';
-import { loadSplitDecoder } from '../src/pipeline/graph-split.js';
+import { loadSplitDecoder, type SplitDecoderRunner } from '../src/pipeline/graph-split.js';
+import { specializePointCount } from '../src/models/graph/cleanup.js';
 import { quantizeModel } from '../src/models/graph/quantize.js';
 import { createSalip } from '../src/pipeline/salip.js';
 import { createSamModel, type SamAdapterModel } from '../src/pipeline/sam.js';
 import { drawExemplars, evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
 import { TASK_PRESETS, type SalipTask } from '../src/pipeline/tasks.js';
-import type { TensorData } from '../src/backends/types.js';
+import type { ModelSession, TensorData } from '../src/backends/types.js';
 import { prepareVolumeRun } from '../src/pipeline/volume.js';
 import { DEV_TASKS, PRESET_OF, REPO_ROOT, devNames, loadDevItem, machineInfo, mean, median, now, OrtMeter, spreadSubset } from './harness.js';
 import { brainTask, loadBrainVolume, timedVolumeRun, volumeDice } from './volume-speed.js';
@@ -85,7 +87,11 @@ async function modelTimes() {
   const embedding = await fp32.embed(images[0]);
   await Promise.all([fp32.dispose(), int8.dispose()]);
   const prepared = prepareSamDecoder(new Uint8Array(readFileSync(files.decoder)), { exposeMultimask: true, dropOutputs: ['masks'] }).bytes;
-  const variants = { fp32: prepared, int8: quantizeModel(prepared).bytes };
+  const int8Bytes = quantizeModel(prepared).bytes;
+  // 'fixed': specialised to two prompt points (cleanup.ts), as the adapter's split decoder runs.
+  const variants = { fp32: prepared, int8: int8Bytes, fp32Fixed: specializePointCount(prepared), int8Fixed: specializePointCount(int8Bytes) };
+  type Variant = keyof typeof variants;
+  const names = Object.keys(variants) as Variant[];
   const feeds: Record<string, TensorData> = {
     image_embeddings: { type: 'float32', dims: [1, 256, 64, 64], data: embedding.data },
     point_coords: { type: 'float32', dims: [1, 2, 2], data: Float32Array.from([500, 420, 0, 0]) },
@@ -95,18 +101,16 @@ async function modelTimes() {
     orig_im_size: { type: 'float32', dims: [2], data: Float32Array.from([256, 256]) },
   };
   const outputs = ['salip_all_low_res_masks', 'salip_all_iou_predictions'];
-  const dec: Record<string, { whole: number[]; split: number[] }> = { fp32: { whole: [], split: [] }, int8: { whole: [], split: [] } };
-  const sessions = {
-    fp32: await backend.loadModel(variants.fp32, { label: 'SAM decoder fp32' }),
-    int8: await backend.loadModel(variants.int8, { label: 'SAM decoder int8' }),
-  };
-  const splits = {
-    fp32: await loadSplitDecoder(backend, variants.fp32, sessions.fp32.outputs.map((o) => o.name), { label: 'SAM decoder fp32' }),
-    int8: await loadSplitDecoder(backend, variants.int8, sessions.int8.outputs.map((o) => o.name), { label: 'SAM decoder int8' }),
-  };
+  const dec = Object.fromEntries(names.map((v) => [v, { whole: [] as number[], split: [] as number[] }])) as Record<Variant, { whole: number[]; split: number[] }>;
+  const sessions = {} as Record<Variant, ModelSession>;
+  const splits = {} as Record<Variant, SplitDecoderRunner>;
+  for (const v of names) {
+    sessions[v] = await backend.loadModel(variants[v], { label: `SAM decoder ${v}` });
+    splits[v] = await loadSplitDecoder(backend, variants[v], sessions[v].outputs.map((o) => o.name), { label: `SAM decoder ${v}` });
+  }
   const calls = 20;
   for (let round = 0; round <= runs; round++) {
-    for (const v of ['fp32', 'int8'] as const) {
+    for (const v of names) {
       await splits[v].run(feeds, outputs); // the image part runs once per embedding
       let t = now();
       for (let i = 0; i < calls; i++) await sessions[v].run(feeds, outputs);
@@ -120,15 +124,18 @@ async function modelTimes() {
       }
     }
   }
-  for (const v of ['fp32', 'int8'] as const) await Promise.all([sessions[v].dispose(), splits[v].dispose()]);
+  for (const v of names) await Promise.all([sessions[v].dispose(), splits[v].dispose()]);
+  const ms = (key: 'whole' | 'split') => Object.fromEntries(names.map((v) => [v, median(dec[v][key])]));
+  const ratio = (key: 'whole' | 'split', a: Variant, b: Variant) => median(dec[a][key].map((f, i) => f / dec[b][key][i]));
   const figures = {
     encoderMs: { fp32: median(enc.fp32), int8: median(enc.int8) },
     encoderSpeedup: median(enc.fp32.map((f, i) => f / enc.int8[i])),
     embeddingRelativeError: relErr,
-    decoderWholeMs: { fp32: median(dec.fp32.whole), int8: median(dec.int8.whole) },
-    decoderWholeSpeedup: median(dec.fp32.whole.map((f, i) => f / dec.int8.whole[i])),
-    decoderSplitPromptMs: { fp32: median(dec.fp32.split), int8: median(dec.int8.split) },
-    decoderSplitSpeedup: median(dec.fp32.split.map((f, i) => f / dec.int8.split[i])),
+    decoderWholeMs: ms('whole'),
+    decoderSplitPromptMs: ms('split'),
+    // Per call, medians of the per-round ratios against fp32 without clean-up.
+    decoderWholeSpeedup: { int8: ratio('whole', 'fp32', 'int8'), cleanup: ratio('whole', 'fp32', 'fp32Fixed'), both: ratio('whole', 'fp32', 'int8Fixed') },
+    decoderSplitSpeedup: { int8: ratio('split', 'fp32', 'int8'), cleanup: ratio('split', 'fp32', 'fp32Fixed'), both: ratio('split', 'fp32', 'int8Fixed') },
     fileBytes: { decoderFp32: variants.fp32.length, decoderInt8: variants.int8.length },
   };
   log(JSON.stringify({ models: figures }));
