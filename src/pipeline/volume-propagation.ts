@@ -1,6 +1,6 @@
 /**
  * Volumes without the cascade on every slice: the full cascade runs on key slices (the middle
- * slice and every k-th from it); each slice between takes its mask from its neighbour's, by one
+ * slice, of options.slices when given, and every k-th from it); each slice between takes its mask from its neighbour's, by one
  * SAM prompt (the neighbour's box, a little wider, plus its low-res logits as mask_input), going
  * outwards from the middle in both directions. Where a carried mask looks lost (low stability,
  * or it grows by more than a factor over its neighbour) the cascade runs on that slice instead.
@@ -97,7 +97,7 @@ export async function propagateVolume(
   const workingSize = resolveTask(task).workingSize;
   const masks: BinaryMask[] = new Array(run.count);
   const records: VolumeSliceRecord[] = new Array(run.count);
-  const middle = Math.floor(run.count / 2);
+  const middle = run.middle;
   let done = 0;
   const finish = (index: number, mask: BinaryMask, record: VolumeSliceRecord) => {
     masks[index] = mask;

@@ -78,6 +78,8 @@ export interface VolumeRun {
   readonly axis: 0 | 1 | 2;
   readonly dims: readonly [number, number, number];
   readonly count: number;
+  /** The middle of the slices to segment (of options.slices when given). */
+  readonly middle: number;
   readonly className: string;
   readonly orientation: { flipRows?: boolean; flipColumns?: boolean };
   /** The 8-bit slice image. */
@@ -112,6 +114,7 @@ export function prepareVolumeRun(volume: VolumeInput, task: SalipTask | string, 
     axis,
     dims: volume.dims,
     count,
+    middle: options.slices?.length ? [...options.slices].sort((a, b) => a - b)[options.slices.length >> 1] : Math.floor(count / 2),
     className: name,
     orientation,
     sliceImage: (index) => volumeSlice(volume, axis, index, window.max > window.min ? window : undefined, orientation),

@@ -153,3 +153,15 @@ describe('segmentVolume with propagate', () => {
     expect(carriedBox(mask, 0.1, 2, 2)).toEqual([0, expect.closeTo(3.4, 6), expect.closeTo(19.8, 6), expect.closeTo(10.6, 6)]);
   });
 });
+
+describe('segmentVolume with propagate and slices', () => {
+  it('starts from the middle of the requested slices and leaves the others empty', async () => {
+    const salip = pixelSalip();
+    const slices = Array.from({ length: 12 }, (_, i) => 14 + i);
+    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100 }, slices, blankFraction: 0, orientation: {} });
+    expect(salip.cascades).toBe(1);
+    expect(result.slices[20]).toMatchObject({ source: 'cascade' });
+    expect(result.slices.filter((s) => s.source === 'propagation').map((s) => s.index)).toEqual([14, 15, 16, 17, 18, 19, 21, 22, 23, 24, 25]);
+    expect(result.slices[13]).toEqual({ index: 13, skipped: true, reason: 'not-requested' });
+  });
+});
