@@ -3,11 +3,12 @@
  * beta, bias) give the float results within int8 error, shared activations are quantized once,
  * keepFloat and small weights stay float, and bad inputs are refused by name. Plus the file cache.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeBackend } from '../../src/backends/node.js';
+import { runQuantize } from '../../src/cli/commands/quantize.js';
 import { defaultCacheDir, derivedModelPath, fileModelCache } from '../../src/backends/model-cache.js';
 import { decodeOnnx } from '../../src/models/graph/onnx.js';
 import { quantizeModel, quantizePerColumn } from '../../src/models/graph/quantize.js';
@@ -172,5 +173,26 @@ describe('derived model cache', () => {
     expect(quantizeTag({ keepFloat: ['a'] })).not.toBe(quantizeTag({}));
     expect(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/salip');
     expect(defaultCacheDir({})).toMatch(/\.cache\/salip$/);
+  });
+});
+
+describe('salip quantize', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'salip-qcli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the int8 copy, lists what stayed float, and refuses to overwrite or to write over its input', async () => {
+    const input = join(dir, 'model.onnx');
+    const output = join(dir, 'model.int8.onnx');
+    writeFileSync(input, twoLayerModel());
+    const lines: string[] = [];
+    const log = (s: string) => lines.push(s);
+    expect(await runQuantize([input, output], { keepFloat: 'Gemm_1' }, log)).toBe(0);
+    expect(lines[0]).toMatch(/^quantized 1 nodes \(weights 0\.0 MB -> 0\.0 MB\); kept in float: 1$/);
+    expect(lines[1]).toBe('  Gemm Gemm_1: listed in keepFloat');
+    const graph = decodeOnnx(new Uint8Array(readFileSync(output)), 'test').graph!;
+    expect(graph.node!.map((n) => n.opType)).toContain('MatMulInteger');
+    await expect(runQuantize([input, output], {}, log)).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    await expect(runQuantize([input, input], { force: true }, log)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('is the input') });
+    expect(await runQuantize([input, output], { force: true }, log)).toBe(0);
   });
 });
