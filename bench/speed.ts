@@ -6,8 +6,7 @@
  *   tsx bench/speed.ts [--images-per-task 4] [--runs 5] [--volume-subset 10] [--parts models,cascade,rss,volume]
  *
  * 1. models: SAM encoder per image and decoder per call (the whole graph and the split
- *    decoder's prompt part), fp32 vs int8 (quantizeModel), each without and with the clean-up
- *    (specializePointCount), on real dev images.
+ *    decoder's prompt part), fp32 vs int8 (quantizeModel), on real dev images.
  * 2. cascade: wall time per image in fast mode and Dice per dev task, fp32 vs int8; GT-box SAM Dice.
  * 3. rss: peak resident memory of one cascade run, fp32 vs int8, each in a process of its own.
  * 4. volume: ch2.nii.gz by propagation (the whole volume) and slice by slice on an evenly spread
@@ -23,7 +22,6 @@ import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
 import { prepareSamDecoder } from '../src/pipeline/graph-edit.js';
 import { loadSplitDecoder, type SplitDecoderRunner } from '../src/pipeline/graph-split.js';
-import { specializePointCount } from '../src/models/graph/cleanup.js';
 import { quantizeModel } from '../src/models/graph/quantize.js';
 import { createSalip } from '../src/pipeline/salip.js';
 import { createSamModel, type SamAdapterModel } from '../src/pipeline/sam.js';
@@ -88,8 +86,7 @@ async function modelTimes() {
   await Promise.all([fp32.dispose(), int8.dispose()]);
   const prepared = prepareSamDecoder(new Uint8Array(readFileSync(files.decoder)), { exposeMultimask: true, dropOutputs: ['masks'] }).bytes;
   const int8Bytes = quantizeModel(prepared).bytes;
-  // 'fixed': specialised to two prompt points (cleanup.ts), as the adapter's split decoder runs.
-  const variants = { fp32: prepared, int8: int8Bytes, fp32Fixed: specializePointCount(prepared), int8Fixed: specializePointCount(int8Bytes) };
+  const variants = { fp32: prepared, int8: int8Bytes };
   type Variant = keyof typeof variants;
   const names = Object.keys(variants) as Variant[];
   const feeds: Record<string, TensorData> = {
@@ -133,9 +130,9 @@ async function modelTimes() {
     embeddingRelativeError: relErr,
     decoderWholeMs: ms('whole'),
     decoderSplitPromptMs: ms('split'),
-    // Per call, medians of the per-round ratios against fp32 without clean-up.
-    decoderWholeSpeedup: { int8: ratio('whole', 'fp32', 'int8'), cleanup: ratio('whole', 'fp32', 'fp32Fixed'), both: ratio('whole', 'fp32', 'int8Fixed') },
-    decoderSplitSpeedup: { int8: ratio('split', 'fp32', 'int8'), cleanup: ratio('split', 'fp32', 'fp32Fixed'), both: ratio('split', 'fp32', 'int8Fixed') },
+    // Per call, medians of the per-round ratios.
+    decoderWholeSpeedup: ratio('whole', 'fp32', 'int8'),
+    decoderSplitSpeedup: ratio('split', 'fp32', 'int8'),
     fileBytes: { decoderFp32: variants.fp32.length, decoderInt8: variants.int8.length },
   };
   log(JSON.stringify({ models: figures }));

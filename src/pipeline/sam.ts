@@ -32,7 +32,6 @@ import type {
   SamPrompt,
 } from './types.js';
 import { checkSamPrompt } from './prompt-checks.js';
-import { EVERYTHING_POINT_COUNT, specializePointCount } from '../models/graph/cleanup.js';
 import { quantizeOptionsOf, quantizedBytes, sourceBytes, type QuantizeSetting } from '../models/graph/quantized-source.js';
 
 export type SamMultimaskMode = 'auto' | 'native' | 'graph-edit' | 'off';
@@ -214,7 +213,7 @@ export async function createSamModel(backend: Backend, config: SamConfig): Promi
     const loadSplit =
       config.splitDecoder === false
         ? undefined
-        : () => loadSpecializedSplit(backend, loaded.bytes, outputs, decoder!, { intraOpThreads: threads, label: 'SAM decoder' });
+        : () => loadSplitDecoder(backend, loaded.bytes, outputs, { intraOpThreads: threads, label: 'SAM decoder' });
     // The prompt-batched decoder loads at the first decodeBatch (only GPU runs ask for it).
     const loadBatched = () => backend.loadModel(freePromptBatch(loaded.bytes), { intraOpThreads: threads, label: 'SAM decoder (prompt batch)' });
     return makeSamModel(encoder, ctx, preset, encoderIo, plan, singleMask, loadSplit, loadBatched);
@@ -222,33 +221,6 @@ export async function createSamModel(backend: Backend, config: SamConfig): Promi
     await Promise.allSettled([encoder.dispose(), decoder?.dispose()]);
     throw error;
   }
-}
-
-/**
- * The split decoder on a copy specialised to segment-everything's point count (cleanup.ts: the
- * shape arithmetic folds at load); prompts with another point count run on the whole decoder.
- * A decoder that cannot be specialised is split as it is.
- */
-async function loadSpecializedSplit(
-  backend: Backend,
-  bytes: Uint8Array,
-  outputs: readonly string[],
-  whole: ModelSession,
-  options: { intraOpThreads?: number; label: string },
-): Promise<SplitDecoderRunner> {
-  let specialized: Uint8Array | undefined;
-  try {
-    specialized = specializePointCount(bytes, EVERYTHING_POINT_COUNT);
-  } catch (error) {
-    if (!(error instanceof SalipError)) throw error;
-  }
-  const runner = await loadSplitDecoder(backend, specialized ?? bytes, outputs, options);
-  if (!specialized) return runner;
-  return {
-    imageInputs: runner.imageInputs,
-    run: (feeds, names) => (feeds.point_coords?.dims[1] === EVERYTHING_POINT_COUNT ? runner.run(feeds, names) : whole.run(feeds, names)),
-    dispose: () => runner.dispose(),
-  };
 }
 
 /** Everything decode needs about the decoder, resolved once at load (buffers included). */
