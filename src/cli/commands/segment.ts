@@ -27,8 +27,8 @@ export const SEGMENT_COMMAND: CommandSpec = {
     class: { type: 'string', description: 'class whose mask --out writes (default: the first)' },
     axis: { type: 'integer', min: 0, max: 2, default: 2, description: 'volume slicing axis (0 x, 1 y, 2 z)' },
     slices: { type: 'string', valueName: '<start:end[:step]>', description: 'volume: segment only these slices (end exclusive); others stay empty' },
-    propagate: { type: 'boolean', default: true, description: 'volume: the cascade on key slices only, the mask carried to the slices between by one SAM prompt each (--no-propagate: the cascade on every slice; docs/performance.md)' },
-    'propagate-step': { type: 'integer', min: 1, description: 'volume: key-slice step k with --propagate (default 16)' },
+    propagate: { type: 'boolean', default: false, description: 'volume: the cascade on key slices only, the mask carried to the slices between by one SAM prompt each (default: the cascade on every slice until propagation is measured against its targets; docs/performance.md)' },
+    'propagate-step': { type: 'integer', min: 1, description: 'volume: propagate with key-slice step k (default 16; implies --propagate)' },
     ...FAST_FLAGS,
     ...EXEMPLAR_FLAGS,
     ...MODEL_FLAGS,
@@ -65,7 +65,8 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   const salip = await salipFromFlags(o);
   try {
     if (nifti) {
-      const propagate = o.propagate === false ? false : o.propagateStep !== undefined ? { step: o.propagateStep as number } : true;
+      // --propagate-step alone also asks for propagation.
+      const propagate = o.propagateStep !== undefined ? { step: o.propagateStep as number } : o.propagate === true;
       const result = await segmentVolume(salip, nifti, task, { axis, slices, className: o.class as string | undefined, onProgress: progress, propagate });
       progress.finish();
       const segmented = result.slices.filter((s) => !s.skipped).length;
