@@ -1,7 +1,7 @@
 /**
  * npm run bench:speed: what int8 models and volume propagation buy, every figure a ratio against
  * a baseline measured in the same run (issue #17). Prints JSON lines as it goes and writes
- * bench/speed-results.json.
+ * bench/results-speed.json.
  *
  *   tsx bench/speed.ts [--images-per-task 4] [--runs 5] [--volume-subset 10] [--parts models,cascade,rss,volume]
  *
@@ -39,7 +39,7 @@ const { values: args } = parseArgs({
     'volume-subset': { type: 'string', default: '10' },
     'propagate-step': { type: 'string', default: '16' },
     parts: { type: 'string', default: 'models,cascade,rss,volume' },
-    out: { type: 'string', default: join(REPO_ROOT, 'bench', 'speed-results.json') },
+    out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results-speed.json') },
   },
 });
 const parts = new Set(args.parts!.split(','));
