@@ -41,12 +41,16 @@ export class OrtMeter {
   private total = 0;
   private runs = 0;
   private byLabel = new Map<string, number>();
+  private counts = { encoder: 0, decoder: 0 };
 
   constructor(backend: Backend) {
     backend.onRun = (record) => {
       this.total += record.ms;
       this.runs++;
       this.byLabel.set(record.label, (this.byLabel.get(record.label) ?? 0) + record.ms);
+      // Calls by model kind (SAM decoder, its split parts and batch variant count as decoder calls).
+      if (/SAM encoder/.test(record.label)) this.counts.encoder++;
+      else if (/SAM decoder(?! \(image part\))/.test(record.label)) this.counts.decoder++;
     };
   }
 
@@ -54,10 +58,11 @@ export class OrtMeter {
     this.total = 0;
     this.runs = 0;
     this.byLabel.clear();
+    this.counts = { encoder: 0, decoder: 0 };
   }
 
-  read(): { ms: number; runs: number; byLabel: Record<string, number> } {
-    return { ms: this.total, runs: this.runs, byLabel: Object.fromEntries(this.byLabel) };
+  read(): { ms: number; runs: number; byLabel: Record<string, number>; countByLabel: { encoder: number; decoder: number } } {
+    return { ms: this.total, runs: this.runs, byLabel: Object.fromEntries(this.byLabel), countByLabel: { ...this.counts } };
   }
 }
 
@@ -111,4 +116,18 @@ export function poolFromCandidates(candidates: CropCandidate[], boxNmsThresh: nu
     cropBox: [0, 0, width, height],
     maskIndex: candidates[i].maskIndex,
   }));
+}
+
+// The peak of this process's own memory: VmHWM on Linux. resourceUsage().maxRSS is not that: a
+// child started by fork inherits the parent's high-water mark, so when bench/run.ts (holding the
+// batched decoder's 4 GB arena) spawned this script, maxRSS said 4.3 GB for a process that never
+// passed 0.9 GB.
+export function peakRss(): number {
+  try {
+    const match = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]) / 1024;
+  } catch {
+    // Not Linux: fall back to getrusage.
+  }
+  return process.resourceUsage().maxRSS / 1024;
 }

@@ -3,14 +3,13 @@
  * 1024 x 1024 image, in a process of its own so that nothing else of the benchmark counts.
  * Prints one JSON line. Run by bench/run.ts:  tsx bench/rss.ts <exact|fast>
  */
-import { readFileSync } from 'node:fs';
 import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
 import { resizeImage } from '../src/core/image.js';
 import { createSamModel } from '../src/models/sam/sam.js';
 import { segmentEverything } from '../src/pipeline/stages/segment-everything.js';
 import { workerCandidateMaker } from '../src/pipeline/stages/candidate-makers.js';
-import { devNames, loadDevItem, now, OrtMeter } from './harness.js';
+import { devNames, loadDevItem, now, OrtMeter, peakRss } from './harness.js';
 
 const mode = process.argv[2] === 'fast' ? 'fast' : 'exact';
 const backend = nodeBackend();
@@ -36,19 +35,6 @@ const result = await segmentEverything(sam, image, {
   candidateMaker,
 });
 const wallMs = now() - t0;
-// The peak of this process's own memory: VmHWM on Linux. resourceUsage().maxRSS is not that: a
-// child started by fork inherits the parent's high-water mark, so when bench/run.ts (holding the
-// batched decoder's 4 GB arena) spawned this script, maxRSS said 4.3 GB for a process that never
-// passed 0.9 GB.
-function peakRss(): number {
-  try {
-    const match = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match) return Number(match[1]) / 1024;
-  } catch {
-    // Not Linux: fall back to getrusage.
-  }
-  return process.resourceUsage().maxRSS / 1024;
-}
 const peakRssMb = peakRss();
 console.log(
   JSON.stringify({

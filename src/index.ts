@@ -28,6 +28,8 @@ export * from './models/clip/clip.js';
 export * from './models/clip/clip-presets.js';
 export * from './models/clip/tokenizer.js';
 export * from './models/clip/hf-folder.js';
+export { quantizeModel, quantizePerColumn, QUANTIZER_VERSION, type QuantizeOptions, type QuantizeReport, type QuantizableOp } from './models/graph/quantize.js';
+export { quantizeTag, type QuantizeSetting } from './models/graph/quantized-source.js';
 export * from './pipeline/scorers.js';
 export * from './pipeline/prompt-ensembles.js';
 export * from './pipeline/stages/options.js';

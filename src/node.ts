@@ -6,3 +6,4 @@ export * from './index.js';
 export * from './backends/node.js';
 export * from './backends/node-files.js';
 export * from './backends/default-models.js';
+export * from './backends/model-cache.js';

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { SalipError, describeValue } from '../core/errors.js';
 import { bytesOf, createSession, errorText, prefersBatchedPrompts, sessionOptions, wrapSession } from './ort-shared.js';
+import { fileModelCache } from './model-cache.js';
 import { WORKER_DISPATCH, requestReplyWorker } from './script-worker.js';
 import type { Backend, ModelSource, ScriptWorker } from './types.js';
 
@@ -17,6 +18,11 @@ export interface NodeBackendOptions {
   intraOpThreads?: number;
   /** ORT execution providers, e.g. ['cpu'] (default: the runtime's choice). */
   executionProviders?: string[];
+  /**
+   * Folder for derived models (int8 copies from `quantize: true`), default $XDG_CACHE_HOME/salip
+   * or ~/.cache/salip; false: keep them in memory only.
+   */
+  modelCacheDir?: string | false;
 }
 
 /** Turns a path string, file: URL string or file URL into a file-system path. */
@@ -92,6 +98,7 @@ export function nodeBackend(options: NodeBackendOptions = {}): Backend {
   const backend: Backend = {
     name: 'node',
     batchedPrompts: prefersBatchedPrompts(options.executionProviders),
+    derivedModels: options.modelCacheDir === false ? undefined : fileModelCache(options.modelCacheDir),
     async loadModel(source: ModelSource, sessionOpts = {}) {
       const opts = sessionOptions(sessionOpts.intraOpThreads ?? options.intraOpThreads, options.executionProviders);
       if (source instanceof Uint8Array || source instanceof ArrayBuffer) {

@@ -97,4 +97,15 @@ export interface Backend {
   readonly batchedPrompts?: boolean;
   /** When set, every ModelSession.run reports its wall time here (benchmark overhead figures). */
   onRun?: (record: RunRecord) => void;
+  /**
+   * Optional: a persistent store for models derived from others (int8 copies). Node keeps them
+   * in the user's cache folder; without it (the web) derived models are made in memory per load.
+   */
+  readonly derivedModels?: DerivedModelCache;
+}
+
+/** A store of derived model bytes, keyed by the source model's bytes and a tag naming the derivation. */
+export interface DerivedModelCache {
+  /** The cached result for (source, tag), or make()'s result, stored for next time. */
+  getOrCreate(source: Uint8Array, tag: string, make: () => Uint8Array): Promise<Uint8Array>;
 }

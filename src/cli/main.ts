@@ -10,12 +10,13 @@ import { SEGMENT_COMMAND, runSegment } from './commands/segment.js';
 import { TUNE_COMMAND, runTune } from './commands/tune.js';
 import { BATCH_COMMAND, runBatchCommand } from './commands/batch.js';
 import { QUEUE_COMMAND, runQueue } from './commands/queue.js';
+import { QUANTIZE_COMMAND, runQuantize } from './commands/quantize.js';
 
 export const CLI_SPEC: CliSpec = {
   program: 'salip',
   summary: 'zero-shot medical image segmentation with SAM and CLIP (SaLIP)',
   version: '0.1.0',
-  commands: [SEGMENT_COMMAND, EVERYTHING_COMMAND, EVAL_COMMAND, TUNE_COMMAND, BATCH_COMMAND, QUEUE_COMMAND],
+  commands: [SEGMENT_COMMAND, EVERYTHING_COMMAND, EVAL_COMMAND, TUNE_COMMAND, BATCH_COMMAND, QUEUE_COMMAND, QUANTIZE_COMMAND],
   globalFlags: {
     quiet: { type: 'boolean', short: 'q', description: 'no progress bar and no summaries' },
     debug: { type: 'boolean', description: 'print stack traces of errors' },
@@ -53,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runBatchCommand(parsed.positionals, o, progress, log);
       case 'queue':
         return await runQueue(parsed.positionals, o, progress, log);
+      case 'quantize':
+        return await runQuantize(parsed.positionals, o, log);
       default:
         throw new Error(`unhandled command ${parsed.command}`);
     }

@@ -27,6 +27,7 @@ export const MODEL_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'clip-combined': { type: 'string', valueName: '<file.onnx>', description: 'one ONNX graph with both CLIP towers (instead of --clip-vision/--clip-text)' },
   'clip-folder': { type: 'string', valueName: '<dir>', description: 'with --clip-preset hf: a Hugging Face / transformers.js CLIP folder (tokenizer.json, preprocessor_config.json, onnx/*_model.onnx)' },
   'clip-tokenizer': { type: 'string', valueName: '<tokenizer.json>', description: 'tokenizer.json (default: per preset)' },
+  quantize: { type: 'boolean', description: 'run int8 copies of the models (made once, kept in ~/.cache/salip; see docs/performance.md)' },
   threads: { type: 'integer', min: 1, description: 'ONNX Runtime intra-op threads (default: the runtime chooses)' },
   worker: { type: 'boolean', default: true, description: "judge segment-everything's masks in a worker thread beside the decoder calls (--no-worker: on the calling thread; same masks)" },
   'prompts-per-run': { type: 'integer', min: 1, description: "grid points per decoder run in segment-everything's exact mode (default 1: batches pay on GPUs only, see docs/performance.md)" },
@@ -41,7 +42,7 @@ export function samConfigFromFlags(o: Options): SamConfig {
     if (o.samPreset !== undefined && o.samPreset !== 'mobilesam' && o.samPreset !== 'auto') {
       throw new SalipError('INVALID_ARGUMENT', `--sam-preset ${String(o.samPreset)}: give its files with --sam-encoder and --sam-decoder (only mobilesam is embedded)`);
     }
-    return { ...defaultSamFiles(), intraOpThreads: threads };
+    return { ...defaultSamFiles(), intraOpThreads: threads, quantize: o.quantize === true };
   }
   if (o.samEncoder === undefined || o.samDecoder === undefined) {
     throw new SalipError('INVALID_ARGUMENT', `--sam-encoder and --sam-decoder go together; got only ${o.samEncoder ? '--sam-encoder' : '--sam-decoder'}`);
@@ -52,6 +53,7 @@ export function samConfigFromFlags(o: Options): SamConfig {
     encoder: o.samEncoder as string,
     decoder: o.samDecoder as string,
     intraOpThreads: threads,
+    quantize: o.quantize === true,
   };
 }
 
@@ -76,6 +78,7 @@ export function clipConfigFromFlags(o: Options): ClipConfig | undefined {
     tokenizer: o.clipTokenizer as string | undefined,
     folder: o.clipFolder as string | undefined,
     intraOpThreads: o.threads as number | undefined,
+    quantize: o.quantize === true,
   };
 }
 

@@ -3,8 +3,10 @@
  * cascade, and the masks are stacked back into a volume with the input's geometry.
  */
 import { SalipError, isSalipError } from '../core/errors.js';
+import { createMask } from '../core/mask.js';
 import { stackSlices, volumeRange, volumeSlice } from '../core/volume.js';
-import type { BinaryMask } from '../core/types.js';
+import type { BinaryMask, RgbImage } from '../core/types.js';
+import { propagateVolume, type PropagationOptions } from './volume-propagation.js';
 import type { Salip, SalipResult } from './salip.js';
 import { throwIfAborted, type StageControl } from './stages/options.js';
 import { resolveTask, type SalipTask } from './tasks.js';
@@ -34,6 +36,11 @@ export interface SegmentVolumeOptions extends StageControl {
    * slices then show anterior up, as radiologists view them and as the development PNGs are.
    */
   orientation?: { flipRows?: boolean; flipColumns?: boolean };
+  /**
+   * Run the cascade on key slices only and carry the mask to the slices between with one SAM
+   * prompt each (see volume-propagation.ts). true = default settings. Default false.
+   */
+  propagate?: boolean | PropagationOptions;
 }
 
 export interface VolumeResult {
@@ -45,11 +52,47 @@ export interface VolumeResult {
    * and the area filter, which gives an empty mask instead of failing the whole volume), or the
    * cascade's score of its chosen candidate.
    */
-  readonly slices: Array<{ index: number; skipped: boolean; reason?: 'blank' | 'not-requested' | 'no-candidates'; score?: number }>;
+  readonly slices: VolumeSliceRecord[];
 }
 
-/** Segments a volume slice by slice along an axis and stacks the masks. */
-export async function segmentVolume(salip: Salip, volume: VolumeInput, task: SalipTask | string, options: SegmentVolumeOptions = {}): Promise<VolumeResult> {
+/** Provenance of one slice's mask. */
+export interface VolumeSliceRecord {
+  readonly index: number;
+  readonly skipped: boolean;
+  /** blank, not asked for, no candidate survived the cascade, or past the organ's end (propagation). */
+  readonly reason?: 'blank' | 'not-requested' | 'no-candidates' | 'organ-ended';
+  /** The cascade's score of its chosen candidate (cascade slices). */
+  readonly score?: number;
+  /** Where the mask came from (absent when skipped): the full cascade, or carried from slice `from`. */
+  readonly source?: 'cascade' | 'propagation';
+  readonly from?: number;
+  /** Why the cascade ran on a slice between key slices: the carried mask looked lost. */
+  readonly rerun?: string;
+  /** The carried mask's stability score and SAM IoU prediction (propagation slices). */
+  readonly stability?: number;
+  readonly predictedIou?: number;
+}
+
+/** What both volume strategies need, checked once before the first slice. */
+export interface VolumeRun {
+  readonly axis: 0 | 1 | 2;
+  readonly dims: readonly [number, number, number];
+  readonly count: number;
+  /** The middle of the slices to segment (of options.slices when given). */
+  readonly middle: number;
+  readonly className: string;
+  readonly orientation: { flipRows?: boolean; flipColumns?: boolean };
+  /** The 8-bit slice image. */
+  sliceImage(index: number): RgbImage;
+  /** Why a slice is not segmented at all, if it is not. */
+  skipReason(index: number, image: RgbImage): 'blank' | 'not-requested' | undefined;
+  /** Runs the cascade on a slice: its mask and score, or undefined when no candidate survived. */
+  cascade(salip: Salip, image: RgbImage, task: SalipTask | string, signal?: AbortSignal): Promise<{ mask: BinaryMask; score?: number } | undefined>;
+  stack(masks: readonly BinaryMask[]): Uint8Array;
+}
+
+/** Validates the options and the class name; the slice helpers for both strategies. */
+export function prepareVolumeRun(volume: VolumeInput, task: SalipTask | string, options: SegmentVolumeOptions): VolumeRun {
   const axis = options.axis ?? 2;
   if (![0, 1, 2].includes(axis)) throw new SalipError('INVALID_ARGUMENT', `axis: expected 0, 1 or 2, got ${String(axis)}`);
   const count = volume.dims[axis];
@@ -67,36 +110,48 @@ export async function segmentVolume(salip: Salip, volume: VolumeInput, task: Sal
   if (!classes.some((c) => c.name === name)) {
     throw new SalipError('INVALID_ARGUMENT', `className: the task has no class '${name}' (classes: ${classes.map((c) => c.name).join(', ')})`);
   }
-  const masks: BinaryMask[] = [];
-  const slices: VolumeResult['slices'] = [];
-  for (let index = 0; index < count; index++) {
-    throwIfAborted(options.signal, 'segmentVolume');
-    const image = volumeSlice(volume, axis, index, window.max > window.min ? window : undefined, orientation);
-    const empty = (): BinaryMask => ({ width: image.width, height: image.height, data: new Uint8Array(image.width * image.height) });
-    const skipReason = wanted && !wanted.has(index) ? 'not-requested' : isBlank(image.data, blankFraction) ? 'blank' : undefined;
-    if (skipReason) {
-      masks.push(empty());
-      slices.push({ index, skipped: true, reason: skipReason });
-    } else {
+  return {
+    axis,
+    dims: volume.dims,
+    count,
+    middle: options.slices?.length ? [...options.slices].sort((a, b) => a - b)[options.slices.length >> 1] : Math.floor(count / 2),
+    className: name,
+    orientation,
+    sliceImage: (index) => volumeSlice(volume, axis, index, window.max > window.min ? window : undefined, orientation),
+    skipReason: (index, image) => (wanted && !wanted.has(index) ? 'not-requested' : isBlank(image.data, blankFraction) ? 'blank' : undefined),
+    async cascade(salip, image, t, signal) {
       let result: SalipResult;
       try {
-        result = await salip.segment(image, task, { signal: options.signal });
+        result = await salip.segment(image, t, { signal });
       } catch (error) {
         // A slice with no candidate (e.g. the skull cap above the brain) has no object to find;
         // failing here would throw away every slice segmented so far.
         if (!isSalipError(error, 'EMPTY_CANDIDATE_POOL')) throw error;
-        masks.push(empty());
-        slices.push({ index, skipped: true, reason: 'no-candidates' });
-        options.onProgress?.({ stage: 'volume', done: index + 1, total: count });
-        continue;
+        return undefined;
       }
       const cls = result.classes[name];
-      masks.push(cls.mask);
-      slices.push({ index, skipped: false, score: cls.chosen[0]?.score });
-    }
-    options.onProgress?.({ stage: 'volume', done: index + 1, total: count });
+      return { mask: cls.mask, score: cls.chosen[0]?.score };
+    },
+    stack: (masks) => stackSlices(masks, axis, volume.dims as [number, number, number], orientation),
+  };
+}
+
+/** Segments a volume slice by slice along an axis (or by propagation, see options.propagate) and stacks the masks. */
+export async function segmentVolume(salip: Salip, volume: VolumeInput, task: SalipTask | string, options: SegmentVolumeOptions = {}): Promise<VolumeResult> {
+  const run = prepareVolumeRun(volume, task, options);
+  if (options.propagate) return propagateVolume(salip, run, task, options.propagate === true ? {} : options.propagate, options);
+  const masks: BinaryMask[] = [];
+  const slices: VolumeSliceRecord[] = [];
+  for (let index = 0; index < run.count; index++) {
+    throwIfAborted(options.signal, 'segmentVolume');
+    const image = run.sliceImage(index);
+    const skipReason = run.skipReason(index, image);
+    const result = skipReason ? undefined : await run.cascade(salip, image, task, options.signal);
+    masks.push(result?.mask ?? createMask(image.width, image.height));
+    slices.push(result ? { index, skipped: false, score: result.score, source: 'cascade' } : { index, skipped: true, reason: skipReason ?? 'no-candidates' });
+    options.onProgress?.({ stage: 'volume', done: index + 1, total: run.count });
   }
-  return { mask: stackSlices(masks, axis, volume.dims as [number, number, number], orientation), dims: volume.dims, slices };
+  return { mask: run.stack(masks), dims: volume.dims, slices };
 }
 
 function isBlank(rgb: Uint8Array, fraction: number): boolean {

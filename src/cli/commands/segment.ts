@@ -29,6 +29,8 @@ export const SEGMENT_COMMAND: CommandSpec = {
     class: { type: 'string', description: 'class whose mask --out writes (default: the first)' },
     axis: { type: 'integer', min: 0, max: 2, default: 2, description: 'volume slicing axis (0 x, 1 y, 2 z)' },
     slices: { type: 'string', valueName: '<start:end[:step]>', description: 'volume: segment only these slices (end exclusive); others stay empty' },
+    propagate: { type: 'boolean', default: false, description: 'volume: the cascade on key slices only, the mask carried to the slices between by one SAM prompt each (default: the cascade on every slice until propagation is measured against its targets; docs/performance.md)' },
+    'propagate-step': { type: 'integer', min: 1, description: 'volume: propagate with key-slice step k (default 16; implies --propagate)' },
     ...FAST_FLAGS,
     ...EXEMPLAR_FLAGS,
     ...MODEL_FLAGS,
@@ -80,14 +82,18 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
       // axis usually runs posterior to anterior, so its slices are flipped (segmentVolume's default).
       const dicomOptions = dicomVolume ? { orientation: {}, ...(dicomVolume.window ? { window: dicomVolume.window } : {}) } : {};
       const className = (o.class as string | undefined) ?? task.classes[0].name;
-      const result = await segmentVolume(salip, nifti, task, { axis, slices, className, onProgress: progress, ...dicomOptions });
+      // --propagate-step alone also asks for propagation.
+      const propagate = o.propagateStep !== undefined ? { step: o.propagateStep as number } : o.propagate === true;
+      const result = await segmentVolume(salip, nifti, task, { axis, slices, className, onProgress: progress, propagate, ...dicomOptions });
       progress.finish();
       const segmented = result.slices.filter((s) => !s.skipped).length;
       const withoutCandidates = result.slices.filter((s) => s.reason === 'no-candidates').length;
       let voxels = 0;
       for (const v of result.mask) voxels += v;
       const note = withoutCandidates > 0 ? ` (${withoutCandidates} had no candidate and stay empty)` : '';
-      log(`segmented ${segmented} of ${result.slices.length} slices${note}; mask has ${voxels} voxels`);
+      const carried = result.slices.filter((s) => s.source === 'propagation' && !s.skipped).length;
+      const how = propagate ? ` (${segmented - carried} by the cascade, ${carried} carried from a neighbour)` : '';
+      log(`segmented ${segmented} of ${result.slices.length} slices${how}${note}; mask has ${voxels} voxels`);
       if (writeSeg && dicomVolume) {
         const dicom = await loadDicomModule();
         const seg = dicom.writeDicomSeg(dicom.segSourceFromVolume(dicomVolume), [{ label: className, mask: result.mask }]);

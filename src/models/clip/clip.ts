@@ -12,6 +12,7 @@ import { contractError, resolveText, resolveVision, showDims, type TextIo, type 
 import { readHfClipFolder, type ClipImageProcessing, type HfClipFolder } from './hf-folder.js';
 import { getClipPreset, type ClipPreset, type ClipPresetName } from './clip-presets.js';
 import { resolveTokenizer, type TextTokenizer, type TokenizerSpec } from './tokenizer.js';
+import { quantizeOptionsOf, quantizedBytes, sourceBytes, type QuantizeSetting } from '../graph/quantized-source.js';
 
 export interface ClipConfig {
   /** Export family: 'hf' (transformers.js/optimum), 'openai', 'openclip', 'biomedclip'. */
@@ -34,6 +35,8 @@ export interface ClipConfig {
    * tokenizer.json beside the text graph (or one folder up) for hf/biomedclip, CLIP BPE otherwise.
    */
   tokenizer?: TokenizerSpec;
+  /** Run int8 copies of the towers (see SamConfig.quantize; same cache). Default false. */
+  quantize?: QuantizeSetting;
   /** Token row length; default: the graph's fixed sequence length, else the preset's. */
   contextLength?: number;
   /** Padding id; default: the preset's. */
@@ -138,9 +141,11 @@ export async function createClipModel(backend: Backend, config: ClipConfig): Pro
     throw new SalipError('INVALID_ARGUMENT', 'clip config: expected either `vision` and `text` model sources, or one `combined` source (or a `folder` with preset hf)');
   }
   const sessions: ModelSession[] = [];
+  const quantize = quantizeOptionsOf(config.quantize, 'ClipConfig.quantize');
   try {
     const load = async (source: ModelSource, label: string) => {
-      const session = await backend.loadModel(source, { label, intraOpThreads: config.intraOpThreads });
+      const model = quantize ? await quantizedBytes(backend, await sourceBytes(backend, source), quantize) : source;
+      const session = await backend.loadModel(model, { label: quantize ? `${label} (int8)` : label, intraOpThreads: config.intraOpThreads });
       sessions.push(session);
       return session;
     };

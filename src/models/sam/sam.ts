@@ -6,6 +6,7 @@
  * preset 'auto' names the family from the files' I/O.
  */
 import type { Backend, ModelSession, ModelSource } from '../../backends/types.js';
+import { quantizeOptionsOf, quantizedBytes, sourceBytes, type QuantizeSetting } from '../graph/quantized-source.js';
 import { SalipError, describeValue } from '../../core/errors.js';
 import { checkDecoderIo, detectDecoderContract, type DecoderContract } from './decoder-contracts.js';
 import { decoderContext } from './decoder-feeds.js';
@@ -49,6 +50,13 @@ export interface SamConfig extends SamPresetOverrides {
    * decoder when the graph cannot be split. Meta-style decoders only.
    */
   splitDecoder?: boolean;
+  /**
+   * Run int8 copies of both models (quantizeModel: MatMul/Gemm weights per channel, activations
+   * at run time), made once and kept in the backend's cache (Node: ~/.cache/salip) or, on the
+   * web, made in memory at each load. The decoder is quantized after its graph edits. Options
+   * pass through to quantizeModel (e.g. keepFloat). Default false.
+   */
+  quantize?: QuantizeSetting;
 }
 
 function isBytes(source: ModelSource): source is Uint8Array | ArrayBuffer {
@@ -74,19 +82,26 @@ interface LoadedDecoder {
 /** Meta decoders get the multi-mask edit; every decoder loses the full-size outputs salip never reads. */
 async function loadDecoder(
   backend: Backend,
-  source: ModelSource,
+  config: Pick<SamConfig, 'decoder' | 'quantize'>,
   expose: boolean,
   mustExpose: boolean,
   sessionOptions: { intraOpThreads?: number; label: string },
 ): Promise<LoadedDecoder> {
+  const source = config.decoder;
   const bytes = isBytes(source) ? (source instanceof Uint8Array ? source : new Uint8Array(source)) : await backend.readBytes(source);
+  // int8 copies are made after the graph edits (quantizeModel keeps the edited outputs).
+  const quantize = quantizeOptionsOf(config.quantize, 'SamConfig.quantize');
+  const load = async (model: Uint8Array) => {
+    const final = quantize ? await quantizedBytes(backend, model, quantize) : model;
+    return { session: await backend.loadModel(final, sessionOptions), bytes: final };
+  };
   const names = readGraphIoNames(bytes);
   const contract = names ? contractOf(names) : undefined;
   if (names && contract && contract.name !== 'meta') {
     if (mustExpose) throw new SalipError('GRAPH_EDIT_FAILED', `SAM decoder: multimask: 'graph-edit' applies to Meta's decoder only, this is ${contract.title}`);
     const drop = contract.fullSizeOutputs.filter((n) => names.outputs.includes(n));
     const edited = drop.length > 0 ? dropGraphOutputs(bytes, drop) : bytes;
-    return { session: await backend.loadModel(edited, sessionOptions), exposed: false, bytes: edited };
+    return { ...(await load(edited)), exposed: false };
   }
   let prepared;
   try {
@@ -98,8 +113,7 @@ async function loadDecoder(
     prepared = { bytes, exposed: false, exposeError: error instanceof SalipError ? error : undefined };
   }
   if (mustExpose && !prepared.exposed) throw prepared.exposeError;
-  const session = await backend.loadModel(prepared.bytes, sessionOptions);
-  return { session, exposed: prepared.exposed, exposeError: prepared.exposeError, bytes: prepared.bytes };
+  return { ...(await load(prepared.bytes)), exposed: prepared.exposed, exposeError: prepared.exposeError };
 }
 
 function checkConfig(backend: Backend, config: SamConfig): { mode: SamMultimaskMode; singleMask: 'token' | 'export' } {
@@ -130,10 +144,12 @@ export async function createSamModel(backend: Backend, config: SamConfig): Promi
   // The edit serves multi-mask output and, with 'token', the single-mask token of export decoders.
   const expose = mode === 'auto' || mode === 'graph-edit' || (mode === 'off' && singleMask === 'token');
   const threads = config.intraOpThreads;
-  const encoder = await backend.loadModel(config.encoder, { intraOpThreads: threads, label: 'SAM encoder' });
+  const quantize = quantizeOptionsOf(config.quantize, 'SamConfig.quantize');
+  const encoderSource = quantize ? await quantizedBytes(backend, await sourceBytes(backend, config.encoder), quantize) : config.encoder;
+  const encoder = await backend.loadModel(encoderSource, { intraOpThreads: threads, label: quantize ? 'SAM encoder (int8)' : 'SAM encoder' });
   let decoder: ModelSession | undefined;
   try {
-    const loaded = await loadDecoder(backend, config.decoder, expose, mode === 'graph-edit', { intraOpThreads: threads, label: 'SAM decoder' });
+    const loaded = await loadDecoder(backend, config, expose, mode === 'graph-edit', { intraOpThreads: threads, label: 'SAM decoder' });
     decoder = loaded.session;
     const detection = auto ? detectSamFamily(encoder, decoder) : undefined;
     const preset = resolveSamPreset(detection?.preset ?? named, config);

@@ -1,0 +1,233 @@
+/**
+ * npm run bench:speed: what int8 models and volume propagation buy, every figure a ratio against
+ * a baseline measured in the same run (issue #17). Prints JSON lines as it goes and writes
+ * bench/results-speed.json.
+ *
+ *   tsx bench/speed.ts [--images-per-task 4] [--runs 5] [--volume-subset 10] [--parts models,cascade,rss,volume]
+ *
+ * 1. models: SAM encoder per image and decoder per call (the whole graph and the split
+ *    decoder's prompt part), fp32 vs int8 (quantizeModel), on real dev images.
+ * 2. cascade: wall time per image in fast mode and Dice per dev task, fp32 vs int8; GT-box SAM Dice.
+ * 3. rss: peak resident memory of one cascade run, fp32 vs int8, each in a process of its own.
+ * 4. volume: ch2.nii.gz by propagation (the whole volume) and slice by slice on an evenly spread
+ *    subset of the non-blank slices; the per-slice volume time is EXTRAPOLATED from that subset
+ *    (mean time per slice x non-blank slices) and its Dice is over the subset only, compared with
+ *    the propagated volume's Dice over the same slices.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultSamFiles } from '../src/backends/default-models.js';
+import { nodeBackend } from '../src/backends/node.js';
+import { prepareSamDecoder } from '../src/models/sam/graph-edit.js';
+import { loadSplitDecoder, type SplitDecoderRunner } from '../src/models/sam/graph-split.js';
+import { quantizeModel } from '../src/models/graph/quantize.js';
+import { createSalip } from '../src/pipeline/salip.js';
+import { createSamModel, type SamAdapterModel } from '../src/models/sam/sam.js';
+import { drawExemplars, evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
+import { TASK_PRESETS, type SalipTask } from '../src/pipeline/tasks.js';
+import type { ModelSession, TensorData } from '../src/backends/types.js';
+import { prepareVolumeRun } from '../src/pipeline/volume.js';
+import { DEV_TASKS, PRESET_OF, REPO_ROOT, devNames, loadDevItem, machineInfo, mean, median, now, OrtMeter, spreadSubset } from './harness.js';
+import { brainTask, loadBrainVolume, timedVolumeRun, volumeDice } from './volume-speed.js';
+
+const { values: args } = parseArgs({
+  options: {
+    'images-per-task': { type: 'string', default: '4' },
+    runs: { type: 'string', default: '5' },
+    'volume-subset': { type: 'string', default: '10' },
+    'propagate-step': { type: 'string', default: '16' },
+    parts: { type: 'string', default: 'models,cascade,rss,volume' },
+    out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results-speed.json') },
+  },
+});
+const parts = new Set(args.parts!.split(','));
+const imagesPerTask = Number(args['images-per-task']);
+const runs = Number(args.runs);
+const log = (message: string) => process.stderr.write(`${message}\n`);
+const results: Record<string, unknown> = { machine: machineInfo() };
+const files = defaultSamFiles();
+const backend = nodeBackend();
+const meter = new OrtMeter(backend);
+const started = now();
+
+// --- 1. models: encoder per image, decoder per call, fp32 vs int8 -------------------------------
+async function modelTimes() {
+  const fp32 = await createSamModel(backend, files);
+  const int8 = await createSamModel(backend, { ...files, quantize: true });
+  const images = DEV_TASKS.map((task) => prepareEvalItem(loadDevItem(task, devNames(task)[0]), 256).image);
+  const enc = { fp32: [] as number[], int8: [] as number[] };
+  let relErr = 0;
+  for (let round = 0; round <= runs; round++) {
+    for (const image of images) {
+      // Interleaved, so a change in machine load hits both alike; round 0 warms up.
+      let t = now();
+      const a = await fp32.embed(image);
+      const fpMs = now() - t;
+      t = now();
+      const b = await int8.embed(image);
+      const qMs = now() - t;
+      if (round === 0) continue;
+      enc.fp32.push(fpMs);
+      enc.int8.push(qMs);
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < a.data.length; i++) {
+        num += (a.data[i] - b.data[i]) ** 2;
+        den += a.data[i] ** 2;
+      }
+      relErr = Math.max(relErr, Math.sqrt(num / den));
+    }
+  }
+  // The decoder alone, one point prompt per call, on a real embedding: the whole graph as the
+  // adapter loads it (multi-mask edit, `masks` pruned) and the split decoder's prompt part.
+  const embedding = await fp32.embed(images[0]);
+  await Promise.all([fp32.dispose(), int8.dispose()]);
+  const prepared = prepareSamDecoder(new Uint8Array(readFileSync(files.decoder)), { exposeMultimask: true, dropOutputs: ['masks'] }).bytes;
+  const int8Bytes = quantizeModel(prepared).bytes;
+  const variants = { fp32: prepared, int8: int8Bytes };
+  type Variant = keyof typeof variants;
+  const names = Object.keys(variants) as Variant[];
+  const feeds: Record<string, TensorData> = {
+    image_embeddings: { type: 'float32', dims: [1, 256, 64, 64], data: embedding.data },
+    point_coords: { type: 'float32', dims: [1, 2, 2], data: Float32Array.from([500, 420, 0, 0]) },
+    point_labels: { type: 'float32', dims: [1, 2], data: Float32Array.from([1, -1]) },
+    mask_input: { type: 'float32', dims: [1, 1, 256, 256], data: new Float32Array(65536) },
+    has_mask_input: { type: 'float32', dims: [1], data: new Float32Array(1) },
+    orig_im_size: { type: 'float32', dims: [2], data: Float32Array.from([256, 256]) },
+  };
+  const outputs = ['salip_all_low_res_masks', 'salip_all_iou_predictions'];
+  const dec = Object.fromEntries(names.map((v) => [v, { whole: [] as number[], split: [] as number[] }])) as Record<Variant, { whole: number[]; split: number[] }>;
+  const sessions = {} as Record<Variant, ModelSession>;
+  const splits = {} as Record<Variant, SplitDecoderRunner>;
+  for (const v of names) {
+    sessions[v] = await backend.loadModel(variants[v], { label: `SAM decoder ${v}` });
+    splits[v] = await loadSplitDecoder(backend, variants[v], sessions[v].outputs.map((o) => o.name), { label: `SAM decoder ${v}` });
+  }
+  const calls = 20;
+  for (let round = 0; round <= runs; round++) {
+    for (const v of names) {
+      await splits[v].run(feeds, outputs); // the image part runs once per embedding
+      let t = now();
+      for (let i = 0; i < calls; i++) await sessions[v].run(feeds, outputs);
+      const whole = (now() - t) / calls;
+      t = now();
+      for (let i = 0; i < calls; i++) await splits[v].run(feeds, outputs);
+      const split = (now() - t) / calls;
+      if (round > 0) {
+        dec[v].whole.push(whole);
+        dec[v].split.push(split);
+      }
+    }
+  }
+  for (const v of names) await Promise.all([sessions[v].dispose(), splits[v].dispose()]);
+  const ms = (key: 'whole' | 'split') => Object.fromEntries(names.map((v) => [v, median(dec[v][key])]));
+  const ratio = (key: 'whole' | 'split', a: Variant, b: Variant) => median(dec[a][key].map((f, i) => f / dec[b][key][i]));
+  const figures = {
+    encoderMs: { fp32: median(enc.fp32), int8: median(enc.int8) },
+    encoderSpeedup: median(enc.fp32.map((f, i) => f / enc.int8[i])),
+    embeddingRelativeError: relErr,
+    decoderWholeMs: ms('whole'),
+    decoderSplitPromptMs: ms('split'),
+    // Per call, medians of the per-round ratios.
+    decoderWholeSpeedup: ratio('whole', 'fp32', 'int8'),
+    decoderSplitSpeedup: ratio('split', 'fp32', 'int8'),
+    fileBytes: { decoderFp32: variants.fp32.length, decoderInt8: variants.int8.length },
+  };
+  log(JSON.stringify({ models: figures }));
+  return figures;
+}
+
+// --- 2. the cascade in fast mode per dev task, fp32 vs int8 -------------------------------------
+async function cascadeFigures() {
+  const rows: Record<string, unknown> = {};
+  const perImage = { fp32: [] as number[], int8: [] as number[] };
+  for (const quantize of [false, true]) {
+    const variant = quantize ? 'int8' : 'fp32';
+    const salip = await createSalip({ backend, sam: { ...files, quantize } });
+    for (const task of DEV_TASKS) {
+      const all = devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), 256));
+      const drawn = drawExemplars(all, 3, 0);
+      const items = spreadSubset(drawn.scored.map((i) => i.name), imagesPerTask).map((n) => drawn.scored.find((i) => i.name === n)!);
+      const preset = TASK_PRESETS[PRESET_OF[task]];
+      const taskObject: SalipTask = { ...preset, classes: [{ name: preset.classes[0].name, topK: preset.classes[0].topK, exemplars: drawn.exemplars }], everything: { ...preset.everything, mode: 'fast' } };
+      // Warm-up: the exemplar prototypes and the split decoder load here, outside the timing.
+      await salip.segment(items[0].image, taskObject);
+      const t = now();
+      const report = await evaluate(salip, items, { task: taskObject, modes: ['cascade'], size: 256 });
+      const ms = (now() - t) / items.length;
+      perImage[variant].push(ms);
+      const gt = await evaluate(salip, items, { task: taskObject, modes: ['gt-box'], size: 256 });
+      const row = (rows[task] ??= {}) as Record<string, unknown>;
+      row[variant] = { msPerImage: ms, cascadeDice: report.mean.cascade!.dice, gtBoxDice: gt.mean['gt-box']!.dice };
+      log(JSON.stringify({ cascade: task, variant, ...(row[variant] as object) }));
+    }
+    await salip.dispose();
+  }
+  for (const row of Object.values(rows) as Array<Record<string, { msPerImage: number; cascadeDice: number; gtBoxDice: number }>>) {
+    Object.assign(row, {
+      speedup: row.fp32.msPerImage / row.int8.msPerImage,
+      cascadeDiceChange: row.int8.cascadeDice - row.fp32.cascadeDice,
+      gtBoxDiceChange: row.int8.gtBoxDice - row.fp32.gtBoxDice,
+    });
+  }
+  return { imagesPerTask, perTask: rows, msPerImage: { fp32: mean(perImage.fp32), int8: mean(perImage.int8) }, speedup: mean(perImage.fp32) / mean(perImage.int8) };
+}
+
+// --- 3. peak RSS, each variant in its own process -----------------------------------------------
+function rssFigures() {
+  const run = (variant: string) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'speed-rss.ts'), variant], { encoding: 'utf8' }).trim().split('\n').pop()!);
+  const figures = { fp32: run('fp32'), int8: run('int8') };
+  log(JSON.stringify({ rss: figures }));
+  return figures;
+}
+
+// --- 4. the brain volume: propagated vs slice by slice ------------------------------------------
+async function volumeFigures() {
+  const salip = await createSalip({ backend, sam: files });
+  const task = brainTask('exact');
+  const step = Number(args['propagate-step']);
+  const propagated = await timedVolumeRun(salip, meter, task, { propagate: { step } });
+  log(JSON.stringify({ volume: 'propagated', wallMs: propagated.wallMs, dice: propagated.dice, decoderCalls: propagated.decoderCalls, sources: propagated.sources }));
+  // The slices a per-slice run segments: every non-blank one.
+  const { volume, truth } = loadBrainVolume();
+  const run = prepareVolumeRun(volume, task, {});
+  const nonBlank = Array.from({ length: run.count }, (_, i) => i).filter((i) => run.skipReason(i, run.sliceImage(i)) === undefined);
+  const subset = spreadSubset(nonBlank.map(String), Number(args['volume-subset'])).map(Number);
+  const perSlice = await timedVolumeRun(salip, meter, task, { slices: subset, propagate: false });
+  await salip.dispose();
+  const perSliceMs = perSlice.wallMs / subset.length;
+  const figures = {
+    dims: volume.dims,
+    propagateStep: step,
+    propagated: { wallMs: propagated.wallMs, dice: propagated.dice, decoderCalls: propagated.decoderCalls, encoderCalls: propagated.encoderCalls, sources: propagated.sources },
+    perSliceSubset: { slices: subset, wallMs: perSlice.wallMs, msPerSlice: perSliceMs, decoderCalls: perSlice.decoderCalls, dice: perSlice.dice },
+    propagatedDiceOnSubset: volumeDice(propagated.result.mask, truth, volume.dims, subset),
+    nonBlankSlices: nonBlank.length,
+    extrapolatedPerSliceVolumeMs: perSliceMs * nonBlank.length,
+    extrapolatedPerSliceDecoderCalls: (perSlice.decoderCalls / subset.length) * nonBlank.length,
+    speedupVsExtrapolated: (perSliceMs * nonBlank.length) / propagated.wallMs,
+  };
+  log(JSON.stringify({ volume: figures }));
+  return figures;
+}
+
+// A part that fails is reported and the others still run (one lock slot, one run).
+async function part(name: string, fn: () => unknown): Promise<void> {
+  if (!parts.has(name)) return;
+  try {
+    results[name] = await fn();
+  } catch (error) {
+    log(`part ${name} failed: ${(error as Error).stack ?? String(error)}`);
+    results[name] = { failed: String(error) };
+  }
+  writeFileSync(args.out!, JSON.stringify(results, null, 1) + '\n');
+}
+await part('models', modelTimes);
+await part('cascade', cascadeFigures);
+await part('rss', rssFigures);
+await part('volume', volumeFigures);
+results.totalSeconds = (now() - started) / 1000;
+writeFileSync(args.out!, JSON.stringify(results, null, 1) + '\n');
+log(`wrote ${args.out} after ${(results.totalSeconds as number).toFixed(0)} s`);

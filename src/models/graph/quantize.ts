@@ -1,0 +1,213 @@
+/**
+ * Dynamic int8 quantization of an ONNX graph, in TypeScript (the counterpart of ONNX Runtime's
+ * Python quantize_dynamic, which segment-anything uses for its quantized decoder export).
+ *
+ * Each MatMul / Gemm whose weight is a constant 2-D float matrix [K, N] becomes
+ *   DynamicQuantizeLinear(A) -> MatMulInteger(A_u8, W_s8, A_zp, W_zp) -> Cast -> Mul(A_scale * W_scale)
+ * with W quantized symmetrically per output column (scale = max |W[:, n]| / 127, zero point 0).
+ * Activations are quantized at run time (uint8, per tensor), once per tensor even when several
+ * MatMuls read it (the Q/K/V projections). These are standard ONNX ops that ONNX Runtime fuses
+ * into its u8s8 kernels (VNNI on x86) and that onnxruntime-web's wasm build runs too.
+ *
+ * Convolutions stay float: ONNX Runtime's CPU ConvInteger takes uint8 weights only, and the
+ * MobileSAM encoder's convolutions hold a sixth of its weights (measured: not where the time is).
+ */
+import { SalipError } from '../../core/errors.js';
+import {
+  FLOAT,
+  INT8,
+  decodeOnnx,
+  defaultOpset,
+  encodeOnnx,
+  floatValues,
+  intAttribute,
+  makeNode,
+  makeTensor,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+} from './onnx.js';
+
+/** Bumped whenever the quantized graph for the same input and options changes (cache key). */
+export const QUANTIZER_VERSION = 1;
+
+export type QuantizableOp = 'MatMul' | 'Gemm';
+
+export interface QuantizeOptions {
+  /** Which ops to quantize (default both). */
+  ops?: readonly QuantizableOp[];
+  /** Node names to keep in float (e.g. a layer that loses accuracy). */
+  keepFloat?: readonly string[];
+  /**
+   * Weights with fewer elements stay float (default 4096): tiny matrices cost nothing, and
+   * some carry coordinates (SAM's positional-encoding projection [2, 128]) whose activations
+   * would lose precision in uint8.
+   */
+  minWeightElements?: number;
+}
+
+export interface QuantizeReport {
+  /** The quantized model, serialised. */
+  readonly bytes: Uint8Array;
+  /** Names of the nodes that now run in int8. */
+  readonly quantized: string[];
+  /** Candidate nodes left in float, with the reason. */
+  readonly kept: Array<{ name: string; op: string; reason: string }>;
+  /** Weight bytes before / after (float32 -> int8 plus per-channel scales). */
+  readonly weightBytes: { before: number; after: number };
+}
+
+const DEFAULT_OPS: readonly QuantizableOp[] = ['MatMul', 'Gemm'];
+const DEFAULT_MIN_WEIGHT = 4096;
+
+function checkOptions(options: QuantizeOptions): Required<QuantizeOptions> {
+  const ops = options.ops ?? DEFAULT_OPS;
+  if (!Array.isArray(ops) || ops.some((op) => !DEFAULT_OPS.includes(op))) {
+    throw new SalipError('INVALID_ARGUMENT', `quantizeModel: options.ops: expected a list of ${DEFAULT_OPS.join(', ')}, got ${JSON.stringify(ops)}`);
+  }
+  const keepFloat = options.keepFloat ?? [];
+  if (!Array.isArray(keepFloat) || keepFloat.some((n) => typeof n !== 'string')) {
+    throw new SalipError('INVALID_ARGUMENT', `quantizeModel: options.keepFloat: expected a list of node names, got ${JSON.stringify(keepFloat)}`);
+  }
+  const minWeightElements = options.minWeightElements ?? DEFAULT_MIN_WEIGHT;
+  if (!Number.isInteger(minWeightElements) || minWeightElements < 1) {
+    throw new SalipError('INVALID_ARGUMENT', `quantizeModel: options.minWeightElements: expected a positive integer, got ${String(minWeightElements)}`);
+  }
+  return { ops, keepFloat, minWeightElements };
+}
+
+/** Symmetric per-column int8 quantization of a row-major [K, N] matrix. */
+export function quantizePerColumn(w: Float32Array, k: number, n: number): { q: Int8Array; scale: Float32Array } {
+  const scale = new Float32Array(n);
+  for (let r = 0; r < k; r++) {
+    const row = r * n;
+    for (let c = 0; c < n; c++) {
+      const a = Math.abs(w[row + c]);
+      if (a > scale[c]) scale[c] = a;
+    }
+  }
+  // A zero column keeps scale 1 so dequantisation stays finite (its values are all 0 anyway).
+  for (let c = 0; c < n; c++) scale[c] = scale[c] > 0 ? scale[c] / 127 : 1;
+  const q = new Int8Array(k * n);
+  for (let r = 0; r < k; r++) {
+    const row = r * n;
+    for (let c = 0; c < n; c++) q[row + c] = Math.max(-127, Math.min(127, Math.round(w[row + c] / scale[c])));
+  }
+  return { q, scale };
+}
+
+/** Transposes a row-major [rows, cols] matrix. */
+function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
+  return out;
+}
+
+function attr(node: NodeProto, name: string): { i?: number; f?: number } | undefined {
+  const a = (node.attribute ?? []).find((x) => x.name === name);
+  return a ? { i: a.i === undefined || a.i === null ? undefined : Number(a.i), f: a.f ?? undefined } : undefined;
+}
+
+/** The [K, N] weight a MatMul/Gemm multiplies by, with alpha folded in, or why it cannot be quantized. */
+function weightOf(node: NodeProto, inits: Map<string, TensorProto>, minElements: number): { w: Float32Array; k: number; n: number } | string {
+  const tensor = inits.get(node.input?.[1] ?? '');
+  if (!tensor) return 'the weight is not a constant initializer';
+  const dims = (tensor.dims ?? []).map(Number);
+  if (dims.length !== 2) return `the weight has ${dims.length} dims, expected 2`;
+  const values = floatValues(tensor);
+  if (!values) return 'the weight is not float32 data stored in the model';
+  if (values.length < minElements) return `the weight has ${values.length} elements (< ${minElements})`;
+  if (node.opType === 'MatMul') return { w: values, k: dims[0], n: dims[1] };
+  if ((attr(node, 'transA')?.i ?? 0) !== 0) return 'Gemm with transA';
+  const alpha = attr(node, 'alpha')?.f ?? 1;
+  const transB = (attr(node, 'transB')?.i ?? 0) !== 0;
+  const w = transB ? transpose(values, dims[0], dims[1]) : values;
+  if (alpha !== 1) for (let i = 0; i < w.length; i++) w[i] *= alpha;
+  return transB ? { w, k: dims[1], n: dims[0] } : { w, k: dims[0], n: dims[1] };
+}
+
+/** Gemm's bias as a constant already multiplied by beta, or why not. */
+function gemmBias(node: NodeProto, inits: Map<string, TensorProto>, prefix: string): { name: string; tensor?: TensorProto } | string | undefined {
+  const c = node.input?.[2];
+  if (!c) return undefined;
+  const beta = attr(node, 'beta')?.f ?? 1;
+  if (beta === 1) return { name: c };
+  const tensor = inits.get(c);
+  const values = tensor && floatValues(tensor);
+  if (!tensor || !values) return 'Gemm with beta != 1 on a non-constant bias';
+  const scaled = values.map((v) => v * beta);
+  return { name: `${prefix}bias`, tensor: makeTensor(`${prefix}bias`, FLOAT, (tensor.dims ?? []).map(Number), scaled) };
+}
+
+/** Dynamically quantizes a model's MatMul/Gemm weights to int8 (see the file comment). */
+export function quantizeModel(modelBytes: Uint8Array, options: QuantizeOptions = {}): QuantizeReport {
+  const { ops, keepFloat, minWeightElements } = checkOptions(options);
+  const model: ModelProto = decodeOnnx(modelBytes, 'quantizeModel');
+  const opset = defaultOpset(model);
+  if (opset < 11) {
+    throw new SalipError('UNSUPPORTED_FORMAT', `quantizeModel: the model imports opset ${opset}; DynamicQuantizeLinear needs opset 11 or newer`);
+  }
+  const graph = model.graph!;
+  const inits = new Map<string, TensorProto>((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const keep = new Set(keepFloat);
+  const quantizedActivations = new Map<string, [string, string, string]>();
+  const quantized: string[] = [];
+  const kept: QuantizeReport['kept'] = [];
+  const newInits: TensorProto[] = [];
+  const nodes: NodeProto[] = [];
+  let before = 0;
+  let after = 0;
+  graph.node!.forEach((node, index) => {
+    const op = node.opType ?? '';
+    if (!(ops as readonly string[]).includes(op)) {
+      nodes.push(node);
+      return;
+    }
+    const name = node.name || `${op}_${index}`;
+    const prefix = `salip_q${index}_`;
+    const weight = keep.has(name) ? 'listed in keepFloat' : weightOf(node, inits, minWeightElements);
+    const bias = op === 'Gemm' && typeof weight !== 'string' ? gemmBias(node, inits, prefix) : undefined;
+    const why = typeof weight === 'string' ? weight : typeof bias === 'string' ? bias : undefined;
+    if (why !== undefined || typeof weight === 'string' || typeof bias === 'string') {
+      if (why !== 'the weight is not a constant initializer') kept.push({ name, op, reason: why ?? '' });
+      nodes.push(node);
+      return;
+    }
+    const input = node.input![0];
+    let activation = quantizedActivations.get(input);
+    if (!activation) {
+      activation = [`${prefix}a_u8`, `${prefix}a_scale`, `${prefix}a_zp`];
+      quantizedActivations.set(input, activation);
+      nodes.push(makeNode('DynamicQuantizeLinear', `${prefix}dql`, [input], [...activation]));
+    }
+    const { q, scale } = quantizePerColumn(weight.w, weight.k, weight.n);
+    newInits.push(
+      makeTensor(`${prefix}w_s8`, INT8, [weight.k, weight.n], q),
+      makeTensor(`${prefix}w_zp`, INT8, [weight.n], new Int8Array(weight.n)),
+      makeTensor(`${prefix}w_scale`, FLOAT, [weight.n], scale),
+    );
+    before += weight.w.length * 4;
+    after += q.length + weight.n * 5;
+    const output = node.output![0];
+    const product = bias ? `${prefix}product` : output;
+    nodes.push(
+      makeNode('MatMulInteger', `${prefix}matmul`, [activation[0], `${prefix}w_s8`, activation[2], `${prefix}w_zp`], [`${prefix}i32`]),
+      makeNode('Cast', `${prefix}cast`, [`${prefix}i32`], [`${prefix}f32`], [intAttribute('to', FLOAT)]),
+      makeNode('Mul', `${prefix}scales`, [activation[1], `${prefix}w_scale`], [`${prefix}scale`]),
+      makeNode('Mul', `${prefix}dequant`, [`${prefix}f32`, `${prefix}scale`], [product]),
+    );
+    if (bias) {
+      if (bias.tensor) newInits.push(bias.tensor);
+      nodes.push(makeNode('Add', `${prefix}bias_add`, [product, bias.name], [output]));
+    }
+    quantized.push(name);
+  });
+  graph.node = nodes;
+  // Float weights no node reads any more leave the file (that is where the size goes).
+  const read = new Set<string>();
+  for (const node of nodes) for (const i of node.input ?? []) read.add(i);
+  for (const output of graph.output ?? []) read.add(output.name ?? '');
+  graph.initializer = [...(graph.initializer ?? []).filter((t) => read.has(t.name ?? '')), ...newInits];
+  graph.input = (graph.input ?? []).filter((i) => !inits.has(i.name ?? '') || read.has(i.name ?? ''));
+  return { bytes: encodeOnnx(model), quantized, kept, weightBytes: { before, after } };
+}

