@@ -93,7 +93,7 @@ function isVolumeObject(parsed: ParsedDicom): boolean {
   return parsed.layout.frames > 1 && parsed.geometry.positions?.length === parsed.layout.frames;
 }
 
-/** Is this DICOM file a volume (see readDicomFileInput)? Header only; throws as readDicomFileInput would. */
+/** Is this DICOM file a volume (see readDicomFileInput)? Parses it without decoding pixels; throws typed errors. */
 export async function isDicomVolumeFile(path: string): Promise<boolean> {
   const dicom = await loadDicomModule();
   return isVolumeObject(dicom.parseDicom(await readFileBytes(path, 'DICOM file'), path));

@@ -26,7 +26,7 @@ const PROCESSOR = join(import.meta.dirname, 'fixtures', 'threshold-salip-process
 let dir: string;
 let folder: string;
 
-/** An Enhanced MR object (4 frames with per-frame positions, oblique-free) written by pydicom. */
+/** An Enhanced MR object (4 frames with per-frame positions) written by pydicom. */
 function writeMultiframe(path: string): void {
   const dims = [8, 6, 4];
   const data = new Float32Array(dims[0] * dims[1] * dims[2]).map((_, i) => (i % 37) * 4);
