@@ -1,7 +1,8 @@
 /**
- * The default processing function: the SaLIP cascade on an image (mask PNG) or, slice by slice,
- * on a NIfTI volume (gzipped NIfTI mask with the input's geometry). Also the plain-data model
- * settings a worker process turns into its own Salip instance (its own ONNX Runtime sessions).
+ * The default processing function: the SaLIP cascade on an image or single-frame DICOM (mask PNG)
+ * or, slice by slice, on a NIfTI volume or multi-frame DICOM (gzipped NIfTI mask with the input's
+ * geometry). Also the plain-data model settings a worker process turns into its own Salip
+ * instance (its own ONNX Runtime sessions).
  */
 import { gzipSync } from 'node:zlib';
 import { SalipError } from '../core/errors.js';
@@ -9,12 +10,14 @@ import { readFileBytes, readImageFile } from '../backends/node-files.js';
 import { nodeBackend } from '../backends/node.js';
 import { defaultSamFiles } from '../backends/default-models.js';
 import { encodeMaskPng } from '../io/image-codecs.js';
-import { readNifti, writeNiftiMask } from '../io/nifti.js';
+import { readNifti, writeNiftiMask, type NiftiVolume } from '../io/nifti.js';
+import type { RgbImage } from '../core/types.js';
+import { dicomVolumeOptions, readDicomFileInput } from '../cli/dicom-input.js';
 import type { ClipConfig } from '../models/clip/clip.js';
 import { createSalip, type Salip } from '../pipeline/salip.js';
 import type { SamConfig } from '../models/sam/sam.js';
 import type { SalipTask } from '../pipeline/tasks.js';
-import { segmentVolume } from '../pipeline/volume.js';
+import { segmentVolume, type SegmentVolumeOptions } from '../pipeline/volume.js';
 import type { InputJob, InputProcessor, ProcessedInput } from './job.js';
 import { resolveTaskSource, type TaskSource } from './task-source.js';
 
@@ -56,22 +59,32 @@ export function createSalipFromSettings(settings: ModelSettings): Promise<Salip>
 /** The cascade as a processing function over one Salip instance; the mask is of the task's first class. */
 export function cascadeProcessor(salip: Salip, task: SalipTask): InputProcessor {
   const className = task.classes[0].name;
-  return async (job: InputJob): Promise<ProcessedInput> => {
-    if (job.kind === 'volume') {
-      const nifti = readNifti(await readFileBytes(job.input, 'volume'), { name: job.input });
-      const result = await segmentVolume(salip, nifti, task, { className });
-      let voxels = 0;
-      for (const v of result.mask) voxels += v;
-      const bytes = writeNiftiMask(nifti, result.mask, { gzip: (b) => new Uint8Array(gzipSync(b)) });
-      return { bytes, stats: { slices: result.slices.filter((s) => !s.skipped).length, area: voxels } };
-    }
-    if (job.kind !== 'image') throw new SalipError('UNSUPPORTED_FORMAT', `input ${job.input}: not an image or NIfTI volume`);
-    const image = await readImageFile(job.input);
+  const segmentImageInput = async (image: RgbImage): Promise<ProcessedInput> => {
     const result = await salip.segment(image, task);
     const mask = result.classes[className].mask;
     let area = 0;
     for (const v of mask.data) area += v ? 1 : 0;
     return { bytes: encodeMaskPng(mask), stats: { candidates: result.pool.length, area } };
+  };
+  const segmentVolumeInput = async (volume: NiftiVolume, options: SegmentVolumeOptions): Promise<ProcessedInput> => {
+    const result = await segmentVolume(salip, volume, task, { className, ...options });
+    let voxels = 0;
+    for (const v of result.mask) voxels += v;
+    const bytes = writeNiftiMask(volume, result.mask, { gzip: (b) => new Uint8Array(gzipSync(b)) });
+    return { bytes, stats: { slices: result.slices.filter((s) => !s.skipped).length, area: voxels } };
+  };
+  return async (job: InputJob): Promise<ProcessedInput> => {
+    if (job.kind === 'volume') return segmentVolumeInput(readNifti(await readFileBytes(job.input, 'volume'), { name: job.input }), {});
+    if (job.kind === 'dicom' || job.kind === 'dicom-volume') {
+      // The segment command's loader: a multi-frame object with per-frame positions is a volume.
+      const dicom = await readDicomFileInput(job.input);
+      if ((dicom.volume !== undefined) !== (job.kind === 'dicom-volume')) {
+        throw new SalipError('INVALID_ARGUMENT', `input ${job.input}: changed since it was listed (now ${dicom.volume ? 'a volume' : 'an image'}); run the batch again`);
+      }
+      return dicom.volume ? segmentVolumeInput(dicom.volume, dicomVolumeOptions(dicom.volume)) : segmentImageInput(dicom.image.image);
+    }
+    if (job.kind !== 'image') throw new SalipError('UNSUPPORTED_FORMAT', `input ${job.input}: not an image, NIfTI volume or DICOM file`);
+    return segmentImageInput(await readImageFile(job.input));
   };
 }
 

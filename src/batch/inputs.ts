@@ -7,9 +7,14 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { SalipError } from '../core/errors.js';
+import { isDicomInput } from '../io/dicom/detect.js';
+import { isDicomVolumeFile } from '../cli/dicom-input.js';
 
-/** What an input holds; decides how it is segmented and what its mask file is. */
-export type InputKind = 'image' | 'volume';
+/**
+ * What an input holds; decides how it is segmented and what its mask file is. A DICOM file is
+ * 'dicom' (an image, mask PNG) until its header shows a multi-frame volume: 'dicom-volume'.
+ */
+export type InputKind = 'image' | 'volume' | 'dicom' | 'dicom-volume';
 
 /** One input of a batch. */
 export interface BatchInput {
@@ -26,12 +31,13 @@ export const LIST_EXTENSIONS = ['.txt', '.list'];
 
 /**
  * The kind of a file by its name, else by its first bytes (PNG and JPEG signatures, the NIfTI-1
- * magic at byte 344). The one place that knows input formats, so a new one (DICOM) slots in here.
+ * magic at byte 344, DICOM's DICM at byte 128). The one place that knows input formats.
  */
 export function inputKindOf(path: string, head?: Uint8Array): InputKind | undefined {
   const lower = path.toLowerCase();
   if (/\.(png|jpe?g)$/.test(lower)) return 'image';
   if (/\.nii(\.gz)?$/.test(lower)) return 'volume';
+  if (isDicomInput(path, head)) return 'dicom';
   if (!head) return undefined;
   if (head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47) return 'image';
   if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'image';
@@ -43,7 +49,12 @@ export function inputKindOf(path: string, head?: Uint8Array): InputKind | undefi
 /** Where an input's mask goes under `outDir`: PNG for images, gzipped NIfTI for volumes. */
 export function outputPathFor(input: BatchInput, outDir: string): string {
   const stem = input.relative.replace(/\.nii\.gz$/i, '').replace(/\.[^./\\]*$/, '');
-  return join(outDir, input.kind === 'volume' ? `${stem}.nii.gz` : `${stem}.png`);
+  return join(outDir, isVolumeKind(input.kind) ? `${stem}.nii.gz` : `${stem}.png`);
+}
+
+/** Kinds segmented slice by slice into a NIfTI mask. */
+export function isVolumeKind(kind: InputKind | undefined): boolean {
+  return kind === 'volume' || kind === 'dicom-volume';
 }
 
 /**
@@ -62,7 +73,17 @@ export async function expandInputs(args: readonly string[], skip?: string): Prom
     else inputs.push({ path, relative: basename(path), kind: inputKindOf(path, await readHead(path)) });
   }
   const seen = new Set<string>();
-  return inputs.filter((i) => !seen.has(i.path) && seen.add(i.path));
+  return Promise.all(inputs.filter((i) => !seen.has(i.path) && seen.add(i.path)).map(withDicomVolumeKind));
+}
+
+/**
+ * A DICOM input whose header says multi-frame volume becomes 'dicom-volume' (its mask is NIfTI).
+ * A file that cannot be read keeps 'dicom': processing it fails that input alone with its code.
+ */
+async function withDicomVolumeKind(input: BatchInput): Promise<BatchInput> {
+  if (input.kind !== 'dicom') return input;
+  const volume = await isDicomVolumeFile(input.path).catch(() => false);
+  return volume ? { ...input, kind: 'dicom-volume' } : input;
 }
 
 /** Refuses two inputs whose masks would land on the same output file. */
@@ -99,7 +120,8 @@ async function walkFolder(root: string, skipDir: string | undefined): Promise<Ba
         if (path !== skipDir) await visit(path);
         continue;
       }
-      const kind = inputKindOf(path);
+      // Files without an extension (PACS exports name DICOM files so) are judged by their bytes.
+      const kind = inputKindOf(path, entry.name.includes('.') ? undefined : await readHead(path));
       if (kind && (entry.isFile() || entry.isSymbolicLink())) found.push({ path, relative: relative(root, path), kind });
     }
   };
@@ -122,7 +144,7 @@ async function readListFile(listPath: string): Promise<BatchInput[]> {
   return inputs;
 }
 
-/** The first 352 bytes of a file (enough for every signature above); empty when unreadable. */
+/** The first 352 bytes of a file (enough for every signature above); empty when unreadable or a folder. */
 async function readHead(path: string): Promise<Uint8Array> {
   if (inputKindOf(path)) return new Uint8Array(0);
   try {

@@ -8,6 +8,9 @@ import { SalipError } from '../core/errors.js';
 import type { RgbImage } from '../core/types.js';
 import { listImageFiles, readFileBytes, readImageFile } from '../backends/node-files.js';
 import { hasDicomMagic, isDicomInput } from '../io/dicom/detect.js';
+import type { ParsedDicom } from '../io/dicom/parse.js';
+import type { DicomVolume } from '../io/dicom/series.js';
+import type { SegmentVolumeOptions } from '../pipeline/volume.js';
 
 type DicomModule = typeof import('../dicom.js');
 
@@ -81,11 +84,27 @@ export async function readDicomSeriesFolder(dir: string) {
 export async function readDicomFileInput(path: string) {
   const dicom = await loadDicomModule();
   const bytes = await readFileBytes(path, 'DICOM file');
-  const parsed = dicom.parseDicom(bytes, path);
-  if (parsed.layout.frames > 1 && parsed.geometry.positions?.length === parsed.layout.frames) {
-    return { volume: await dicom.readDicomSeries([{ name: path, bytes }]) };
-  }
+  if (isVolumeObject(dicom.parseDicom(bytes, path))) return { volume: await dicom.readDicomSeries([{ name: path, bytes }]) };
   return { image: await dicom.readDicom(bytes, { name: path }) };
+}
+
+/** Multi-frame with a position per frame: the one rule for "this DICOM file is a volume". */
+function isVolumeObject(parsed: ParsedDicom): boolean {
+  return parsed.layout.frames > 1 && parsed.geometry.positions?.length === parsed.layout.frames;
+}
+
+/** Is this DICOM file a volume (see readDicomFileInput)? Parses it without decoding pixels; throws typed errors. */
+export async function isDicomVolumeFile(path: string): Promise<boolean> {
+  const dicom = await loadDicomModule();
+  return isVolumeObject(dicom.parseDicom(await readFileBytes(path, 'DICOM file'), path));
+}
+
+/**
+ * segmentVolume's options for a DICOM volume: rows run as the file stores them (row 0 at the
+ * top, as viewers show it; NIfTI slices are flipped instead), and the file's window when given.
+ */
+export function dicomVolumeOptions(volume: DicomVolume): Pick<SegmentVolumeOptions, 'orientation' | 'window'> {
+  return { orientation: {}, ...(volume.window ? { window: volume.window } : {}) };
 }
 
 /** Reads one DICOM image file (first frame). */

@@ -18,7 +18,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('inputKindOf', () => {
   it('knows images and volumes by name, then by their first bytes, else says nothing', () => {
-    expect(['a.png', 'b.JPG', 'c.jpeg', 'd.nii', 'e.nii.gz', 'f.dcm'].map((p) => inputKindOf(p))).toEqual(['image', 'image', 'image', 'volume', 'volume', undefined]);
+    expect(['a.png', 'b.JPG', 'c.jpeg', 'd.nii', 'e.nii.gz', 'f.txt'].map((p) => inputKindOf(p))).toEqual(['image', 'image', 'image', 'volume', 'volume', undefined]);
     const nifti = new Uint8Array(352);
     nifti.set([0x6e, 0x2b, 0x31, 0], 344);
     expect(inputKindOf('scan', new Uint8Array([0x89, 0x50, 0x4e, 0x47]))).toBe('image');

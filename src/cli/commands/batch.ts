@@ -28,7 +28,7 @@ export const BATCH_COMMAND: CommandSpec = {
     'INPUTS are files, folders (walked recursively) or list files (.txt/.list, one path a line, relative to the list). ' +
     'A rerun skips inputs already done with the same content, task and salip version, and redoes the rest. ' +
     `Writes ${SUMMARY_FILE} and ${REPORT_FILE} in --out; a bad input fails alone with its error code.`,
-  positionals: [{ name: 'inputs', description: 'images (.png, .jpg), volumes (.nii, .nii.gz), folders or list files', variadic: true }],
+  positionals: [{ name: 'inputs', description: 'images (.png, .jpg, DICOM), volumes (.nii, .nii.gz, multi-frame DICOM), folders or list files', variadic: true }],
   flags: {
     ...BATCH_INPUT_FLAGS,
     workers: { type: 'integer', min: 1, max: 64, default: 1, description: 'worker processes, each with its own ONNX Runtime sessions' },

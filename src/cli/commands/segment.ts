@@ -14,7 +14,7 @@ import { checkScorable } from '../../batch/task-source.js';
 import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
-import { isDicomFile, isDirectory, loadDicomModule, readDicomFileInput, readDicomSeriesFolder } from '../dicom-input.js';
+import { dicomVolumeOptions, isDicomFile, isDirectory, loadDicomModule, readDicomFileInput, readDicomSeriesFolder } from '../dicom-input.js';
 import { EXEMPLAR_FLAGS, FAST_FLAGS, OUTPUT_FLAGS, cascadeOverlay, withFastMode, checkDistinctPaths, checkOutputPath, extensionOf, isVolumePath, loadTask, resultToJson, withExemplars, type Options } from './shared.js';
 
 export const SEGMENT_COMMAND: CommandSpec = {
@@ -78,9 +78,8 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   const salip = await salipFromFlags(o);
   try {
     if (nifti) {
-      // DICOM rows run as the file stores them (row 0 at the top, as viewers show it); NIfTI's y
-      // axis usually runs posterior to anterior, so its slices are flipped (segmentVolume's default).
-      const dicomOptions = dicomVolume ? { orientation: {}, ...(dicomVolume.window ? { window: dicomVolume.window } : {}) } : {};
+      // NIfTI's y axis usually runs posterior to anterior, so its slices are flipped (segmentVolume's default).
+      const dicomOptions = dicomVolume ? dicomVolumeOptions(dicomVolume) : {};
       const className = (o.class as string | undefined) ?? task.classes[0].name;
       // --propagate-step alone also asks for propagation.
       const propagate = o.propagateStep !== undefined ? { step: o.propagateStep as number } : o.propagate === true;
