@@ -88,7 +88,7 @@ async function main() {
         })),
       );
       const preset = TASK_PRESETS['lungs-cxr'];
-      const task: SalipTask = { ...preset, workingSize: undefined, classes: [{ name: 'lungs', topK: 2, exemplars }] };
+      const task: SalipTask = { ...preset, workingSize: null, classes: [{ name: 'lungs', topK: 2, exemplars }] };
       t = performance.now();
       const result = await salip.segment(image, task);
       const lungs = result.classes.lungs;

@@ -127,6 +127,12 @@ export async function refineAndRescore(
       if (refined.length > k && chosen.some((j) => maskIoU(refined[i].working, refined[j].working) > 0.5)) continue;
       chosen.push(i);
     }
+    // Fewer than topK distinct parts (a mask spanning both lungs overlaps each lung by about
+    // half): the class still gets topK parts, the best of the rest, as the paper's top-k does.
+    for (const i of order) {
+      if (chosen.length >= k) break;
+      if (!chosen.includes(i) && maskArea(refined[i].working) > 0) chosen.push(i);
+    }
     const parts = chosen.map((i) => ({
       source: sources[i],
       refinedScore: refinedScores[i],

@@ -213,3 +213,20 @@ describe('similarity proposals', () => {
     expect(none.decoderCalls).toBe(0);
   });
 });
+
+describe('refineAndRescore keeps topK parts', () => {
+  it('fills up with the best of the rest when every other part overlaps the first chosen', async () => {
+    const sam = createFakeSam();
+    const W = 64;
+    const image = testImage(W, W);
+    const embedding = await sam.embed(image);
+    const classes = [{ name: 'lungs', topK: 2 }];
+    // The largest mask (both lungs) wins; each single lung overlaps it by IoU > 0.5.
+    const pool = [rectRecord(W, W, [2, 2, 60, 60]), rectRecord(W, W, [2, 2, 40, 60]), rectRecord(W, W, [20, 2, 60, 60])];
+    const byArea = fnScorer((r) => r.area);
+    const retrieval = await retrieve(byArea, image, pool, classes, { embedding });
+    const out = await refineAndRescore(sam, byArea, image, retrieval, classes, { embedding, candidates: 3 });
+    expect(out.lungs.chosen).toHaveLength(2);
+    expect(out.lungs.chosen.map((c) => c.source.record.bbox[2])).toEqual([58, 40]);
+  });
+});
