@@ -12,7 +12,7 @@ import { defaultSamFiles } from '../backends/default-models.js';
 import { encodeMaskPng } from '../io/image-codecs.js';
 import { readNifti, writeNiftiMask, type NiftiVolume } from '../io/nifti.js';
 import type { RgbImage } from '../core/types.js';
-import { dicomVolumeOptions, readDicomFileInput } from '../cli/dicom-input.js';
+import { dicomVolumeOptions, readDicomFileInput } from './dicom-input.js';
 import type { ClipConfig } from '../models/clip/clip.js';
 import { createSalip, type Salip } from '../pipeline/salip.js';
 import type { SamConfig } from '../models/sam/sam.js';

@@ -8,7 +8,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { SalipError } from '../core/errors.js';
 import { isDicomInput } from '../io/dicom/detect.js';
-import { isDicomVolumeFile } from '../cli/dicom-input.js';
+import { isDicomVolumeFile } from './dicom-input.js';
 
 /**
  * What an input holds; decides how it is segmented and what its mask file is. A DICOM file is

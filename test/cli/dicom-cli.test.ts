@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runQuietCli } from './run-cli.js';
-import { listAnyImageFiles, maskNameFor } from '../../src/cli/dicom-input.js';
+import { listAnyImageFiles, maskNameFor } from '../../src/batch/dicom-input.js';
 import { pydicomCorpusDir } from '../io/dicom/tools.js';
 
 let dir: string;

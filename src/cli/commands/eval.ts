@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { SalipError } from '../../core/errors.js';
 import { encodeMaskPng } from '../../io/image-codecs.js';
 import { readMaskFile, writeFileAtomic } from '../../backends/node-files.js';
-import { listAnyImageFiles, maskNameFor, readAnyImageFile } from '../dicom-input.js';
+import { listAnyImageFiles, maskNameFor, readAnyImageFile } from '../../batch/dicom-input.js';
 import { EVAL_MODES, evaluate, type EvalItem, type EvalMode } from '../../pipeline/evaluate.js';
 import type { SalipTask } from '../../pipeline/tasks.js';
 import type { CommandSpec } from '../args.js';

@@ -7,7 +7,7 @@ import { decodeRle } from '../../core/mask.js';
 import { PALETTE, renderOverlay } from '../../core/overlay.js';
 import { encodePng } from '../../io/image-codecs.js';
 import { writeFileAtomic } from '../../backends/node-files.js';
-import { readAnyImageFile } from '../dicom-input.js';
+import { readAnyImageFile } from '../../batch/dicom-input.js';
 import { SEGMENT_EVERYTHING_DEFAULTS, type SegmentEverythingOptions } from '../../pipeline/stages/segment-everything.js';
 import type { CommandSpec, FlagSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';

@@ -14,7 +14,7 @@ import { checkScorable } from '../../batch/task-source.js';
 import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
 import { MODEL_FLAGS, salipFromFlags } from '../models.js';
-import { dicomVolumeOptions, isDicomFile, isDirectory, loadDicomModule, readDicomFileInput, readDicomSeriesFolder } from '../dicom-input.js';
+import { dicomVolumeOptions, isDicomFile, isDirectory, loadDicomModule, readDicomFileInput, readDicomSeriesFolder } from '../../batch/dicom-input.js';
 import { EXEMPLAR_FLAGS, FAST_FLAGS, OUTPUT_FLAGS, cascadeOverlay, withFastMode, checkDistinctPaths, checkOutputPath, extensionOf, isVolumePath, loadTask, resultToJson, withExemplars, type Options } from './shared.js';
 
 export const SEGMENT_COMMAND: CommandSpec = {
