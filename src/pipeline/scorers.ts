@@ -249,8 +249,15 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     return prior;
   };
   /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
-  const featuresOf = (embedding: EmbeddingGrid, coverage: Float32Array, imageMean: Float32Array | null): RegionFeatures =>
-    contrasted(pooledFeature(embedding, coverage), withContext ? pooledFeature(embedding, contextRingCoverage(embedding, coverage, contextCells)) : null, imageMean);
+  /** Region and (when used) context features pooled over a coverage grid, before contrast. */
+  const pooledFeatures = (embedding: EmbeddingGrid, coverage: Float32Array): RegionFeatures => ({
+    region: pooledFeature(embedding, coverage),
+    context: withContext ? pooledFeature(embedding, contextRingCoverage(embedding, coverage, contextCells)) : null,
+  });
+  const featuresOf = (embedding: EmbeddingGrid, coverage: Float32Array, imageMean: Float32Array | null): RegionFeatures => {
+    const f = pooledFeatures(embedding, coverage);
+    return contrasted(f.region, f.context, imageMean);
+  };
   /** Features of a pool record: pooled once per embedding, record and ring width, whichever scorer asks. */
   const recordFeatures = (embedding: EmbeddingGrid, record: MaskRecord, imageMean: Float32Array | null): RegionFeatures => {
     let byRle = pooledRecords.get(embedding.data);
@@ -260,8 +267,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     const key = withContext ? contextCells : 0;
     let raw = byCells.get(key);
     if (!raw) {
-      const coverage = rleCoverage(embedding, record.segmentation);
-      raw = { region: pooledFeature(embedding, coverage), context: withContext ? pooledFeature(embedding, contextRingCoverage(embedding, coverage, contextCells)) : null };
+      raw = pooledFeatures(embedding, rleCoverage(embedding, record.segmentation));
       byCells.set(key, raw);
     }
     return contrasted(Float32Array.from(raw.region), raw.context && Float32Array.from(raw.context), imageMean);

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/backends/types.js';
 import { webBackend } from '../../src/backends/web.js';
-import { isSalipError } from '../../src/core/errors.js';
+import { expectCode } from '../helpers/recording-backend.js';
 import { buildModel } from '../helpers/onnx-builder.js';
 
 function negModel(): Uint8Array {
@@ -45,16 +45,6 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-async function expectCode(promise: Promise<unknown>, code: string, ...fragments: string[]): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isSalipError(error), `expected SalipError ${code}, got ${String(error)}`).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-  for (const fragment of fragments) expect((error as Error).message).toContain(fragment);
-}
 
 describe('webBackend (onnxruntime-web wasm, run under Node)', () => {
   const backend = webBackend({ numThreads: 1 });

@@ -62,12 +62,12 @@ export function distinctCandidates(retrieval: RetrievalResult, classIndex: numbe
   return taken;
 }
 
-function refinedRecord(part: RefinedPart, source: MaskRecord): MaskRecord {
+function refinedRecord(part: RefinedPart, area: number, source: MaskRecord): MaskRecord {
   const mask = part.working;
   const box = maskToBox(mask);
   return {
     segmentation: encodeRle(mask),
-    area: maskArea(mask),
+    area,
     bbox: boxXyxyToXywh(box),
     predictedIou: part.predictedIou,
     pointCoords: source.pointCoords,
@@ -111,15 +111,16 @@ export async function refineAndRescore(
       }
       options.onProgress?.({ stage: 'refine', done: i + 1, total: distinct.length, message: cls.name });
     }
+    const areas = refined.map((p) => maskArea(p.working));
     let refinedScores = new Array<number>(refined.length).fill(NaN);
     let order = refined.map((_, i) => i);
     if (refined.length > k) {
-      const records = refined.map((p, i) => refinedRecord(p, sources[i].record));
+      const records = refined.map((p, i) => refinedRecord(p, areas[i], sources[i].record));
       const table = await scorer.score({ image, candidates: records, classes: [cls], embedding, signal: options.signal });
       refinedScores = Array.from(table.scores);
       // Empty refinements rank last; near-copies of a chosen part are skipped (two candidates of
       // one lung often refine into the same lung).
-      order = topK(Float32Array.from(refinedScores, (s, i) => (records[i].area > 0 ? s : NaN)), refined.length);
+      order = topK(Float32Array.from(refinedScores, (s, i) => (areas[i] > 0 ? s : NaN)), refined.length);
     }
     const chosen: number[] = [];
     for (const i of order) {
@@ -131,7 +132,7 @@ export async function refineAndRescore(
     // half): the class still gets topK parts, the best of the rest, as the paper's top-k does.
     for (const i of order) {
       if (chosen.length >= k) break;
-      if (!chosen.includes(i) && maskArea(refined[i].working) > 0) chosen.push(i);
+      if (!chosen.includes(i) && areas[i] > 0) chosen.push(i);
     }
     const parts = chosen.map((i) => ({
       source: sources[i],
@@ -141,7 +142,7 @@ export async function refineAndRescore(
     out[cls.name] = {
       mask: parts.length > 0 ? maskUnion(parts.map((p) => p.part.mask)) : createMask(outWidth, outHeight),
       chosen: parts,
-      considered: refined.map((p, i) => ({ source: sources[i], refinedScore: refinedScores[i], area: maskArea(p.working) })),
+      considered: refined.map((_, i) => ({ source: sources[i], refinedScore: refinedScores[i], area: areas[i] })),
       decoderCalls: refined.reduce((n, p) => n + p.passes, 0),
     };
   }
