@@ -63,6 +63,33 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   }
 }
 
+/** Names writeFileAtomic gives its temp files: `.<final name>.<pid>.<8 hex>.tmp`. */
+const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes writeFileAtomic temp files in `directory` older than `olderThanMs` (default one hour),
+ * and returns how many. A process killed between writing and renaming (SIGKILL, power loss)
+ * leaves one behind; the age limit keeps a sweep from taking a file another process, perhaps on
+ * another machine sharing the folder, is writing now. A missing directory sweeps nothing.
+ */
+export async function removeStaleTempFiles(directory: string, olderThanMs = 3_600_000, now = Date.now()): Promise<number> {
+  let names: string[];
+  try {
+    names = await fs.readdir(directory);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names.filter((n) => TEMP_FILE.test(n))) {
+    const path = join(directory, name);
+    const stat = await fs.stat(path).catch(() => undefined);
+    if (stat === undefined || !stat.isFile() || now - stat.mtimeMs < olderThanMs) continue;
+    await fs.rm(path, { force: true });
+    removed += 1;
+  }
+  return removed;
+}
+
 /**
  * The .png / .jpg / .jpeg files of a directory (case-insensitive extension, hidden files skipped,
  * symlinks to files followed) as full paths in code-point order of their names.

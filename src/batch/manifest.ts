@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../backends/node-files.js';
+import { dirname, join } from 'node:path';
+import { removeStaleTempFiles, writeFileAtomic } from '../backends/node-files.js';
 
 /** The library version recorded with every result; a new version redoes old outputs. */
 export const SALIP_VERSION = '0.1.0';
@@ -77,4 +77,15 @@ export async function readAllRecords(outDir: string): Promise<ManifestRecord[]> 
 /** True when a record says the job is finished with this library version. */
 export function isCurrentDone(record: ManifestRecord | undefined): boolean {
   return record !== undefined && record.status === 'done' && record.version === SALIP_VERSION;
+}
+
+/**
+ * Clears temp files a killed worker left beside the outputs and in the manifest (older than an
+ * hour, so writes under way elsewhere are left alone). Batch runs and enqueue call it first.
+ */
+export async function sweepInterruptedWrites(outDir: string, outputs: readonly string[]): Promise<number> {
+  const directories = new Set([join(outDir, MANIFEST_DIR), ...outputs.map((o) => dirname(o))]);
+  let removed = 0;
+  for (const directory of directories) removed += await removeStaleTempFiles(directory);
+  return removed;
 }

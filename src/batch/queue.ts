@@ -13,7 +13,7 @@ import { SalipError } from '../core/errors.js';
 import { createCascadeProcessor, type ModelSettings, type ProcessorHandle, type ProcessorInit } from './cascade-processor.js';
 import { checkDistinctOutputs, expandInputs, hashFile, outputPathFor } from './inputs.js';
 import { INTERNAL_ERROR_CODE, describeFailure, runJobOnce, type InputJob, type JobOutcome } from './job.js';
-import { jobKey, SALIP_VERSION } from './manifest.js';
+import { jobKey, SALIP_VERSION, sweepInterruptedWrites } from './manifest.js';
 import { hashTask, resolveTaskSource, type TaskSource } from './task-source.js';
 import { createHash } from 'node:crypto';
 
@@ -89,6 +89,7 @@ export async function enqueue(options: EnqueueOptions): Promise<EnqueueResult> {
   checkDistinctOutputs(inputs, outDir);
   const task = await resolveTaskSource(options.taskSource);
   const taskHash = hashTask(task, { ...options.models, threads: undefined, workers: undefined, version: SALIP_VERSION });
+  await sweepInterruptedWrites(outDir, inputs.map((i) => outputPathFor(i, outDir)));
   const queue = new Queue<SalipJobData>(options.queueName ?? DEFAULT_QUEUE_NAME, { connection: connectionFromUrl(options.redis) });
   try {
     let added = 0;

@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../backends/node-files.js';
 import type { ModelSettings } from './cascade-processor.js';
 import { checkDistinctOutputs, expandInputs, hashFile, outputPathFor, type BatchInput } from './inputs.js';
 import { describeFailure, type InputJob, type JobOutcome } from './job.js';
-import { isCurrentDone, jobKey, readAllRecords, SALIP_VERSION, type ManifestRecord } from './manifest.js';
+import { isCurrentDone, jobKey, readAllRecords, SALIP_VERSION, sweepInterruptedWrites, type ManifestRecord } from './manifest.js';
 import { runPool } from './pool.js';
 import { renderBatchHtml } from './report.js';
 import { hashTask, resolveTaskSource, type TaskSource } from './task-source.js';
@@ -65,6 +65,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   // The task is rebuilt here once: it fails fast when bad, and its hash keys every result.
   const task = await resolveTaskSource(options.taskSource);
   const taskHash = hashTask(task, { ...options.models, threads: undefined, workers: undefined, version: SALIP_VERSION });
+  await sweepInterruptedWrites(outDir, inputs.map((i) => outputPathFor(i, outDir)));
   const records = await readAllRecords(outDir);
   const recorded = new Set(records.map((r) => r.output));
   const byKey = new Map(records.map((r) => [r.key, r]));

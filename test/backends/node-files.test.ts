@@ -2,7 +2,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { listImageFiles, readFileBytes, readImageFile, readMaskFile, writeFileAtomic } from '../../src/backends/node-files.js';
+import { listImageFiles, readFileBytes, readImageFile, readMaskFile, removeStaleTempFiles, writeFileAtomic } from '../../src/backends/node-files.js';
 import { SalipError } from '../../src/core/errors.js';
 import { encodeMaskPng, encodePng } from '../../src/io/image-codecs.js';
 import { dataPath } from '../helpers/data.js';
@@ -179,5 +179,33 @@ describe('listImageFiles', () => {
     const error = await failure(listImageFiles(dir));
     expect(error.code).toBe('FILE_UNREADABLE');
     expect(error.message).toBe(`cannot read image directory ${dir}: permission denied`);
+  });
+});
+
+describe('removeStaleTempFiles', () => {
+  it('removes only writeFileAtomic temp files older than the limit', async () => {
+    const dir = await fs.mkdtemp(join(root, 'sweep-'));
+    const hourAgo = new Date(Date.now() - 2 * 3_600_000);
+    const stale = '.a.png.4242.0badf00d.tmp';
+    const fresh = '.b.png.4242.deadbeef.tmp';
+    const lookalike = '.c.png.tmp'; // not our pattern: someone else's file
+    for (const name of [stale, fresh, lookalike, 'd.png']) await fs.writeFile(join(dir, name), 'x');
+    for (const name of [stale, lookalike, 'd.png']) await fs.utimes(join(dir, name), hourAgo, hourAgo);
+    expect(await removeStaleTempFiles(dir)).toBe(1);
+    expect((await fs.readdir(dir)).sort()).toEqual([fresh, lookalike, 'd.png'].sort());
+    expect(await removeStaleTempFiles(join(root, 'missing-dir'))).toBe(0);
+  });
+
+  it('sweeps a temp file named as writeFileAtomic names it', async () => {
+    const dir = await fs.mkdtemp(join(root, 'sweep-real-'));
+    // Keep the temp file: the failure clean-up's rm is made to fail once.
+    vi.spyOn(fs, 'rename').mockRejectedValueOnce(errnoError('EIO'));
+    vi.spyOn(fs, 'rm').mockRejectedValueOnce(errnoError('EIO'));
+    await expect(writeFileAtomic(join(dir, 'f.png'), new Uint8Array([1]))).rejects.toThrow();
+    vi.restoreAllMocks();
+    const [left] = await fs.readdir(dir);
+    expect(left).toMatch(/^\.f\.png\.\d+\.[0-9a-f]{8}\.tmp$/);
+    expect(await removeStaleTempFiles(dir, 60_000, Date.now() + 120_000)).toBe(1);
+    expect(await fs.readdir(dir)).toEqual([]);
   });
 });
