@@ -10,3 +10,4 @@ export { assertMask, boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, maskArea,
 export { decodeRle, encodeRle, encodeRleInBox, rleArea, rleToBox } from './mask/rle.js';
 export { componentBoxes, connectedComponents, fillHoles, labelPixels } from './mask/components.js';
 export type { ConnectedComponents } from './mask/components.js';
+export { convexHull, maskHullVertices } from './mask/hull.js';

@@ -11,6 +11,8 @@ import {
   decodeRle,
   encodeRle,
   fillHoles,
+  convexHull,
+  maskHullVertices,
   maskArea,
   maskDice,
   maskFromLogits,
@@ -359,5 +361,42 @@ describe('fillHoles', () => {
         for (let l = 1; l <= bg.count; l++) expect(touching.has(l)).toBe(true);
       }),
     );
+  });
+});
+
+describe('convexHull', () => {
+  it('fills a ring and the notch of a crescent, and contains the mask', () => {
+    const ring = fromRows(['0000000', '0111110', '0100010', '0100010', '0111110', '0000000']);
+    expect(toRows(convexHull(ring))).toEqual(['0000000', '0111110', '0111110', '0111110', '0111110', '0000000']);
+    // A C shape: its hull closes the opening on the right.
+    const c = fromRows(['11111', '10000', '10000', '11111']);
+    expect(toRows(convexHull(c))).toEqual(['11111', '11111', '11111', '11111']);
+  });
+
+  it('fills a triangle by pixel centres, diagonal edges included', () => {
+    const corners = fromRows(['10000', '00000', '00000', '00000', '10001']);
+    expect(maskHullVertices(corners)).toEqual([[0, 0], [4, 4], [0, 4]]);
+    expect(toRows(convexHull(corners))).toEqual(['10000', '11000', '11100', '11110', '11111']);
+  });
+
+  it('keeps degenerate masks: empty, one pixel, a line', () => {
+    expect(toRows(convexHull(fromRows(['000', '000'])))).toEqual(['000', '000']);
+    expect(toRows(convexHull(fromRows(['000', '010'])))).toEqual(['000', '010']);
+    expect(toRows(convexHull(fromRows(['100', '010', '001'])))).toEqual(['100', '010', '001']);
+    expect(toRows(convexHull(fromRows(['1001'])))).toEqual(['1111']);
+  });
+
+  it('is convex and contains its input on random blobs (every row and column one run)', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let trial = 0; trial < 20; trial++) {
+      const m = createMask(24, 18);
+      for (let k = 0; k < 6; k++) m.data[Math.floor(rand() * 18) * 24 + Math.floor(rand() * 24)] = 1;
+      const hull = convexHull(m);
+      for (let i = 0; i < m.data.length; i++) if (m.data[i]) expect(hull.data[i]).toBe(1);
+      for (const lines of [toRows(hull), Array.from({ length: 24 }, (_, x) => toRows(hull).map((r) => r[x]).join(''))]) {
+        for (const line of lines) expect(line.replace(/^0*/, '').replace(/0*$/, '')).not.toContain('0');
+      }
+    }
   });
 });

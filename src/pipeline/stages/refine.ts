@@ -4,12 +4,13 @@
  *
  * Beyond the single box pass of the paper: `iterations` > 1 prompts again with the box of the
  * previous pass's mask and its low-res logits as `mask_input` (segment-anything's iterative
- * refinement), so a loose first box tightens; `fillHoles` and `largestComponent` clean each part.
+ * refinement), so a loose first box tightens; `fillHoles`, `largestComponent` and `convexHull`
+ * clean each part.
  * refineAndRescore (rescore.ts) refines more candidates than topK and lets the scorer choose
  * among the refined masks, so a bad first pick can be replaced.
  */
 import { createThresholdUpscaler, upscalerGeometry } from '../../core/everything/index.js';
-import { boxXywhToXyxy, connectedComponents, createMask, fillHoles, maskUnion } from '../../core/mask.js';
+import { boxXywhToXyxy, connectedComponents, convexHull, createMask, fillHoles, maskUnion } from '../../core/mask.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../../core/types.js';
 import type { SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { embeddingFor, type PromptedMask, type PromptedOptions } from './prompted.js';
@@ -24,6 +25,11 @@ export interface RefineSettings {
   fillHoles?: boolean;
   /** Keep only each part's largest connected component (default false). */
   largestComponent?: boolean;
+  /**
+   * Replace each part by its filled convex hull (default false), after the other clean-ups: for
+   * convex organs SAM returns as a ring or a crescent (a fetal skull without its inside).
+   */
+  convexHull?: boolean;
   /**
    * Also decode each candidate's box with multi-mask output and let the scorer weigh SAM's three
    * granularities against the refined mask (default false; one more decoder run per candidate,
@@ -64,6 +70,7 @@ export function resolveRefineSettings(settings: RefineSettings = {}): Required<R
     iterations: numberOption(settings.iterations, 1, 'refine iterations', { integer: true, min: 1, max: 8 }),
     fillHoles: settings.fillHoles === true,
     largestComponent: settings.largestComponent === true,
+    convexHull: settings.convexHull === true,
     multimaskAlternatives: settings.multimaskAlternatives === true,
     maskThreshold: numberOption(settings.maskThreshold, 0, 'refine maskThreshold', { min: -20, max: 20 }),
   };
@@ -80,11 +87,12 @@ export function largestComponent(mask: BinaryMask): BinaryMask {
   return out;
 }
 
-/** The part clean-up a task asks for: largest component first, then holes filled. */
+/** The part clean-up a task asks for: largest component first, then holes filled, then the hull. */
 export function cleanPart(mask: BinaryMask, settings: Required<RefineSettings>): BinaryMask {
   let out = mask;
   if (settings.largestComponent) out = largestComponent(out);
   if (settings.fillHoles) out = fillHoles(out);
+  if (settings.convexHull) out = convexHull(out);
   return out;
 }
 

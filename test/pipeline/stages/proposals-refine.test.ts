@@ -100,6 +100,9 @@ describe('part clean-up', () => {
     expect(largest.data[1 * 20 + 1]).toBe(1);
     const cleaned = cleanPart(m, resolveRefineSettings({ largestComponent: true, fillHoles: true }));
     expect(maskArea(cleaned)).toBe(100);
+    // The hull after the rest: an L-shaped part becomes its triangle-closed hull.
+    const l = rectMask(20, 20, [[2, 2, 3, 12], [2, 11, 12, 12]]);
+    expect(maskArea(cleanPart(l, resolveRefineSettings({ convexHull: true })))).toBeGreaterThan(maskArea(l) + 30);
     // Off by default: the mask comes back as it was.
     expect(cleanPart(m, resolveRefineSettings({}))).toBe(m);
   });
