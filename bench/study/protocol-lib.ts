@@ -119,16 +119,20 @@ export async function heldOutReport(
   const calls: number[] = [];
   for (const item of report) {
     const embedding = await salip.sam.embed(item.image);
-    const everything = options.everythingFor
-      ? await options.everythingFor(item, base.everything, embedding)
-      : await segmentEverything(salip.sam, item.image, { ...everythingRunOptions(base.everything, salip), embedding });
+    // Fast mode guides its grid by the exemplars: every draw runs its own segment-everything.
+    const fast = base.everything?.mode === 'fast';
+    const everything = fast
+      ? undefined
+      : options.everythingFor
+        ? await options.everythingFor(item, base.everything, embedding)
+        : await segmentEverything(salip.sam, item.image, { ...everythingRunOptions(base.everything, salip), embedding });
     unprompted.push(maskDice((await unpromptedSam(salip.sam, item.image, { embedding })).mask, item.groundTruth));
     gtBox.push(maskDice((await gtBoxSam(salip.sam, item.image, item.groundTruth, { embedding })).union, item.groundTruth));
     for (const [d, t] of tasks.entries()) {
       const run = await runCascade({ sam: salip.sam, scorer: salip.scorerFor(t) }, item.image, t, { embedding, everything });
       dice[d].cascade.push(maskDice(run.classes[cls.name].mask, item.groundTruth));
       dice[d].exemplarBox.push(maskDice((await exemplarBoxSam(salip.sam, item.image, t.classes[0], { ...t.refine, embedding })).mask, item.groundTruth));
-      calls.push(everything.stats.decoderCalls + run.decoderCalls.proposals + run.decoderCalls.refine);
+      calls.push((everything?.stats.decoderCalls ?? 0) + run.decoderCalls.everything + run.decoderCalls.proposals + run.decoderCalls.refine);
     }
     options.onImage?.(item.name);
   }

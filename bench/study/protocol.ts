@@ -53,6 +53,11 @@ const CONFIGS: Record<string, Config> = {
   'each-t2': { proposals: { eachExemplarBox: true }, refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, maskThreshold: 2 }, exemplarScoring: { locationWeight: 20 } },
   'each-loc40': { proposals: { eachExemplarBox: true }, refine: { iterations: 1, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 40 } },
   'each-it2': { proposals: { eachExemplarBox: true }, refine: { iterations: 2, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
+  defaults: {},
+  hull: { refine: { convexHull: true } },
+  'fill-hull': { refine: { fillHoles: true, convexHull: true } },
+  'lc-fill': { refine: { largestComponent: true, fillHoles: true } },
+  'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };
 const configNames = args.configs ? args.configs.split(',') : Object.keys(CONFIGS);

@@ -4,7 +4,9 @@
  * other half, 5 draws per direction; mean and worst draw, beside the exemplar-box, un-prompted
  * and GT-box baselines, and the cascade's decoder runs per image.
  *
- *   npx tsx bench/study/report.ts [task ...] [--draws 5] [--tuned-on 0,1]
+ *   npx tsx bench/study/report.ts [task ...] [--draws 5] [--tuned-on 0,1] [--fast]
+ *
+ * --fast runs segment-everything in fast mode (the exemplar-guided grid), to compare with exact.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +21,7 @@ import { PROTOCOL_TASKS, heldOutReport, loadFolder, mean, type HeldOutReport, ty
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { draws: { type: 'string', default: '5' }, 'tuned-on': { type: 'string', default: '0,1' } },
+  options: { draws: { type: 'string', default: '5' }, 'tuned-on': { type: 'string', default: '0,1' }, fast: { type: 'boolean', default: false } },
 });
 const directions = args['tuned-on'].split(',').map(Number) as Array<0 | 1>;
 const tasks = (positionals.length > 0 ? positionals : Object.keys(PROTOCOL_TASKS)) as ProtocolTask[];
@@ -47,7 +49,9 @@ try {
     results[task] = [];
     for (const tunedOn of directions) {
       const t0 = performance.now();
-      const r = await heldOutReport(salip, shippedTask(task), items, {
+      const shipped = shippedTask(task);
+      const run = args.fast ? { ...shipped, everything: { ...shipped.everything, mode: 'fast' as const } } : shipped;
+      const r = await heldOutReport(salip, run, items, {
         draws,
         tunedOn,
         everythingFor: (item, params, embedding) => cachedPool(salip.sam, task, item.name, item.image, params, embedding),
@@ -75,4 +79,4 @@ for (const [task, reports] of Object.entries(results)) {
       `${mean(box).toFixed(3)} | ${mean(reports.map((r) => r.unprompted)).toFixed(3)} | ${mean(reports.map((r) => r.gtBox)).toFixed(3)} | ${mean(reports.map((r) => r.decoderCalls)).toFixed(0)} |`,
   );
 }
-writeFileSync(cachePath('protocol', `report-${Date.now()}.json`), JSON.stringify(results));
+writeFileSync(cachePath('protocol', `report${args.fast ? '-fast' : ''}-${Date.now()}.json`), JSON.stringify(results));
