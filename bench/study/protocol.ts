@@ -57,6 +57,10 @@ const CONFIGS: Record<string, Config> = {
   hull: { refine: { convexHull: true } },
   'fill-hull': { refine: { fillHoles: true, convexHull: true } },
   'lc-fill': { refine: { largestComponent: true, fillHoles: true } },
+  shape10: { exemplarScoring: { shapeWeight: 10 } },
+  shape20: { exemplarScoring: { shapeWeight: 20 } },
+  shape40: { exemplarScoring: { shapeWeight: 40 } },
+  'shape20-hull': { refine: { convexHull: true }, exemplarScoring: { shapeWeight: 20 } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };

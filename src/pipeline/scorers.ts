@@ -8,6 +8,7 @@ import { SalipError } from '../core/errors.js';
 import { throwIfAborted } from './stages/options.js';
 import { boxXywhToXyxy, decodeRle } from '../core/mask.js';
 import { exemplarPrior, priorBoxAgreement, type ExemplarPrior } from '../core/exemplar-prior.js';
+import { exemplarShapes, recordShape, shapePriorAgreement } from '../core/shape-prior.js';
 import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowFeatures, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
@@ -196,6 +197,12 @@ export interface ExemplarScorerOptions {
    * elsewhere, and where they do not (fetal heads) the prior fades by itself. Default 0 (off).
    */
   locationWeight?: number;
+  /**
+   * Adds this times the candidate's shape agreement with the exemplars' parts (0-1; each mask
+   * resampled over its own box, core/shape-prior.ts), so that a crescent or a strip loses to the
+   * filled outline the exemplars show. Default 0 (off).
+   */
+  shapeWeight?: number;
 }
 
 /**
@@ -204,6 +211,14 @@ export interface ExemplarScorerOptions {
  * evaluate's modes), and pooling, not the cosines, is what costs.
  */
 const pooledRecords = new WeakMap<Float32Array, WeakMap<object, Map<number, RegionFeatures>>>();
+
+/** Shape descriptors of pool records, per record mask (weakly held), for the same reason. */
+const recordShapes = new WeakMap<object, Float32Array>();
+function shapeOfRecord(record: MaskRecord): Float32Array {
+  let shape = recordShapes.get(record.segmentation);
+  if (!shape) recordShapes.set(record.segmentation, (shape = recordShape(record.segmentation, record.bbox)));
+  return shape;
+}
 
 /** Region and context features of one region, both unnormalised. */
 interface RegionFeatures {
@@ -238,7 +253,20 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   if (typeof locationWeight !== 'number' || !Number.isFinite(locationWeight) || locationWeight < 0) {
     throw new SalipError('INVALID_ARGUMENT', `exemplar scorer locationWeight: expected a number >= 0, got ${JSON.stringify(options.locationWeight)}`);
   }
+  const shapeWeight = options.shapeWeight ?? 0;
+  if (typeof shapeWeight !== 'number' || !Number.isFinite(shapeWeight) || shapeWeight < 0) {
+    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer shapeWeight: expected a number >= 0, got ${JSON.stringify(options.shapeWeight)}`);
+  }
   const withContext = similarity === 'region+context';
+  const shapes = new WeakMap<Exemplar[], Map<number, Float32Array[][]>>();
+  /** The exemplars' part shapes for a class of `parts` parts, computed once per list. */
+  const shapesOf = (list: Exemplar[], parts: number): Float32Array[][] => {
+    let byParts = shapes.get(list);
+    if (!byParts) shapes.set(list, (byParts = new Map()));
+    let found = byParts.get(parts);
+    if (!found) byParts.set(parts, (found = exemplarShapes(list.map((e) => e.mask), parts)));
+    return found;
+  };
   const priors = new WeakMap<Exemplar[], Map<number, ExemplarPrior>>();
   /** The exemplars' box prior for a class of `parts` parts, computed once per list. */
   const priorOf = (list: Exemplar[], parts: number): ExemplarPrior => {
@@ -337,7 +365,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -386,16 +414,19 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const scores = new Float32Array(nClasses * n);
       const imageMean = imageMeanOf(embedding);
       const locations = locationWeight > 0 ? lists.map((list, c) => priorOf(list, ctx.classes[c].topK ?? 1)) : [];
+      const classShapes = shapeWeight > 0 ? lists.map((list, c) => shapesOf(list, ctx.classes[c].topK ?? 1)) : [];
       ctx.candidates.forEach((record, i) => {
         const f = recordFeatures(embedding, record, imageMean);
         // Records built by hand may carry no stability score; they get no prior.
         const prior = stabilityWeight > 0 && Number.isFinite(record.stabilityScore) ? stabilityWeight * record.stabilityScore : 0;
+        const shape = shapeWeight > 0 ? shapeOfRecord(record) : undefined;
         protos.forEach((p, c) => {
           const similarityScore = f.context && p.context ? 50 * (cosine(f.region, p.region) + cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
           const location = locations[c]
             ? locationWeight * locations[c].consistency * priorBoxAgreement(locations[c], boxXywhToXyxy(record.bbox), imageWidth, imageHeight)
             : 0;
-          scores[c * n + i] = similarityScore + prior + location;
+          const shapeScore = shape ? shapeWeight * shapePriorAgreement(classShapes[c], shape) : 0;
+          scores[c * n + i] = similarityScore + prior + location + shapeScore;
         });
       });
       return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };

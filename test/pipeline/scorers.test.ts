@@ -303,6 +303,29 @@ describe('createExemplarScorer', () => {
     expect(() => createExemplarScorer(sam, {}, { locationWeight: -2 })).toThrow(/locationWeight/);
   });
 
+  it('adds the shape prior: weight x soft IoU of the box-normalised candidate mask with the exemplar parts', async () => {
+    const sam = colourSam();
+    const halves = paint(64, 64, [{ x0: 0, y0: 0, x1: 32, y1: 64, colour: RED }, { x0: 32, y0: 0, x1: 64, y1: 64, colour: GREEN }]);
+    const leftHalf = rectMask(64, 64, { x0: 0, y0: 0, x1: 32, y1: 64 });
+    const embedding = await sam.embed(halves);
+    const exemplars = { red: [{ image: halves, mask: leftHalf }] };
+    const plain = createExemplarScorer(sam, exemplars, { similarity: 'region', stabilityWeight: 0 });
+    const shaped = createExemplarScorer(sam, exemplars, { similarity: 'region', stabilityWeight: 0, shapeWeight: 20 });
+    expect(shaped.name).toBe('exemplar:region:image-mean:stability0:shape20');
+    // A filled rectangle anywhere, at any size, has the exemplar's shape (a filled box); an L of
+    // two bars in its box fills only part of it, and the prior gives it that share.
+    const small = rectMask(64, 64, { x0: 4, y0: 4, x1: 12, y1: 20 });
+    const l = rectMask(64, 64, { x0: 0, y0: 0, x1: 8, y1: 32 });
+    for (let y = 24; y < 32; y++) for (let x = 0; x < 32; x++) l.data[y * 64 + x] = 1;
+    const candidates = [record(small), record(l)];
+    const a = await plain.score({ image: halves, embedding, candidates, classes: [{ name: 'red' }] });
+    const b = await shaped.score({ image: halves, embedding, candidates, classes: [{ name: 'red' }] });
+    expect(b.scores[0] - a.scores[0]).toBeCloseTo(20, 4);
+    const lFill = (8 * 32 + 24 * 8) / (32 * 32);
+    expect(b.scores[1] - a.scores[1]).toBeCloseTo(20 * lFill, 1);
+    expect(() => createExemplarScorer(sam, {}, { shapeWeight: Number.NaN })).toThrow(/shapeWeight/);
+  });
+
   it('the context term prefers the whole organ to a part of it', async () => {
     const sam = colourSam();
     // Exemplar: a red 2 x 2-cell organ on blue. Target: a red 3 x 3-cell organ on blue; candidates are
