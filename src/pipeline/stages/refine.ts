@@ -41,6 +41,12 @@ export interface RefineSettings {
    * low-contrast organ's mask leaks into its neighbours.
    */
   maskThreshold?: number;
+  /**
+   * Widens each candidate's box by this share of its width and height on every side before the
+   * first pass (default 0). A candidate that stops at the inner edge of a bright boundary (the
+   * brain inside a fetal skull) then refines into the whole organ; SAM decides where it ends.
+   */
+  boxMargin?: number;
 }
 
 export interface RefineOptions extends PromptedOptions, RefineSettings {}
@@ -73,6 +79,7 @@ export function resolveRefineSettings(settings: RefineSettings = {}): Required<R
     convexHull: settings.convexHull === true,
     multimaskAlternatives: settings.multimaskAlternatives === true,
     maskThreshold: numberOption(settings.maskThreshold, 0, 'refine maskThreshold', { min: -20, max: 20 }),
+    boxMargin: numberOption(settings.boxMargin, 0, 'refine boxMargin', { min: 0, max: 1 }),
   };
 }
 
@@ -96,8 +103,16 @@ export function cleanPart(mask: BinaryMask, settings: Required<RefineSettings>):
   return out;
 }
 
+/** `box` widened by `margin` x its width / height on each side, clamped to a width x height image. */
+export function widenBox(box: BoxXYXY, margin: number, width: number, height: number): BoxXYXY {
+  if (margin === 0) return box;
+  const dx = margin * (box[2] - box[0] + 1);
+  const dy = margin * (box[3] - box[1] + 1);
+  return [Math.max(0, box[0] - dx), Math.max(0, box[1] - dy), Math.min(width - 1, box[2] + dx), Math.min(height - 1, box[3] + dy)];
+}
+
 /**
- * Refines one box: `iterations` single-mask passes, each after the first prompted with the box
+ * Refines one box (widened by settings.boxMargin first): `iterations` single-mask passes, each after the first prompted with the box
  * of the previous mask and its low-res logits. Stops early when a pass returns an empty mask
  * (the previous pass is kept).
  */
@@ -110,7 +125,7 @@ export async function refineBox(
 ): Promise<RefinedPart> {
   const t = embedding.transform;
   let upscale: ReturnType<typeof createThresholdUpscaler> | undefined;
-  let prompt: SamPrompt = { box };
+  let prompt: SamPrompt = { box: widenBox(box, settings.boxMargin, t.imageWidth, t.imageHeight) };
   let best: Omit<RefinedPart, 'working' | 'passes'> & { mask: BinaryMask } | undefined;
   let passes = 0;
   for (let pass = 0; pass < settings.iterations; pass++) {
@@ -138,6 +153,7 @@ export async function refineBox(
 export async function boxAlternatives(sam: SamModel, embedding: SamImageEmbedding, box: BoxXYXY, settings: Required<RefineSettings>): Promise<RefinedPart[]> {
   if (!sam.info.supportsMultimask) return [];
   const t = embedding.transform;
+  box = widenBox(box, settings.boxMargin, t.imageWidth, t.imageHeight);
   const result = await sam.decode(embedding, { box }, { multimask: true });
   const upscale = createThresholdUpscaler(upscalerGeometry(result.lowResSize, t));
   const parts: RefinedPart[] = [];

@@ -7,7 +7,7 @@ import { createMask, encodeRle, maskArea, maskDice, maskIoU, segmentWithBoxes, t
 import { pointGrid } from '../../../src/core/everything/index.js';
 import type { BinaryMask, BoxXYXY } from '../../../src/core/types.js';
 import { decodeProposals, proposeCandidates, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
-import { cleanPart, largestComponent, refine, refineBox, resolveRefineSettings } from '../../../src/pipeline/stages/refine.js';
+import { cleanPart, largestComponent, refine, refineBox, resolveRefineSettings, widenBox } from '../../../src/pipeline/stages/refine.js';
 import { distinctCandidates, refineAndRescore } from '../../../src/pipeline/stages/rescore.js';
 import { retrieve } from '../../../src/pipeline/stages/retrieve.js';
 import type { SamPrompt } from '../../../src/pipeline/types.js';
@@ -83,6 +83,16 @@ describe('refineBox', () => {
     const direct = await segmentWithBoxes(sam, image, boxes, { outputWidth: 100, outputHeight: 80 });
     expect(refined.organ.parts.map((p) => p.mask.data)).toEqual(direct.masks.map((m) => m.mask.data));
     expect(refined.organ.mask.data).toEqual(direct.union.data);
+  });
+
+  it('widens the first box by boxMargin on each side, clamped to the image', async () => {
+    const { sam, prompts } = recordingFakeSam();
+    const embedding = await sam.embed(testImage(64, 48));
+    await refineBox(sam, embedding, [10, 8, 29, 17], resolveRefineSettings({ boxMargin: 0.25 }), undefined);
+    // 20 x 10 box: 5 px sideways, 2.5 px up and down.
+    expect(prompts[0]).toEqual({ box: [5, 5.5, 34, 19.5] });
+    expect(widenBox([2, 1, 61, 45], 0.5, 64, 48)).toEqual([0, 0, 63, 47]);
+    expect(() => resolveRefineSettings({ boxMargin: -0.1 })).toThrow(/boxMargin/);
   });
 
   it('refuses a bad iteration count by name', () => {
