@@ -7,6 +7,7 @@
  * cannot.
  */
 import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRle, maskArea, maskIoU, maskToBox, maskUnion } from '../../core/mask.js';
+import { exemplarPrior, normalizeBox, type ExemplarPrior } from '../../core/exemplar-prior.js';
 import { topK } from '../../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../../core/types.js';
 import type { ClassSpec, Scorer } from '../scorers.js';
@@ -62,6 +63,57 @@ export function distinctCandidates(retrieval: RetrievalResult, classIndex: numbe
   return taken;
 }
 
+/**
+ * For a class of several parts (two lungs, two clavicles): the retrieval order dealt out over the
+ * exemplars' part boxes, best of each part in turn, so the refined candidates cover every part.
+ * Without this the best five candidates of a chest X-ray are often all the same lung, and the
+ * other lung never reaches the re-scoring. A candidate belongs to the part whose prior box it
+ * overlaps most (normalised IoU); candidates that overlap none come after the dealt ones.
+ */
+export function candidatesPerPart(
+  retrieval: RetrievalResult,
+  classIndex: number,
+  count: number,
+  prior: ExemplarPrior,
+  width: number,
+  height: number,
+): RetrievedCandidate[] {
+  const ranked = distinctCandidates(retrieval, classIndex, retrieval.pool.length);
+  const queues: RetrievedCandidate[][] = prior.parts.map(() => []);
+  const unplaced: RetrievedCandidate[] = [];
+  for (const candidate of ranked) {
+    const box = normalizeBox(boxXywhToXyxy(candidate.record.bbox), width, height);
+    let best = -1;
+    let bestIou = 0;
+    prior.parts.forEach((part, p) => {
+      const iou = boxIoU(part, box);
+      if (iou > bestIou) [best, bestIou] = [p, iou];
+    });
+    (best >= 0 ? queues[best] : unplaced).push(candidate);
+  }
+  const dealt: RetrievedCandidate[] = [];
+  for (let round = 0; dealt.length < count && queues.some((q) => q.length > round); round++) {
+    for (const queue of queues) if (round < queue.length && dealt.length < count) dealt.push(queue[round]);
+  }
+  for (const candidate of unplaced) if (dealt.length < count) dealt.push(candidate);
+  return dealt.map((c, rank) => ({ ...c, rank }));
+}
+
+/** The exemplars' part prior of a class of k > 1 parts, when its exemplars show that many parts. */
+const partPriors = new WeakMap<object, Map<number, ExemplarPrior | null>>();
+function partPriorOf(cls: ClassSpec, k: number): ExemplarPrior | undefined {
+  if (k < 2 || !cls.exemplars || cls.exemplars.length === 0) return undefined;
+  let byParts = partPriors.get(cls.exemplars);
+  if (!byParts) partPriors.set(cls.exemplars, (byParts = new Map()));
+  let prior = byParts.get(k);
+  if (prior === undefined) {
+    const found = exemplarPrior(cls.exemplars.map((e) => e.mask), k);
+    prior = found.partSources > 0 ? found : null;
+    byParts.set(k, prior);
+  }
+  return prior ?? undefined;
+}
+
 function refinedRecord(part: RefinedPart, area: number, source: MaskRecord): MaskRecord {
   const mask = part.working;
   const box = maskToBox(mask);
@@ -95,7 +147,9 @@ export async function refineAndRescore(
   for (const [c, cls] of classes.entries()) {
     const k = cls.topK ?? 1;
     const count = Math.max(k, numberOption(options.candidates, k, 'refine candidates', { integer: true, min: 1, max: 32 }));
-    const distinct = distinctCandidates(retrieval, c, count);
+    const prior = count > k ? partPriorOf(cls, k) : undefined;
+    const t = embedding.transform;
+    const distinct = prior ? candidatesPerPart(retrieval, c, count, prior, t.imageWidth, t.imageHeight) : distinctCandidates(retrieval, c, count);
     // refined[i] came from sources[i]; multi-mask alternatives repeat their source.
     const sources: RetrievedCandidate[] = [];
     const refined: RefinedPart[] = [];

@@ -8,9 +8,10 @@ import { pointGrid } from '../../../src/core/everything/index.js';
 import type { BinaryMask, BoxXYXY } from '../../../src/core/types.js';
 import { decodeProposals, proposeCandidates, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
 import { cleanPart, largestComponent, refine, refineBox, resolveRefineSettings, widenBox } from '../../../src/pipeline/stages/refine.js';
-import { distinctCandidates, refineAndRescore } from '../../../src/pipeline/stages/rescore.js';
+import { candidatesPerPart, distinctCandidates, refineAndRescore } from '../../../src/pipeline/stages/rescore.js';
 import { retrieve } from '../../../src/pipeline/stages/retrieve.js';
 import type { SamPrompt } from '../../../src/pipeline/types.js';
+import { exemplarPrior } from '../../../src/core/exemplar-prior.js';
 import { createFakeSam, testImage } from '../../helpers/fake-sam.js';
 
 function rectMask(width: number, height: number, boxes: BoxXYXY[]): BinaryMask {
@@ -155,6 +156,38 @@ describe('refineAndRescore', () => {
     const out = await refineAndRescore(sam, fnScorer((r) => r.area), image, retrieval, classes, { embedding, candidates: 4 });
     expect(out.lungs.chosen).toHaveLength(2);
     expect(maskIoU(out.lungs.chosen[0].part.mask, out.lungs.chosen[1].part.mask)).toBeLessThan(0.5);
+  });
+});
+
+describe('candidatesPerPart', () => {
+  it('deals the retrieval order out over the exemplar parts, so every part reaches the re-scoring', async () => {
+    const W = 64;
+    const H = 64;
+    const sam = createFakeSam();
+    const image = testImage(W, H);
+    const embedding = await sam.embed(image);
+    // Left lung candidates outscore the right lung's: the five best are all left.
+    // The left ones overlap each other by mask IoU > 0.5: one left lung, seen six times.
+    const left = [[4, 8, 26, 56], [5, 9, 25, 55], [4, 20, 26, 56], [4, 10, 24, 56], [5, 12, 26, 54], [4, 8, 26, 50]] as BoxXYXY[];
+    const right = [[36, 8, 58, 56], [38, 10, 58, 50]] as BoxXYXY[];
+    const stray = rectRecord(W, H, [28, 0, 34, 3]);
+    const pool = [...left.map((b) => rectRecord(W, H, b)), ...right.map((b) => rectRecord(W, H, b)), stray];
+    const score = (r: MaskRecord) => (r === stray ? 50 : r.bbox[0] < 30 ? 200 - r.bbox[1] : 100 - r.bbox[1]);
+    const classes = [{ name: 'lungs', topK: 2 }];
+    const retrieval = await retrieve(fnScorer(score), image, pool, classes, { embedding });
+    expect(distinctCandidates(retrieval, 0, 5).every((c) => c.record.bbox[0] < 30)).toBe(true);
+    const exemplarMask = rectMask(W, H, [[4, 8, 26, 56], [36, 8, 58, 56]]);
+    const prior = exemplarPrior([exemplarMask], 2);
+    const dealt = candidatesPerPart(retrieval, 0, 5, prior, W, H);
+    expect(dealt.map((c) => (c.record.bbox[0] < 30 ? 'L' : 'R'))).toEqual(['L', 'R', 'L', 'R', 'L']);
+    expect(dealt.map((c) => c.rank)).toEqual([0, 1, 2, 3, 4]);
+    // When the parts run out, the rest of the order follows (here the stray candidate last).
+    expect(candidatesPerPart(retrieval, 0, 9, prior, W, H).at(-1)!.record).toBe(stray);
+
+    // In the cascade's refinement: exemplars with two parts, so both lungs are chosen.
+    const classWithExemplars = [{ name: 'lungs', topK: 2, exemplars: [{ image, mask: exemplarMask }] }];
+    const out = await refineAndRescore(sam, fnScorer(score), image, retrieval, classWithExemplars, { embedding, candidates: 4 });
+    expect(out.lungs.chosen.map((p) => (p.source.record.bbox[0] < 30 ? 'L' : 'R')).sort()).toEqual(['L', 'R']);
   });
 });
 
