@@ -25,7 +25,8 @@ import type { SamImageEmbedding } from './types.js';
 /**
  * The values each searched parameter may take: the authors' grid for segment-everything and
  * the area maximum, and the settings that decide quality now: the exemplar-guided proposals,
- * refinement passes and re-scored candidates, and the exemplar scorer's location prior.
+ * refinement passes, box margin and re-scored candidates, and the exemplar scorer's location and
+ * shape priors.
  */
 export interface TuneSpace {
   pointsPerSide: number[];
@@ -43,6 +44,10 @@ export interface TuneSpace {
   refineCandidates: number[];
   /** The exemplar scorer's location prior weight. */
   locationWeight: number[];
+  /** The exemplar scorer's shape prior weight. */
+  shapeWeight: number[];
+  /** Share of a candidate box's size it is widened by per side before refinement. */
+  boxMargin: number[];
 }
 
 export const DEFAULT_TUNE_SPACE: TuneSpace = {
@@ -56,6 +61,8 @@ export const DEFAULT_TUNE_SPACE: TuneSpace = {
   refineIterations: [1, 2, 3],
   refineCandidates: [1, 3, 5],
   locationWeight: [0, 20, 40],
+  shapeWeight: [0, 20, 40],
+  boxMargin: [0, 0.1, 0.2],
 };
 
 export interface TuneImage {
@@ -78,7 +85,7 @@ export interface TuneOptions extends StageControl {
 }
 
 /** One trial's settings: segment-everything's parameters, the area maximum and the cascade's settings. */
-export type TuneParams = EverythingParams & { maxAreaFraction: number; proposals: boolean; refineIterations: number; refineCandidates: number; locationWeight: number };
+export type TuneParams = EverythingParams & { maxAreaFraction: number; proposals: boolean; refineIterations: number; refineCandidates: number; locationWeight: number; shapeWeight: number; boxMargin: number };
 
 export interface TuneTrial {
   readonly params: TuneParams;
@@ -141,6 +148,8 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
       refineIterations: rng.pick(space.refineIterations),
       refineCandidates: rng.pick(space.refineCandidates),
       locationWeight: rng.pick(space.locationWeight),
+      shapeWeight: rng.pick(space.shapeWeight),
+      boxMargin: rng.pick(space.boxMargin),
     };
     const task = taskWith(base, params);
     const scorer = salip.scorerFor(task);
@@ -185,15 +194,15 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
 
 /** The task with a trial's settings in place (classes, prompts and exemplars kept). */
 export function taskWith(base: SalipTask, params: TuneParams): SalipTask {
-  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, ...everything } = params;
+  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, ...everything } = params;
   return withTaskDefaults({
     ...base,
     maxArea: undefined,
     maxAreaFraction,
     everything,
     proposals: proposals ? { ...(base.proposals || {}) } : false,
-    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates },
-    exemplarScoring: { ...base.exemplarScoring, locationWeight },
+    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin },
+    exemplarScoring: { ...base.exemplarScoring, locationWeight, shapeWeight },
   });
 }
 

@@ -384,6 +384,8 @@ describe('baselines, evaluate and tune', () => {
     // The tuned task carries the cascade settings of the best trial and its classes as given.
     expect(a.task.refine).toMatchObject({ iterations: a.best.params.refineIterations, candidates: a.best.params.refineCandidates });
     expect(a.task.exemplarScoring?.locationWeight).toBe(a.best.params.locationWeight);
+    expect(a.task.exemplarScoring?.shapeWeight).toBe(a.best.params.shapeWeight);
+    expect(a.task.refine?.boxMargin).toBe(a.best.params.boxMargin);
     expect(a.task.proposals === false).toBe(!a.best.params.proposals);
     expect(a.task.classes).toEqual(TASK.classes);
     expect(new Set(a.trials.map((t) => `${t.params.refineIterations}/${t.params.refineCandidates}`)).size).toBeGreaterThan(1);
