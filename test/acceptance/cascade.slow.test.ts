@@ -48,15 +48,17 @@ function table(r: HeldOutReport, seconds: number): string {
  * reaches them, else the measured figures less a small margin (docs/results.md says which).
  */
 const THRESHOLDS: Record<ProtocolTask, { mean: number; worst: number; overBox: number }> = {
-  // Measured 0.753 / 0.737 (target 0.88 / 0.85: not reached), exemplar-box 0.719.
-  fetal_head_us: { mean: 0.73, worst: 0.71, overBox: 0 },
+  // Measured 0.777 / 0.751 (target 0.88 / 0.85: not reached; the other direction 0.867 / 0.815),
+  // exemplar-box 0.719.
+  fetal_head_us: { mean: 0.76, worst: 0.73, overBox: 0 },
   // Measured 0.837 / 0.791 (target 0.88 / 0.86: not reached), and below the exemplar-box
   // baseline (0.854): the lungs' place is so constant that the mean box alone does better.
   lung_xray: { mean: 0.82, worst: 0.77, overBox: -0.03 },
-  // Measured 0.860 / 0.846 (issue target 0.90 / 0.88: not reached), exemplar-box 0.819.
-  brain_mri: { mean: 0.84, worst: 0.83, overBox: 0 },
-  // Measured 0.844 / 0.829 (target 0.85 / 0.82: the worst draw reaches it, the mean not), exemplar-box 0.792.
-  jsrt_heart: { mean: 0.82, worst: 0.8, overBox: 0 },
+  // Measured 0.879 / 0.866 (issue target 0.90 / 0.88: not reached on this half; the other
+  // direction reaches 0.900 / 0.890), exemplar-box 0.819.
+  brain_mri: { mean: 0.86, worst: 0.85, overBox: 0 },
+  // Measured 0.858 / 0.843 (target 0.85 / 0.82: reached), exemplar-box 0.792.
+  jsrt_heart: { mean: 0.84, worst: 0.82, overBox: 0 },
   // Measured 0.424 / 0.378 (aim 0.70; GT-box SAM itself reaches 0.63), exemplar-box 0.407.
   jsrt_clavicles: { mean: 0.4, worst: 0.36, overBox: 0 },
 };
