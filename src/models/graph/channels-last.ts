@@ -215,17 +215,18 @@ export function carryChannelsLast(modelBytes: Uint8Array): ChannelsLastReport {
       nodes.push(makeNode('Transpose', `${p}to_nhwc`, [input], [source], [intsAttribute('perm', [0, 2, 3, 1])]));
     }
     inits.push(makeTensor(`${p}weight`, FLOAT, [map.cin, map.k * map.k * map.cout], map.matrix));
-    const shaped = map.bias ? `${p}shaped` : `${p}out`;
+    // The bias is added before the reshape, where ONNX Runtime fuses it into the (int8) MatMul.
+    const product = map.bias ? `${p}biased` : `${p}product`;
+    nodes.push(makeNode('MatMul', `${p}matmul`, [source, `${p}weight`], [`${p}product`]));
+    if (map.bias) {
+      const bias = new Float32Array(map.k * map.k * map.cout);
+      for (let b = 0; b < map.k * map.k; b++) bias.set(map.bias, b * map.cout);
+      inits.push(makeTensor(`${p}bias`, FLOAT, [bias.length], bias));
+      nodes.push(makeNode('Add', `${p}bias_add`, [`${p}product`, `${p}bias`], [product]));
+    }
     // [N, H*W, B, k*k*Cout] -> [N, H*W, B*k*k, Cout]; from NCHW, [N, H, W, k*k*Cout] -> [N, H*W, k*k, Cout].
     const shape = from ? [0, 0, blockPixels(from) * map.k * map.k, map.cout] : [0, -1, map.k * map.k, map.cout];
-    nodes.push(
-      makeNode('MatMul', `${p}matmul`, [source, `${p}weight`], [`${p}product`]),
-      makeNode('Reshape', `${p}blocks`, [`${p}product`, int64(`${p}shape`, shape)], [shaped]),
-    );
-    if (map.bias) {
-      inits.push(makeTensor(`${p}bias`, FLOAT, [map.cout], map.bias));
-      nodes.push(makeNode('Add', `${p}bias_add`, [shaped, `${p}bias`], [`${p}out`]));
-    }
+    nodes.push(makeNode('Reshape', `${p}blocks`, [product, int64(`${p}shape`, shape)], [`${p}out`]));
     layouts.set(node.output![0], { kind: 'pixels', entry: from?.entry ?? input, blocks: [...(from?.blocks ?? []), map.k], channels: map.cout, physical: `${p}out` });
     rewritten.push(node.name || `ConvTranspose_${index}`);
     return undefined;
