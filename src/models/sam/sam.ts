@@ -63,8 +63,8 @@ export interface SamConfig extends SamPresetOverrides {
    * kernel == stride as MatMuls, LayerNorm2d and GELU on the channels-last pixels, one pixel
    * shuffle at the end). Same masks (logits within float rounding, ~1e-5), faster per call, and
    * with `quantize` the upscaling's matrix products run in int8 too (docs/performance.md).
-   * Default true; false loads the decoder graph as exported. Graphs without the pattern are
-   * left as they are.
+   * Default true; false loads the decoder graph as exported. Meta-style decoders only (the
+   * other families load as exported); graphs without the pattern are left as they are.
    */
   channelsLastDecoder?: boolean;
 }
@@ -113,8 +113,10 @@ async function loadDecoder(
   // the edited outputs), in that order: the rewrite's MatMuls are then quantized too.
   const quantize = quantizeOptionsOf(config.quantize, 'SamConfig.quantize');
   const channelsLast = config.channelsLastDecoder ?? true;
-  const load = async (model: Uint8Array) => {
-    const rewritten = channelsLast ? channelsLastOrAsIs(model) : model;
+  const load = async (model: Uint8Array, meta: boolean) => {
+    // Measured on Meta's decoders only; other families' upscaling mixes in inputs (SAM 2's
+    // high-res features) where the layout would have to go back early.
+    const rewritten = channelsLast && meta ? channelsLastOrAsIs(model) : model;
     const final = quantize ? await quantizedBytes(backend, rewritten, quantize) : rewritten;
     return { session: await backend.loadModel(final, sessionOptions), bytes: final };
   };
@@ -124,7 +126,7 @@ async function loadDecoder(
     if (mustExpose) throw new SalipError('GRAPH_EDIT_FAILED', `SAM decoder: multimask: 'graph-edit' applies to Meta's decoder only, this is ${contract.title}`);
     const drop = contract.fullSizeOutputs.filter((n) => names.outputs.includes(n));
     const edited = drop.length > 0 ? dropGraphOutputs(bytes, drop) : bytes;
-    return { ...(await load(edited)), exposed: false };
+    return { ...(await load(edited, false)), exposed: false };
   }
   let prepared;
   try {
@@ -136,7 +138,7 @@ async function loadDecoder(
     prepared = { bytes, exposed: false, exposeError: error instanceof SalipError ? error : undefined };
   }
   if (mustExpose && !prepared.exposed) throw prepared.exposeError;
-  return { ...(await load(prepared.bytes)), exposed: prepared.exposed, exposeError: prepared.exposeError };
+  return { ...(await load(prepared.bytes, true)), exposed: prepared.exposed, exposeError: prepared.exposeError };
 }
 
 function checkConfig(backend: Backend, config: SamConfig): { mode: SamMultimaskMode; singleMask: 'token' | 'export' } {
