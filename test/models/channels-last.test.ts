@@ -225,6 +225,52 @@ describe('carryChannelsLast', () => {
     }
   });
 
+  it('reads tokens put back to NCHW as the pixels, checked at run time (then the same outputs, else the original way)', async () => {
+    // x = Reshape(Transpose(tokens, [0, 2, 1]), Shape(src)) -> ConvTranspose, as SAM's upscaling starts.
+    const dims = flattenShape('src', 'unused', 's_').nodes.slice(0, 8);
+    const spec = (cin: number): Uint8Array =>
+      buildModel({
+        inputs: [
+          { name: 'tokens', type: 'float32', dims: ['n', 'hw', 'c'] },
+          { name: 'src', type: 'float32', dims: ['a', 'b', 'h', 'w'] },
+        ],
+        outputs: [{ name: 'y', type: 'float32', dims: ['a', C1, 'h2', 'w2'] }],
+        initializers: [
+          { name: 'w1', type: 'float32', dims: [cin, C1, 2, 2], values: wave(cin * C1 * 4, 1) },
+          { name: 'b1', type: 'float32', dims: [C1], values: wave(C1, 2) },
+          ...[0, 1, 2, 3].map((k) => ints(`s_i${k}`, [k], [])),
+          ints('s_axes', [0]),
+        ],
+        nodes: [
+          ...dims,
+          ...[0, 1, 2, 3].map((k): NodeSpec => ({ op: 'Unsqueeze', inputs: [`s_d${k}`, 's_axes'], outputs: [`s_u${k}`] })),
+          { op: 'Concat', inputs: ['s_u0', 's_u1', 's_u2', 's_u3'], outputs: ['target'], attrs: { axis: 0 } },
+          { op: 'Transpose', inputs: ['tokens'], outputs: ['channels_first'], attrs: { perm: [0, 2, 1] } },
+          { op: 'Reshape', inputs: ['channels_first', 'target'], outputs: ['x'] },
+          convT('x', 'y', 'w1', 'b1', 2),
+        ],
+      });
+    const cases: Array<{ cin: number; tokens: number[]; src: number[] }> = [
+      { cin: 3, tokens: [2, 6, 3], src: [2, 3, 2, 3] }, // a = N, b = C: the tokens are the pixels
+      { cin: 6, tokens: [2, 4, 3], src: [1, 6, 2, 2] }, // same element count, other layout: the original way
+    ];
+    for (const { cin, tokens, src } of cases) {
+      const bytes = spec(cin);
+      const report = carryChannelsLast(bytes);
+      const ops = opsOf(report.bytes);
+      expect(ops).toContain('If');
+      expect(ops.filter((op) => op === 'Transpose')).toHaveLength(1); // the exit's; the tokens' own is gone
+      const count = (d: number[]) => d.reduce((a, b) => a * b, 1);
+      const feeds = { tokens: { dims: tokens, data: Float32Array.from(wave(count(tokens), 4, 2)) }, src: { dims: src, data: new Float32Array(count(src)) } };
+      const [a, b] = [await run(bytes, feeds), await run(report.bytes, feeds)];
+      expect(b.y.dims).toEqual(a.y.dims);
+      expect(maxDifference(a.y.data as Float32Array, b.y.data as Float32Array)).toBeLessThan(1e-5);
+    }
+    const q = quantizeModel(carryChannelsLast(spec(3)).bytes, { minWeightElements: 1 });
+    expect(q.quantized.filter((name) => name.startsWith('salip_cl'))).toHaveLength(1);
+    await run(q.bytes, { tokens: { dims: [1, 4, 3], data: new Float32Array(12) }, src: { dims: [1, 3, 2, 2], data: new Float32Array(12) } });
+  });
+
   it('keeps ConvTransposes that are not one linear map per pixel, saying why, and a graph without one unchanged', () => {
     const single = (attrs: NodeSpec['attrs'], k = 2): Uint8Array =>
       buildModel({

@@ -10,9 +10,11 @@
  * ops with scalar or per-channel constants, means over the channels, the next such
  * ConvTranspose). SAM's LayerNorm2d then normalises the last axis, which ONNX Runtime fuses into
  * its LayerNormalization kernel, and the transpose back to NCHW happens once, where a consumer
- * needs NCHW. Nodes that match none of this are left as they are.
+ * needs NCHW. Nodes that match none of this are left as they are. Where the upscaling reads
+ * the transformer's tokens put back to NCHW, it reads the tokens themselves (token-entry.ts).
  */
 import { dimOf, int64Values, symbolicShapes } from './symbolic-shape.js';
+import { tokenEntry } from './token-entry.js';
 import {
   FLOAT,
   attributeOf,
@@ -30,6 +32,8 @@ import {
   makeNode,
   makeTensor,
   pruneInitializers,
+  readerCounts,
+  withoutUnreadNodes,
   stringAttribute,
   type NodeProto,
   type TensorProto,
@@ -131,6 +135,9 @@ export function carryChannelsLast(modelBytes: Uint8Array): ChannelsLastReport {
   const graph = model.graph!;
   const constants = constantTensors(graph);
   const shapes = symbolicShapes(graph.node ?? [], constants);
+  const producerOf = new Map<string, NodeProto>();
+  for (const node of graph.node ?? []) for (const name of node.output ?? []) producerOf.set(name, node);
+  const readers = readerCounts(graph);
   const opset = defaultOpset(model);
   const layouts = new Map<string, Layout>();
   const nodes: NodeProto[] = [];
@@ -210,7 +217,13 @@ export function carryChannelsLast(modelBytes: Uint8Array): ChannelsLastReport {
     if (from && from.channels !== map.cin) return `the input has ${from.channels} channels, the weight ${map.cin}`;
     const p = `salip_cl${index}_`;
     let source = from?.physical;
-    if (!source) {
+    const fromTokens = source ? undefined : tokenEntry(input, map.cin, p, { producerOf, readers, shapes });
+    if (fromTokens) {
+      nodes.push(...fromTokens.nodes);
+      inits.push(...fromTokens.initializers);
+      entryShapes.set(input, { n: fromTokens.n, hw: fromTokens.hw });
+      source = fromTokens.pixels;
+    } else if (!source) {
       source = `${p}nhwc`;
       nodes.push(makeNode('Transpose', `${p}to_nhwc`, [input], [source], [intsAttribute('perm', [0, 2, 3, 1])]));
     }
@@ -334,7 +347,8 @@ export function carryChannelsLast(modelBytes: Uint8Array): ChannelsLastReport {
   });
   for (const output of graph.output ?? []) exit(output.name ?? '');
   if (rewritten.length === 0) return { bytes: modelBytes, rewritten, kept, carried: 0 };
-  graph.node = nodes;
+  // The NCHW tensors the rewrite no longer reads (the tokens' way back to NCHW) leave the graph.
+  graph.node = withoutUnreadNodes(nodes, graph.output ?? []);
   graph.initializer = [...(graph.initializer ?? []), ...inits];
   pruneInitializers(graph);
   return { bytes: encodeOnnx(model), rewritten, kept, carried };

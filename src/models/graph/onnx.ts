@@ -84,10 +84,6 @@ export function intsAttribute(name: string, values: readonly number[]): onnxProt
   return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...values] });
 }
 
-export function floatAttribute(name: string, value: number): onnxProto.onnx.IAttributeProto {
-  return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value });
-}
-
 /** A node's attribute by name (undefined when absent). */
 export function attributeOf(node: NodeProto, name: string): onnxProto.onnx.IAttributeProto | undefined {
   return (node.attribute ?? []).find((a) => a.name === name);
@@ -103,12 +99,6 @@ export function intOf(node: NodeProto, name: string, fallback: number): number {
 export function intsOf(node: NodeProto, name: string): number[] | undefined {
   const a = attributeOf(node, name);
   return a ? (a.ints ?? []).map(Number) : undefined;
-}
-
-/** A STRING attribute's value, or undefined when absent. */
-export function stringOf(node: NodeProto, name: string): string | undefined {
-  const s = attributeOf(node, name)?.s;
-  return s ? new TextDecoder().decode(s) : undefined;
 }
 
 /** Constant tensors of a graph by name: initializers and the outputs of Constant nodes with a tensor value. */
@@ -142,6 +132,17 @@ export function readerCounts(graph: onnxProto.onnx.IGraphProto): Map<string, num
   visit(graph.node ?? []);
   for (const o of graph.output ?? []) add(o.name ?? '');
   return counts;
+}
+
+/** The nodes minus those none of whose outputs is read (by a node, a subgraph or a graph output), repeatedly. */
+export function withoutUnreadNodes(nodes: NodeProto[], outputs: readonly onnxProto.onnx.IValueInfoProto[]): NodeProto[] {
+  let kept = nodes;
+  for (;;) {
+    const read = readerCounts({ node: kept, output: [...outputs] });
+    const next = kept.filter((node) => (node.output ?? []).some((name) => read.has(name)));
+    if (next.length === kept.length) return kept;
+    kept = next;
+  }
 }
 
 /** Drops initializers no node reads any more (after a rewrite replaced their readers). */
