@@ -3,7 +3,8 @@
  * through the cache, and per prompt (GT boxes, and grid points that go through the split
  * decoder) give masks with IoU >= 0.9 against the float models' masks. Both run the decoder
  * channels-last (the default); the float decoder as exported (channelsLastDecoder: false) is the
- * reference, and the channels-last float decoder's logits stay within 1e-4 of it.
+ * reference, and the channels-last float decoder's logits stay within float rounding of it (1e-4,
+ * or 1e-5 of the largest logit).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,7 +82,9 @@ describe.runIf(HAS_DATA)('int8 MobileSAM against float MobileSAM', () => {
         const what = `${task}/${name} prompt ${i} ${JSON.stringify(prompt)}`;
         const reference = await exported.decode(ef, prompt, { multimask: false });
         const channelsLast = await fp32.decode(ef, prompt, { multimask: false });
-        expect(maxDifference(reference.lowResLogits[0], channelsLast.lowResLogits[0]), what).toBeLessThan(1e-4);
+        // Float rounding: 1e-5 of the largest logit (a one-pixel box drives them to ~365), at least 1e-4.
+        const largest = reference.lowResLogits[0].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expect(maxDifference(reference.lowResLogits[0], channelsLast.lowResLogits[0]), what).toBeLessThan(Math.max(1e-4, 1e-5 * largest));
         expect(Math.abs(reference.iouPredictions[0] - channelsLast.iouPredictions[0]), what).toBeLessThan(1e-5);
         const a = toMask(ef, reference);
         const b = toMask(eq, await int8.decode(eq, prompt, { multimask: false }));
