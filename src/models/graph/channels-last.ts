@@ -1,17 +1,19 @@
 /**
  * ConvTranspose with kernel == stride, no padding (SAM's output upscaling: k = s = 2) writes each
  * input pixel into its own k x k output block, so it is one linear map per pixel: a MatMul of the
- * channels-last pixels [N, H, W, Cin] by the weight laid out as [Cin, kh * kw * Cout], then a
- * pixel shuffle. ONNX Runtime's CPU ConvTranspose runs it as a GEMM plus col2im over NCHW; the
- * MatMul form is a plain GEMM that quantizeModel can also turn into int8.
+ * channels-last pixels [N, H*W, Cin] by the weight laid out as [Cin, k * k * Cout], then a pixel
+ * shuffle. ONNX Runtime's CPU ConvTranspose runs it as a GEMM plus col2im over NCHW; the MatMul
+ * form is a plain GEMM that quantizeModel can also turn into int8.
  *
- * The pixel shuffle is deferred: the result stays channels-last, [N, H, W, B, C] with the blocks
- * of every such ConvTranspose so far in B, through the per-pixel ops that follow (element-wise
- * ops with scalar or per-channel constants, means over the channels, the next such
- * ConvTranspose). SAM's LayerNorm2d then normalises the last axis, which ONNX Runtime fuses into
- * its LayerNormalization kernel, and the transpose back to NCHW happens once, where a consumer
- * needs NCHW. Nodes that match none of this are left as they are. Where the upscaling reads
- * the transformer's tokens put back to NCHW, it reads the tokens themselves (token-entry.ts).
+ * The pixel shuffle is deferred: the result stays channels-last, [N, H*W, B, C] with the blocks of
+ * every such ConvTranspose so far in B, through the per-pixel ops that follow (element-wise ops
+ * with scalar or per-channel constants, means over the channels, the next such ConvTranspose, and
+ * a MatMul with the flattened pixels). SAM's LayerNorm2d then normalises the last axis, which
+ * ONNX Runtime fuses into its LayerNormalization kernel, and the way back (a 2-D transpose and
+ * DepthToSpace per block level) happens once, where a consumer needs the original layout: on
+ * SAM, only the low-res masks. Nodes that match none of this are left as they are. Where the
+ * upscaling reads the transformer's tokens put back to NCHW, it reads the tokens themselves
+ * (token-entry.ts).
  */
 import { dimOf, int64Values, symbolicShapes } from './symbolic-shape.js';
 import { tokenEntry } from './token-entry.js';
