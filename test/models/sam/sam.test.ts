@@ -322,9 +322,10 @@ describe('createSamModel multimask modes', () => {
     expect(rec.disposed.filter((l) => l === 'SAM decoder')).toHaveLength(1);
   });
 
-  it('refuses an unknown multimask mode or single-mask rule', async () => {
+  it('refuses an unknown multimask mode, single-mask rule or channels-last setting', async () => {
     await expectCode(setup({ multimask: 'sometimes' as never }), 'INVALID_ARGUMENT', 'SamConfig.multimask');
     await expectCode(setup({ singleMask: 'best' as never }), 'INVALID_ARGUMENT', 'SamConfig.singleMask');
+    await expectCode(setup({ channelsLastDecoder: 'yes' as never }), 'INVALID_ARGUMENT', 'SamConfig.channelsLastDecoder');
   });
 });
 
