@@ -11,6 +11,7 @@ import { nodeBackend } from '../src/backends/node.js';
 import { createSalip } from '../src/pipeline/salip.js';
 import { prepareVolumeRun, segmentVolume } from '../src/pipeline/volume.js';
 import { now, spreadSubset } from './harness.js';
+import { stabilityScore } from '../src/core/everything/stability.js';
 import { brainTask, loadBrainVolume, volumeDice } from './volume-speed.js';
 
 const { values: args } = parseArgs({
@@ -47,6 +48,11 @@ for (const name of ['embed', 'decode'] as const) {
         counts.embedMs += now() - t;
         if (inCascade) counts.cascadeEmbeds++;
       } else {
+        // A carried slice's one decode: its stability, to tell a low-stability re-run from an area jump.
+        if (!inCascade && process.env.PROBE_STABILITY) {
+          const r = (await original(...a)) as { lowResLogits: Float32Array[] };
+          log(`carry stability ${stabilityScore(r.lowResLogits[0], 0, 1).toFixed(3)} area>0 ${r.lowResLogits[0].reduce((n, v) => n + (v > 0 ? 1 : 0), 0)}`);
+        }
         counts.decode++;
         counts.decodeMs += now() - t;
         if (inCascade) counts.cascadeDecodes++;

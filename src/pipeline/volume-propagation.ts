@@ -2,8 +2,9 @@
  * Volumes without the cascade on every slice: the full cascade runs on key slices (the middle
  * slice, of options.slices when given, and every k-th from it); each slice between takes its mask from its neighbour's, by one
  * SAM prompt (the neighbour's box, a little wider, plus its low-res logits as mask_input), going
- * outwards from the middle in both directions. Where a carried mask looks lost (low stability,
- * or it grows by more than a factor over its neighbour) the cascade runs on that slice instead.
+ * outwards from the middle in both directions. Where a carried mask looks lost (stability below
+ * the task's candidate bar, or it grows by more than a factor over its neighbour) the cascade
+ * runs on that slice instead.
  * An empty or tiny carried mask means the organ has ended: the slices beyond get empty masks
  * without any model call, instead of the cascade forcing a mask onto them.
  */
@@ -21,7 +22,13 @@ import type { SegmentVolumeOptions, VolumeResult, VolumeRun, VolumeSliceRecord }
 export interface PropagationOptions {
   /** Key-slice step k: the cascade runs on the middle slice and every k-th slice from it (default 16). */
   step?: number;
-  /** A carried mask with a lower stability score (logit offset 1, as segment-anything) is lost (default 0.85). */
+  /**
+   * A carried mask with a lower stability score (logit offset 1, as segment-anything) is lost.
+   * Default: the task's own bar for segment-everything's candidates (everything.stabilityScoreThresh,
+   * 0.3 for brain-mri), since how stable a good mask is depends on the organ: the brain's carried
+   * masks score about 0.8 (its sulci), so segment-anything's 0.85-0.95 re-ran the cascade on
+   * nearly every slice of ch2.
+   */
   minStability?: number;
   /** A carried mask more than this many times its neighbour's area is lost (default 1.6). */
   maxGrowth?: number;
@@ -31,11 +38,12 @@ export interface PropagationOptions {
   boxMargin?: number;
 }
 
-const DEFAULTS: Required<PropagationOptions> = { step: 16, minStability: 0.85, maxGrowth: 1.6, minAreaFraction: 0.002, boxMargin: 0.05 };
+const DEFAULTS: Omit<Required<PropagationOptions>, 'minStability'> = { step: 16, maxGrowth: 1.6, minAreaFraction: 0.002, boxMargin: 0.05 };
 
-function resolveOptions(o: PropagationOptions): Required<PropagationOptions> {
+/** The options with their defaults; minStability's comes from the task (see PropagationOptions). */
+function resolveOptions(o: PropagationOptions, task: SalipTask): Required<PropagationOptions> {
   if (typeof o !== 'object' || o === null) throw new SalipError('INVALID_ARGUMENT', `propagate: expected true or propagation options, got ${describeValue(o)}`);
-  const r = { ...DEFAULTS, ...o };
+  const r = { ...DEFAULTS, minStability: task.everything?.stabilityScoreThresh ?? 0, ...o };
   const bad = (key: string, expected: string) => {
     throw new SalipError('INVALID_ARGUMENT', `propagate.${key}: expected ${expected}, got ${describeValue((o as Record<string, unknown>)[key])}`);
   };
@@ -93,8 +101,9 @@ export async function propagateVolume(
   propagation: PropagationOptions,
   options: SegmentVolumeOptions,
 ): Promise<VolumeResult> {
-  const o = resolveOptions(propagation);
-  const workingSize = resolveTask(task).workingSize;
+  const resolved = resolveTask(task);
+  const o = resolveOptions(propagation, resolved);
+  const workingSize = resolved.workingSize;
   const masks: BinaryMask[] = new Array(run.count);
   const records: VolumeSliceRecord[] = new Array(run.count);
   const middle = run.middle;
