@@ -1,7 +1,7 @@
 /**
  * Volumes without the cascade on every slice: the full cascade runs on key slices (the middle
- * slice, of options.slices when given, and every k-th from it); each slice between takes its mask from its neighbour's, by one
- * SAM prompt (the neighbour's box, a little wider, plus its low-res logits as mask_input), going
+ * slice, of options.slices when given, and every k-th from it); each slice between takes its mask
+ * from its neighbour's, by one SAM prompt (the neighbour's box, a little wider), going
  * outwards from the middle in both directions. Where a carried mask looks lost (stability below
  * the task's candidate bar, or it grows by more than a factor over its neighbour) the cascade
  * runs on that slice instead.
@@ -36,9 +36,15 @@ export interface PropagationOptions {
   minAreaFraction?: number;
   /** Widening of the neighbour's box on each side, as a fraction of its size (default 0.05). */
   boxMargin?: number;
+  /**
+   * Also feed the neighbour's low-res logits to SAM as mask_input (default false). On ch2 a carried
+   * mask prompted that way was lost on every other slice (the cascade re-ran each time), while the
+   * box alone carried cleanly: SAM's mask_input is made for its own previous output on the same image.
+   */
+  maskInput?: boolean;
 }
 
-const DEFAULTS: Omit<Required<PropagationOptions>, 'minStability'> = { step: 16, maxGrowth: 1.6, minAreaFraction: 0.002, boxMargin: 0.05 };
+const DEFAULTS: Omit<Required<PropagationOptions>, 'minStability'> = { step: 16, maxGrowth: 1.6, minAreaFraction: 0.002, boxMargin: 0.05, maskInput: false };
 
 /** The options with their defaults; minStability's comes from the task (see PropagationOptions). */
 function resolveOptions(o: PropagationOptions, task: SalipTask): Required<PropagationOptions> {
@@ -52,6 +58,7 @@ function resolveOptions(o: PropagationOptions, task: SalipTask): Required<Propag
   if (!(r.maxGrowth > 1)) bad('maxGrowth', 'a number above 1');
   if (!(r.minAreaFraction >= 0 && r.minAreaFraction < 1)) bad('minAreaFraction', 'a number in [0, 1)');
   if (!(r.boxMargin >= 0 && r.boxMargin <= 1)) bad('boxMargin', 'a number in [0, 1]');
+  if (typeof r.maskInput !== 'boolean') bad('maskInput', 'true or false');
   return r;
 }
 
@@ -81,7 +88,7 @@ async function carry(salip: Salip, image: RgbImage, from: Carried, workingSize: 
   const working = workingSize ? resizeImage(image, workingSize, workingSize, 'bilinear') : image;
   const embedding = await salip.sam.embed(working, { signal });
   const box = carriedBox(from.mask, o.boxMargin, working.width / image.width, working.height / image.height);
-  const result = await salip.sam.decode(embedding, { box, maskInput: from.logits }, { multimask: false });
+  const result = await salip.sam.decode(embedding, { box, maskInput: o.maskInput ? from.logits : undefined }, { multimask: false });
   const logits = result.lowResLogits[0];
   const upscale = createLogitUpscaler(upscalerGeometry(result.lowResSize, embedding.transform, image.width, image.height));
   return {
