@@ -38,8 +38,8 @@ export interface SegmentVolumeOptions extends StageControl {
   orientation?: { flipRows?: boolean; flipColumns?: boolean };
   /**
    * Run the cascade on key slices only and carry the mask to the slices between with one SAM
-   * prompt each (see volume-propagation.ts). true = default settings; false = the cascade on
-   * every slice. Default true (figures in docs/performance.md, "Volumes").
+   * prompt each (see volume-propagation.ts). true = default settings. Default false: on ch2 it
+   * does not yet meet its Dice target (docs/performance.md, "Volumes").
    */
   propagate?: boolean | PropagationOptions;
 }
@@ -137,11 +137,10 @@ export function prepareVolumeRun(volume: VolumeInput, task: SalipTask | string, 
   };
 }
 
-/** Segments a volume by propagation (options.propagate, the default) or slice by slice along an axis, and stacks the masks. */
+/** Segments a volume slice by slice along an axis (or by propagation, see options.propagate) and stacks the masks. */
 export async function segmentVolume(salip: Salip, volume: VolumeInput, task: SalipTask | string, options: SegmentVolumeOptions = {}): Promise<VolumeResult> {
   const run = prepareVolumeRun(volume, task, options);
-  const propagate = options.propagate ?? true;
-  if (propagate) return propagateVolume(salip, run, task, propagate === true ? {} : propagate, options);
+  if (options.propagate) return propagateVolume(salip, run, task, options.propagate === true ? {} : options.propagate, options);
   const masks: BinaryMask[] = [];
   const slices: VolumeSliceRecord[] = [];
   for (let index = 0; index < run.count; index++) {

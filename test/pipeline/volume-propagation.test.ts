@@ -167,13 +167,9 @@ describe('segmentVolume with propagate and slices', () => {
 });
 
 describe('segmentVolume default', () => {
-  it('propagates unless propagate is false, which runs the cascade on every slice', async () => {
-    const byDefault = pixelSalip();
-    const propagated = await segmentVolume(byDefault, phantom(), TASK, { blankFraction: 0, orientation: {} });
-    expect(byDefault.cascades).toBeLessThan(8);
-    expect(propagated.slices.some((s) => s.source === 'propagation')).toBe(true);
+  it('runs the cascade on every slice unless asked to propagate', async () => {
     const perSlice = pixelSalip();
-    const cascaded = await segmentVolume(perSlice, phantom(), TASK, { propagate: false, blankFraction: 0, orientation: {} });
+    const cascaded = await segmentVolume(perSlice, phantom(), TASK, { blankFraction: 0, orientation: {} });
     expect(perSlice.cascades).toBe(DEPTH);
     expect(perSlice.sam.decodes).toBe(0);
     expect(cascaded.slices.every((s) => s.source === 'cascade')).toBe(true);
