@@ -3,7 +3,12 @@
  * segmented by propagation (or slice by slice), with every encoder run, decoder call and cascade
  * counted and timed per slice, and each slice's provenance (key slice, carried, re-run and why).
  *
- *   tsx bench/volume-probe.ts [--slab 24] [--step 16] [--mode propagate|per-slice]
+ *   tsx bench/volume-probe.ts [--slab 24] [--step 16] [--mode propagate|per-slice] [--per-slice-subset 0]
+ *
+ * --slab 181 is the whole of ch2. --per-slice-subset n then also runs the cascade on n evenly
+ * spread non-blank slices of the slab and extrapolates the per-slice time to all of them. Each
+ * slice's record (stability and predicted IoU of carried masks, the reason of a re-run) is printed
+ * at the end; a progress line with the counters after every slice.
  */
 import { parseArgs } from 'node:util';
 import { defaultSamFiles } from '../src/backends/default-models.js';
@@ -11,7 +16,6 @@ import { nodeBackend } from '../src/backends/node.js';
 import { createSalip } from '../src/pipeline/salip.js';
 import { prepareVolumeRun, segmentVolume } from '../src/pipeline/volume.js';
 import { now, spreadSubset } from './harness.js';
-import { stabilityScore } from '../src/core/everything/stability.js';
 import { brainTask, loadBrainVolume, volumeDice } from './volume-speed.js';
 
 const { values: args } = parseArgs({
@@ -48,11 +52,6 @@ for (const name of ['embed', 'decode'] as const) {
         counts.embedMs += now() - t;
         if (inCascade) counts.cascadeEmbeds++;
       } else {
-        // A carried slice's one decode: its stability, to tell a low-stability re-run from an area jump.
-        if (!inCascade && process.env.PROBE_STABILITY) {
-          const r = (await original(...a)) as { lowResLogits: Float32Array[] };
-          log(`carry stability ${stabilityScore(r.lowResLogits[0], 0, 1).toFixed(3)} area>0 ${r.lowResLogits[0].reduce((n, v) => n + (v > 0 ? 1 : 0), 0)}`);
-        }
         counts.decode++;
         counts.decodeMs += now() - t;
         if (inCascade) counts.cascadeDecodes++;
