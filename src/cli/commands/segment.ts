@@ -79,13 +79,14 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   const writeSeg = o.out !== undefined && extensionOf(o.out as string) === '.dcm';
   // Still before the models load: a text-only task without CLIP names the flags that fix it.
   checkScorable(task, o.clipPreset !== undefined);
+  // Contradicting --propagate flags fail here too, before the models load.
+  const propagate = propagateOption(o);
   const salip = await salipFromFlags(o);
   try {
     if (nifti) {
       // NIfTI's y axis usually runs posterior to anterior, so its slices are flipped (segmentVolume's default).
       const dicomOptions = dicomVolume ? dicomVolumeOptions(dicomVolume) : {};
       const className = (o.class as string | undefined) ?? task.classes[0].name;
-      const propagate = propagateOption(o);
       const result = await segmentVolume(salip, nifti, task, { axis, slices, className, onProgress: progress, propagate, ...dicomOptions });
       progress.finish();
       const segmented = result.slices.filter((s) => !s.skipped).length;
@@ -157,7 +158,7 @@ export function propagateOption(o: Options): boolean | { step: number } | undefi
   return flag;
 }
 
-/** " (n by the cascade, m carried from a neighbour, r of them re-run by the cascade)" when any slice was carried. */
+/** " (n by the cascade, r of them because a carried mask looked lost, m carried from a neighbour)" when any slice was carried or re-run; "" otherwise. */
 export function provenanceNote(slices: readonly VolumeSliceRecord[]): string {
   const carried = slices.filter((s) => s.source === 'propagation' && !s.skipped).length;
   const cascade = slices.filter((s) => s.source === 'cascade').length;
