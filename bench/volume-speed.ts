@@ -61,7 +61,7 @@ export async function timedVolumeRun(
   const { volume, truth } = loadBrainVolume();
   meter.start();
   const t0 = now();
-  const result = await segmentVolume(salip, volume, task, { slices: options.slices, propagate: options.propagate || undefined });
+  const result = await segmentVolume(salip, volume, task, { slices: options.slices, propagate: options.propagate || false });
   const wallMs = now() - t0;
   const runs = meter.read();
   const sources: Record<string, number> = {};

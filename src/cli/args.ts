@@ -27,6 +27,11 @@ export interface FlagSpec {
   readonly required?: boolean;
   /** Placeholder in --help ("<file>"); defaults from the type. */
   readonly valueName?: string;
+  /**
+   * Boolean flags only: `--name=<integer>` is accepted too and gives that number (e.g.
+   * --propagate=8 for propagation with step 8); the bare flag stays true, --no-name false.
+   */
+  readonly inlineInteger?: { readonly min: number; readonly valueName: string };
 }
 
 export interface PositionalSpec {
@@ -185,6 +190,10 @@ function readFlags(args: readonly string[], flags: Record<string, FlagSpec>, whe
     const label = `--${name}`;
     if (flag.type === 'boolean') {
       if (negated && token.value !== undefined) throw new SalipError('INVALID_ARGUMENT', `${token.rawName}: takes no value, got '${token.value}'`);
+      if (!negated && flag.inlineInteger && token.value !== undefined && /^\s*-?\d/.test(token.value)) {
+        values[name] = convertValue(token.value, { type: 'integer', min: flag.inlineInteger.min, description: '' }, label);
+        continue;
+      }
       values[name] = negated ? false : token.value === undefined ? true : parseBoolean(token.value, label);
       continue;
     }
@@ -265,7 +274,7 @@ function positionalUsage(p: PositionalSpec): string {
 
 function flagRows(flags: Record<string, FlagSpec>): [string, string][] {
   return Object.entries(flags).map(([name, flag]) => {
-    const placeholder = flag.type === 'boolean' ? '' : ` ${flag.valueName ?? placeholderFor(flag)}`;
+    const placeholder = flag.type === 'boolean' ? (flag.inlineInteger ? `[=${flag.inlineInteger.valueName}]` : '') : ` ${flag.valueName ?? placeholderFor(flag)}`;
     const left = `${flag.short ? `-${flag.short}, ` : '    '}--${name}${placeholder}`;
     const notes = [
       flag.default !== undefined ? `default: ${String(flag.default)}` : '',

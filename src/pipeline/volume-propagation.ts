@@ -1,9 +1,10 @@
 /**
  * Volumes without the cascade on every slice: the full cascade runs on key slices (the middle
- * slice, of options.slices when given, and every k-th from it); each slice between takes its mask from its neighbour's, by one
- * SAM prompt (the neighbour's box, a little wider, plus its low-res logits as mask_input), going
- * outwards from the middle in both directions. Where a carried mask looks lost (low stability,
- * or it grows by more than a factor over its neighbour) the cascade runs on that slice instead.
+ * slice, of options.slices when given, and every k-th from it); each slice between takes its mask
+ * from its neighbour's, by one SAM prompt (the neighbour's box, a little wider), going
+ * outwards from the middle in both directions. Where a carried mask looks lost (stability below
+ * the task's candidate bar, or it grows by more than a factor over its neighbour) the cascade
+ * runs on that slice instead.
  * An empty or tiny carried mask means the organ has ended: the slices beyond get empty masks
  * without any model call, instead of the cascade forcing a mask onto them.
  */
@@ -21,7 +22,13 @@ import type { SegmentVolumeOptions, VolumeResult, VolumeRun, VolumeSliceRecord }
 export interface PropagationOptions {
   /** Key-slice step k: the cascade runs on the middle slice and every k-th slice from it (default 16). */
   step?: number;
-  /** A carried mask with a lower stability score (logit offset 1, as segment-anything) is lost (default 0.85). */
+  /**
+   * A carried mask with a lower stability score (logit offset 1, as segment-anything) is lost.
+   * Default: the task's own bar for segment-everything's candidates (everything.stabilityScoreThresh,
+   * 0.3 for brain-mri), since how stable a good mask is depends on the organ: the brain's carried
+   * masks score about 0.8 (its sulci), so segment-anything's 0.85-0.95 re-ran the cascade on
+   * nearly every slice of ch2.
+   */
   minStability?: number;
   /** A carried mask more than this many times its neighbour's area is lost (default 1.6). */
   maxGrowth?: number;
@@ -29,13 +36,20 @@ export interface PropagationOptions {
   minAreaFraction?: number;
   /** Widening of the neighbour's box on each side, as a fraction of its size (default 0.05). */
   boxMargin?: number;
+  /**
+   * Also feed the neighbour's low-res logits to SAM as mask_input (default false). On ch2 a carried
+   * mask prompted that way was lost on every other slice (the cascade re-ran each time), while the
+   * box alone carried cleanly: SAM's mask_input is made for its own previous output on the same image.
+   */
+  maskInput?: boolean;
 }
 
-const DEFAULTS: Required<PropagationOptions> = { step: 16, minStability: 0.85, maxGrowth: 1.6, minAreaFraction: 0.002, boxMargin: 0.05 };
+const DEFAULTS: Omit<Required<PropagationOptions>, 'minStability'> = { step: 16, maxGrowth: 1.6, minAreaFraction: 0.002, boxMargin: 0.05, maskInput: false };
 
-function resolveOptions(o: PropagationOptions): Required<PropagationOptions> {
+/** The options with their defaults; minStability's comes from the task (see PropagationOptions). */
+function resolveOptions(o: PropagationOptions, task: SalipTask): Required<PropagationOptions> {
   if (typeof o !== 'object' || o === null) throw new SalipError('INVALID_ARGUMENT', `propagate: expected true or propagation options, got ${describeValue(o)}`);
-  const r = { ...DEFAULTS, ...o };
+  const r = { ...DEFAULTS, minStability: task.everything?.stabilityScoreThresh ?? 0, ...o };
   const bad = (key: string, expected: string) => {
     throw new SalipError('INVALID_ARGUMENT', `propagate.${key}: expected ${expected}, got ${describeValue((o as Record<string, unknown>)[key])}`);
   };
@@ -44,6 +58,7 @@ function resolveOptions(o: PropagationOptions): Required<PropagationOptions> {
   if (!(r.maxGrowth > 1)) bad('maxGrowth', 'a number above 1');
   if (!(r.minAreaFraction >= 0 && r.minAreaFraction < 1)) bad('minAreaFraction', 'a number in [0, 1)');
   if (!(r.boxMargin >= 0 && r.boxMargin <= 1)) bad('boxMargin', 'a number in [0, 1]');
+  if (typeof r.maskInput !== 'boolean') bad('maskInput', 'true or false');
   return r;
 }
 
@@ -73,7 +88,7 @@ async function carry(salip: Salip, image: RgbImage, from: Carried, workingSize: 
   const working = workingSize ? resizeImage(image, workingSize, workingSize, 'bilinear') : image;
   const embedding = await salip.sam.embed(working, { signal });
   const box = carriedBox(from.mask, o.boxMargin, working.width / image.width, working.height / image.height);
-  const result = await salip.sam.decode(embedding, { box, maskInput: from.logits }, { multimask: false });
+  const result = await salip.sam.decode(embedding, { box, maskInput: o.maskInput ? from.logits : undefined }, { multimask: false });
   const logits = result.lowResLogits[0];
   const upscale = createLogitUpscaler(upscalerGeometry(result.lowResSize, embedding.transform, image.width, image.height));
   return {
@@ -93,8 +108,9 @@ export async function propagateVolume(
   propagation: PropagationOptions,
   options: SegmentVolumeOptions,
 ): Promise<VolumeResult> {
-  const o = resolveOptions(propagation);
-  const workingSize = resolveTask(task).workingSize;
+  const resolved = resolveTask(task);
+  const o = resolveOptions(propagation, resolved);
+  const workingSize = resolved.workingSize;
   const masks: BinaryMask[] = new Array(run.count);
   const records: VolumeSliceRecord[] = new Array(run.count);
   const middle = run.middle;

@@ -38,7 +38,8 @@ export interface SegmentVolumeOptions extends StageControl {
   orientation?: { flipRows?: boolean; flipColumns?: boolean };
   /**
    * Run the cascade on key slices only and carry the mask to the slices between with one SAM
-   * prompt each (see volume-propagation.ts). true = default settings. Default false.
+   * prompt each (see volume-propagation.ts). true = default settings. Default false: on ch2 it
+   * does not yet meet its Dice target (docs/performance.md, "Volumes").
    */
   propagate?: boolean | PropagationOptions;
 }

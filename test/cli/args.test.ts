@@ -158,3 +158,42 @@ describe('camelCaseFlag', () => {
     expect(camelCaseFlag('force')).toBe('force');
   });
 });
+
+describe('boolean flags that also take an inline integer (--propagate[=k])', () => {
+  const volumeSpec: CliSpec = {
+    program: 'salip',
+    summary: 's',
+    commands: [
+      {
+        name: 'segment',
+        summary: 'segment',
+        positionals: [{ name: 'input', description: 'input' }],
+        flags: { propagate: { type: 'boolean', inlineInteger: { min: 1, valueName: 'k' }, description: 'propagate' } },
+      },
+    ],
+  };
+  const options = (argv: string[]) => {
+    const parsed = parseCommandLine(argv, volumeSpec);
+    if (parsed.kind !== 'run') throw new Error(`expected a run, got ${parsed.kind}`);
+    return parsed;
+  };
+
+  it('gives true for the bare flag, the number for --flag=k, false for --no-flag, and leaves the next word a positional', () => {
+    expect(options(['segment', '--propagate', 'v.nii']).options.propagate).toBe(true);
+    expect(options(['segment', '--propagate', 'v.nii']).positionals).toEqual(['v.nii']);
+    expect(options(['segment', 'v.nii', '--propagate=8']).options.propagate).toBe(8);
+    expect(options(['segment', 'v.nii', '--no-propagate']).options.propagate).toBe(false);
+    expect(options(['segment', 'v.nii', '--propagate=false']).options.propagate).toBe(false);
+    expect(options(['segment', 'v.nii']).options.propagate).toBeUndefined();
+  });
+
+  it('refuses a number below the minimum or not whole, by name', () => {
+    expect(() => parseCommandLine(['segment', 'v.nii', '--propagate=0'], volumeSpec)).toThrow(/--propagate: expected an integer >= 1, got '0'/);
+    expect(() => parseCommandLine(['segment', 'v.nii', '--propagate=2.5'], volumeSpec)).toThrow(/--propagate: expected an integer >= 1, got '2.5'/);
+    expect(() => parseCommandLine(['segment', 'v.nii', '--propagate=maybe'], volumeSpec)).toThrow(/--propagate: expected true or false, got 'maybe'/);
+  });
+
+  it('shows the optional value in help', () => {
+    expect(formatCommandHelp(volumeSpec, volumeSpec.commands[0])).toMatch(/--propagate\[=k\] +propagate/);
+  });
+});

@@ -165,3 +165,38 @@ describe('segmentVolume with propagate and slices', () => {
     expect(result.slices[13]).toEqual({ index: 13, skipped: true, reason: 'not-requested' });
   });
 });
+
+describe('segmentVolume default', () => {
+  it('runs the cascade on every slice unless asked to propagate', async () => {
+    const perSlice = pixelSalip();
+    const cascaded = await segmentVolume(perSlice, phantom(), TASK, { blankFraction: 0, orientation: {} });
+    expect(perSlice.cascades).toBe(DEPTH);
+    expect(perSlice.sam.decodes).toBe(0);
+    expect(cascaded.slices.every((s) => s.source === 'cascade')).toBe(true);
+  });
+});
+
+describe('the stability bar of a carried mask', () => {
+  /** The pixel SAM with soft logits (+0.5 inside): every carried mask has stability 0. */
+  function softSalip() {
+    const salip = pixelSalip();
+    const decode = salip.sam.decode.bind(salip.sam);
+    salip.sam.decode = async (embedding, prompt, options) => {
+      const result = await decode(embedding, prompt, options);
+      return { ...result, lowResLogits: result.lowResLogits.map((l) => l.map((v) => (v > 0 ? 0.5 : v))) };
+    };
+    return salip;
+  }
+
+  it("is the task's candidate bar (everything.stabilityScoreThresh) unless given", async () => {
+    const none = softSalip();
+    await segmentVolume(none, phantom(), TASK, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    expect(none.cascades).toBe(1);
+    const strict = softSalip();
+    const result = await segmentVolume(strict, phantom(), { ...TASK, everything: { stabilityScoreThresh: 0.3 } }, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    expect(result.slices[21]).toMatchObject({ source: 'cascade', rerun: 'stability 0.000 < 0.3' });
+    const given = softSalip();
+    await segmentVolume(given, phantom(), { ...TASK, everything: { stabilityScoreThresh: 0.3 } }, { propagate: { step: 100, minStability: 0 }, blankFraction: 0, orientation: {} });
+    expect(given.cascades).toBe(1);
+  });
+});

@@ -9,7 +9,7 @@ import { encodeMaskPng, encodePng } from '../../io/image-codecs.js';
 import { readNifti, writeNiftiMask } from '../../io/nifti.js';
 import { encodeRle } from '../../core/mask.js';
 import { readFileBytes, readImageFile, writeFileAtomic } from '../../backends/node-files.js';
-import { segmentVolume } from '../../pipeline/volume.js';
+import { segmentVolume, type VolumeSliceRecord } from '../../pipeline/volume.js';
 import { checkScorable } from '../../batch/task-source.js';
 import type { CommandSpec } from '../args.js';
 import type { ProgressReporter } from '../progress.js';
@@ -29,8 +29,12 @@ export const SEGMENT_COMMAND: CommandSpec = {
     class: { type: 'string', description: 'class whose mask --out writes (default: the first)' },
     axis: { type: 'integer', min: 0, max: 2, default: 2, description: 'volume slicing axis (0 x, 1 y, 2 z)' },
     slices: { type: 'string', valueName: '<start:end[:step]>', description: 'volume: segment only these slices (end exclusive); others stay empty' },
-    propagate: { type: 'boolean', default: false, description: 'volume: the cascade on key slices only, the mask carried to the slices between by one SAM prompt each (default: the cascade on every slice until propagation is measured against its targets; docs/performance.md)' },
-    'propagate-step': { type: 'integer', min: 1, description: 'volume: propagate with key-slice step k (default 16; implies --propagate)' },
+    propagate: {
+      type: 'boolean',
+      inlineInteger: { min: 1, valueName: 'k' },
+      description: 'volume: the cascade on key slices only (the middle one and every k-th, default 16), the mask carried to the slices between by one SAM prompt each (default: --no-propagate, the cascade on every slice, until propagation meets its Dice target; docs/performance.md)',
+    },
+    'propagate-step': { type: 'integer', min: 1, description: 'volume: the same as --propagate=k' },
     ...FAST_FLAGS,
     ...EXEMPLAR_FLAGS,
     ...MODEL_FLAGS,
@@ -75,14 +79,14 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   const writeSeg = o.out !== undefined && extensionOf(o.out as string) === '.dcm';
   // Still before the models load: a text-only task without CLIP names the flags that fix it.
   checkScorable(task, o.clipPreset !== undefined);
+  // Contradicting --propagate flags fail here too, before the models load.
+  const propagate = propagateOption(o);
   const salip = await salipFromFlags(o);
   try {
     if (nifti) {
       // NIfTI's y axis usually runs posterior to anterior, so its slices are flipped (segmentVolume's default).
       const dicomOptions = dicomVolume ? dicomVolumeOptions(dicomVolume) : {};
       const className = (o.class as string | undefined) ?? task.classes[0].name;
-      // --propagate-step alone also asks for propagation.
-      const propagate = o.propagateStep !== undefined ? { step: o.propagateStep as number } : o.propagate === true;
       const result = await segmentVolume(salip, nifti, task, { axis, slices, className, onProgress: progress, propagate, ...dicomOptions });
       progress.finish();
       const segmented = result.slices.filter((s) => !s.skipped).length;
@@ -90,9 +94,7 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
       let voxels = 0;
       for (const v of result.mask) voxels += v;
       const note = withoutCandidates > 0 ? ` (${withoutCandidates} had no candidate and stay empty)` : '';
-      const carried = result.slices.filter((s) => s.source === 'propagation' && !s.skipped).length;
-      const how = propagate ? ` (${segmented - carried} by the cascade, ${carried} carried from a neighbour)` : '';
-      log(`segmented ${segmented} of ${result.slices.length} slices${how}${note}; mask has ${voxels} voxels`);
+      log(`segmented ${segmented} of ${result.slices.length} slices${provenanceNote(result.slices)}${note}; mask has ${voxels} voxels`);
       if (writeSeg && dicomVolume) {
         const dicom = await loadDicomModule();
         const seg = dicom.writeDicomSeg(dicom.segSourceFromVolume(dicomVolume), [{ label: className, mask: result.mask }]);
@@ -138,6 +140,31 @@ export async function runSegment(input: string, o: Options, progress: ProgressRe
   } finally {
     await salip.dispose();
   }
+}
+
+/**
+ * segmentVolume's propagate option from --propagate[=k], --propagate-step k and --no-propagate;
+ * undefined (neither given) leaves segmentVolume's default.
+ */
+export function propagateOption(o: Options): boolean | { step: number } | undefined {
+  const flag = o.propagate as boolean | number | undefined;
+  const step = o.propagateStep as number | undefined;
+  if (step !== undefined && flag === false) throw new SalipError('INVALID_ARGUMENT', '--propagate-step: asks for propagation, but --no-propagate turns it off; give one of them');
+  if (step !== undefined && typeof flag === 'number' && flag !== step) {
+    throw new SalipError('INVALID_ARGUMENT', `--propagate=${flag} and --propagate-step ${step} disagree; give one of them`);
+  }
+  if (typeof flag === 'number') return { step: flag };
+  if (step !== undefined) return { step };
+  return flag;
+}
+
+/** " (n by the cascade, r of them because a carried mask looked lost, m carried from a neighbour)" when any slice was carried or re-run; "" otherwise. */
+export function provenanceNote(slices: readonly VolumeSliceRecord[]): string {
+  const carried = slices.filter((s) => s.source === 'propagation' && !s.skipped).length;
+  const cascade = slices.filter((s) => s.source === 'cascade').length;
+  const reruns = slices.filter((s) => s.rerun !== undefined).length;
+  if (carried === 0 && reruns === 0) return '';
+  return ` (${cascade} by the cascade${reruns > 0 ? `, ${reruns} of them because a carried mask looked lost` : ''}, ${carried} carried from a neighbour)`;
 }
 
 /** Parses --slices start:end[:step] (end exclusive, clamped to the axis length). */
