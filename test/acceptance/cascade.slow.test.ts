@@ -58,8 +58,8 @@ const THRESHOLDS: Record<ProtocolTask, { mean: number; worst: number; overBox: n
   brain_mri: { mean: 0.86, worst: 0.85, overBox: 0 },
   // Measured 0.858 / 0.843 (target 0.85 / 0.82: reached), exemplar-box 0.792.
   jsrt_heart: { mean: 0.84, worst: 0.82, overBox: 0 },
-  // Measured 0.424 / 0.378 (aim 0.70; GT-box SAM itself reaches 0.63), exemplar-box 0.407.
-  jsrt_clavicles: { mean: 0.4, worst: 0.36, overBox: 0 },
+  // Measured 0.479 / 0.427 (aim 0.70; GT-box SAM itself reaches 0.63), exemplar-box 0.407.
+  jsrt_clavicles: { mean: 0.46, worst: 0.41, overBox: 0 },
 };
 
 async function check(taskFolder: ProtocolTask, task: SalipTask): Promise<void> {
