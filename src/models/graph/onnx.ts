@@ -95,6 +95,12 @@ export function intOf(node: NodeProto, name: string, fallback: number): number {
   return a?.i === undefined || a.i === null ? fallback : Number(a.i);
 }
 
+/** A FLOAT attribute's value, or `fallback` when absent. */
+export function floatOf(node: NodeProto, name: string, fallback: number): number {
+  const a = attributeOf(node, name);
+  return a?.f === undefined || a.f === null ? fallback : a.f;
+}
+
 /** An INTS attribute's values, or undefined when absent. */
 export function intsOf(node: NodeProto, name: string): number[] | undefined {
   const a = attributeOf(node, name);

@@ -19,7 +19,9 @@ import {
   decodeOnnx,
   defaultOpset,
   encodeOnnx,
+  floatOf,
   floatValues,
+  intOf,
   intAttribute,
   makeNode,
   makeTensor,
@@ -104,11 +106,6 @@ function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
-function attr(node: NodeProto, name: string): { i?: number; f?: number } | undefined {
-  const a = (node.attribute ?? []).find((x) => x.name === name);
-  return a ? { i: a.i === undefined || a.i === null ? undefined : Number(a.i), f: a.f ?? undefined } : undefined;
-}
-
 /** The [K, N] weight a MatMul/Gemm multiplies by, with alpha folded in, or why it cannot be quantized. */
 function weightOf(node: NodeProto, inits: Map<string, TensorProto>, minElements: number): { w: Float32Array; k: number; n: number } | string {
   const tensor = inits.get(node.input?.[1] ?? '');
@@ -119,9 +116,9 @@ function weightOf(node: NodeProto, inits: Map<string, TensorProto>, minElements:
   if (!values) return 'the weight is not float32 data stored in the model';
   if (values.length < minElements) return `the weight has ${values.length} elements (< ${minElements})`;
   if (node.opType === 'MatMul') return { w: values, k: dims[0], n: dims[1] };
-  if ((attr(node, 'transA')?.i ?? 0) !== 0) return 'Gemm with transA';
-  const alpha = attr(node, 'alpha')?.f ?? 1;
-  const transB = (attr(node, 'transB')?.i ?? 0) !== 0;
+  if (intOf(node, 'transA', 0) !== 0) return 'Gemm with transA';
+  const alpha = floatOf(node, 'alpha', 1);
+  const transB = intOf(node, 'transB', 0) !== 0;
   const w = transB ? transpose(values, dims[0], dims[1]) : values;
   if (alpha !== 1) for (let i = 0; i < w.length; i++) w[i] *= alpha;
   return transB ? { w, k: dims[1], n: dims[0] } : { w, k: dims[0], n: dims[1] };
@@ -131,7 +128,7 @@ function weightOf(node: NodeProto, inits: Map<string, TensorProto>, minElements:
 function gemmBias(node: NodeProto, inits: Map<string, TensorProto>, prefix: string): { name: string; tensor?: TensorProto } | string | undefined {
   const c = node.input?.[2];
   if (!c) return undefined;
-  const beta = attr(node, 'beta')?.f ?? 1;
+  const beta = floatOf(node, 'beta', 1);
   if (beta === 1) return { name: c };
   const tensor = inits.get(c);
   const values = tensor && floatValues(tensor);
