@@ -212,6 +212,26 @@ export interface ExemplarScorerOptions {
  */
 const pooledRecords = new WeakMap<Float32Array, WeakMap<object, Map<number, RegionFeatures>>>();
 
+/**
+ * Something derived from an exemplar list's masks for a class of `parts` parts, computed once per
+ * list (weakly held) and part count: the scorer, the proposals and the refinement all ask for the
+ * same list's prior on every image.
+ */
+function perExemplarList<T>(make: (masks: BinaryMask[], parts: number) => T): (list: readonly Exemplar[], parts: number) => T {
+  const cache = new WeakMap<readonly Exemplar[], Map<number, T>>();
+  return (list, parts) => {
+    let byParts = cache.get(list);
+    if (!byParts) cache.set(list, (byParts = new Map()));
+    if (!byParts.has(parts)) byParts.set(parts, make(list.map((e) => e.mask), parts));
+    return byParts.get(parts)!;
+  };
+}
+
+/** The exemplars' box prior (core/exemplar-prior.ts) for a class of `parts` parts, once per list. */
+export const exemplarPriorOf: (list: readonly Exemplar[], parts: number) => ExemplarPrior = perExemplarList(exemplarPrior);
+/** The exemplars' part shapes (core/shape-prior.ts) for a class of `parts` parts, once per list. */
+export const exemplarShapesOf: (list: readonly Exemplar[], parts: number) => Float32Array[][] = perExemplarList(exemplarShapes);
+
 /** Shape descriptors of pool records, per record mask (weakly held), for the same reason. */
 const recordShapes = new WeakMap<object, Float32Array>();
 function shapeOfRecord(record: MaskRecord): Float32Array {
@@ -258,24 +278,6 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     throw new SalipError('INVALID_ARGUMENT', `exemplar scorer shapeWeight: expected a number >= 0, got ${JSON.stringify(options.shapeWeight)}`);
   }
   const withContext = similarity === 'region+context';
-  const shapes = new WeakMap<Exemplar[], Map<number, Float32Array[][]>>();
-  /** The exemplars' part shapes for a class of `parts` parts, computed once per list. */
-  const shapesOf = (list: Exemplar[], parts: number): Float32Array[][] => {
-    let byParts = shapes.get(list);
-    if (!byParts) shapes.set(list, (byParts = new Map()));
-    let found = byParts.get(parts);
-    if (!found) byParts.set(parts, (found = exemplarShapes(list.map((e) => e.mask), parts)));
-    return found;
-  };
-  const priors = new WeakMap<Exemplar[], Map<number, ExemplarPrior>>();
-  /** The exemplars' box prior for a class of `parts` parts, computed once per list. */
-  const priorOf = (list: Exemplar[], parts: number): ExemplarPrior => {
-    let byParts = priors.get(list);
-    if (!byParts) priors.set(list, (byParts = new Map()));
-    let prior = byParts.get(parts);
-    if (!prior) byParts.set(parts, (prior = exemplarPrior(list.map((e) => e.mask), parts)));
-    return prior;
-  };
   /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
   /** Region and (when used) context features pooled over a coverage grid, before contrast. */
   const pooledFeatures = (embedding: EmbeddingGrid, coverage: Float32Array): RegionFeatures => ({
@@ -413,8 +415,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const nClasses = protos.length;
       const scores = new Float32Array(nClasses * n);
       const imageMean = imageMeanOf(embedding);
-      const locations = locationWeight > 0 ? lists.map((list, c) => priorOf(list, ctx.classes[c].topK ?? 1)) : [];
-      const classShapes = shapeWeight > 0 ? lists.map((list, c) => shapesOf(list, ctx.classes[c].topK ?? 1)) : [];
+      const locations = locationWeight > 0 ? lists.map((list, c) => exemplarPriorOf(list, ctx.classes[c].topK ?? 1)) : [];
+      const classShapes = shapeWeight > 0 ? lists.map((list, c) => exemplarShapesOf(list, ctx.classes[c].topK ?? 1)) : [];
       ctx.candidates.forEach((record, i) => {
         const f = recordFeatures(embedding, record, imageMean);
         // Records built by hand may carry no stability score; they get no prior.

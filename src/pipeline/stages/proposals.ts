@@ -17,7 +17,7 @@ import { createThresholdUpscaler, pointGrid, upscalerGeometry } from '../../core
 import { denormalizeBox, exemplarPrior, type ExemplarPrior } from '../../core/exemplar-prior.js';
 import { boxXyxyToXywh, createMask, encodeRleInBox } from '../../core/mask.js';
 import type { BoxXYXY } from '../../core/types.js';
-import type { ClassSpec, Scorer } from '../scorers.js';
+import { exemplarPriorOf, type ClassSpec, type Scorer } from '../scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { throwIfAborted, type StageControl } from './options.js';
 
@@ -61,10 +61,7 @@ export interface ProposalOptions extends ProposalSettings, StageControl {
 /** The exemplar prior of a class (parts = its topK), or undefined for a class without exemplars. */
 export function classPrior(cls: ClassSpec): ExemplarPrior | undefined {
   if (!cls.exemplars || cls.exemplars.length === 0) return undefined;
-  return exemplarPrior(
-    cls.exemplars.map((e) => e.mask),
-    cls.topK ?? 1,
-  );
+  return exemplarPriorOf(cls.exemplars, cls.topK ?? 1);
 }
 
 /** One box prompt per part of the prior, scaled to a width x height image. */

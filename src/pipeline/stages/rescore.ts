@@ -7,12 +7,13 @@
  * cannot.
  */
 import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRle, maskArea, maskIoU, maskToBox, maskUnion } from '../../core/mask.js';
-import { exemplarPrior, normalizeBox, type ExemplarPrior } from '../../core/exemplar-prior.js';
+import { normalizeBox, type ExemplarPrior } from '../../core/exemplar-prior.js';
 import { topK } from '../../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../../core/types.js';
 import type { ClassSpec, Scorer } from '../scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
 import { numberOption } from './options.js';
+import { classPrior } from './proposals.js';
 import type { PromptedMask } from './prompted.js';
 import { boxAlternatives, partAtSize, refineBox, resolveRefineSettings, type RefineOptions, type RefinedPart } from './refine.js';
 import type { RetrievalResult, RetrievedCandidate } from './retrieve.js';
@@ -99,21 +100,6 @@ export function candidatesPerPart(
   return dealt.map((c, rank) => ({ ...c, rank }));
 }
 
-/** The exemplars' part prior of a class of k > 1 parts, when its exemplars show that many parts. */
-const partPriors = new WeakMap<object, Map<number, ExemplarPrior | null>>();
-function partPriorOf(cls: ClassSpec, k: number): ExemplarPrior | undefined {
-  if (k < 2 || !cls.exemplars || cls.exemplars.length === 0) return undefined;
-  let byParts = partPriors.get(cls.exemplars);
-  if (!byParts) partPriors.set(cls.exemplars, (byParts = new Map()));
-  let prior = byParts.get(k);
-  if (prior === undefined) {
-    const found = exemplarPrior(cls.exemplars.map((e) => e.mask), k);
-    prior = found.partSources > 0 ? found : null;
-    byParts.set(k, prior);
-  }
-  return prior ?? undefined;
-}
-
 function refinedRecord(part: RefinedPart, area: number, source: MaskRecord): MaskRecord {
   const mask = part.working;
   const box = maskToBox(mask);
@@ -147,7 +133,9 @@ export async function refineAndRescore(
   for (const [c, cls] of classes.entries()) {
     const k = cls.topK ?? 1;
     const count = Math.max(k, numberOption(options.candidates, k, 'refine candidates', { integer: true, min: 1, max: 32 }));
-    const prior = count > k ? partPriorOf(cls, k) : undefined;
+    // The parts' boxes, when the exemplars show that many parts.
+    const classParts = count > k && k > 1 ? classPrior(cls) : undefined;
+    const prior = classParts && classParts.partSources > 0 ? classParts : undefined;
     const t = embedding.transform;
     const distinct = prior ? candidatesPerPart(retrieval, c, count, prior, t.imageWidth, t.imageHeight) : distinctCandidates(retrieval, c, count);
     // refined[i] came from sources[i]; multi-mask alternatives repeat their source.
