@@ -9,6 +9,7 @@ import { throwIfAborted } from './stages/options.js';
 import { boxXywhToXyxy, decodeRle } from '../core/mask.js';
 import { exemplarPrior, priorBoxAgreement, type ExemplarPrior } from '../core/exemplar-prior.js';
 import { exemplarShapes, recordShape, shapePriorAgreement } from '../core/shape-prior.js';
+import { boundaryAgreement, boundaryContrast, boundaryPrior, luminanceOf, type BoundaryPrior, type Luminance } from '../core/boundary-prior.js';
 import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowFeatures, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
@@ -203,6 +204,13 @@ export interface ExemplarScorerOptions {
    * filled outline the exemplars show. Default 0 (off).
    */
   shapeWeight?: number;
+  /**
+   * Adds this times the agreement of the candidate's outline contrast (inside vs just outside its
+   * edge, core/boundary-prior.ts) with the exemplars' (0-1), so that a mask that leaked into the
+   * tissue around the organ, or stopped short of its wall, loses to one whose edge lies where the
+   * exemplars' edges lie. Default 0 (off).
+   */
+  boundaryWeight?: number;
 }
 
 /**
@@ -238,6 +246,32 @@ function shapeOfRecord(record: MaskRecord): Float32Array {
   let shape = recordShapes.get(record.segmentation);
   if (!shape) recordShapes.set(record.segmentation, (shape = recordShape(record.segmentation, record.bbox)));
   return shape;
+}
+
+/** Luminance of each image scored with the boundary prior (weakly held). */
+const luminances = new WeakMap<RgbImage, Luminance>();
+function luminanceOfImage(image: RgbImage): Luminance {
+  let l = luminances.get(image);
+  if (!l) luminances.set(image, (l = luminanceOf(image)));
+  return l;
+}
+
+/** The exemplars' outline contrasts, once per list. */
+const boundaryPriors = new WeakMap<readonly Exemplar[], BoundaryPrior>();
+export function exemplarBoundaryOf(list: readonly Exemplar[]): BoundaryPrior {
+  let prior = boundaryPriors.get(list);
+  if (!prior) boundaryPriors.set(list, (prior = boundaryPrior(list.map((e) => boundaryContrast(e.mask, luminanceOfImage(e.image))))));
+  return prior;
+}
+
+/** Outline contrast of pool records, per image and record mask (weakly held). */
+const recordContrasts = new WeakMap<Luminance, WeakMap<object, number>>();
+function contrastOfRecord(record: MaskRecord, luminance: Luminance): number {
+  let byRle = recordContrasts.get(luminance);
+  if (!byRle) recordContrasts.set(luminance, (byRle = new WeakMap()));
+  let c = byRle.get(record.segmentation);
+  if (c === undefined) byRle.set(record.segmentation, (c = boundaryContrast(decodeRle(record.segmentation), luminance)));
+  return c;
 }
 
 /** Region and context features of one region, both unnormalised. */
@@ -276,6 +310,10 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   const shapeWeight = options.shapeWeight ?? 0;
   if (typeof shapeWeight !== 'number' || !Number.isFinite(shapeWeight) || shapeWeight < 0) {
     throw new SalipError('INVALID_ARGUMENT', `exemplar scorer shapeWeight: expected a number >= 0, got ${JSON.stringify(options.shapeWeight)}`);
+  }
+  const boundaryWeight = options.boundaryWeight ?? 0;
+  if (typeof boundaryWeight !== 'number' || !Number.isFinite(boundaryWeight) || boundaryWeight < 0) {
+    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer boundaryWeight: expected a number >= 0, got ${JSON.stringify(options.boundaryWeight)}`);
   }
   const withContext = similarity === 'region+context';
   /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
@@ -367,7 +405,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -417,18 +455,22 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const imageMean = imageMeanOf(embedding);
       const locations = locationWeight > 0 ? lists.map((list, c) => exemplarPriorOf(list, ctx.classes[c].topK ?? 1)) : [];
       const classShapes = shapeWeight > 0 ? lists.map((list, c) => exemplarShapesOf(list, ctx.classes[c].topK ?? 1)) : [];
+      const boundaries = boundaryWeight > 0 ? lists.map((list) => exemplarBoundaryOf(list)) : [];
+      const luminance = boundaryWeight > 0 ? luminanceOfImage(ctx.image) : undefined;
       ctx.candidates.forEach((record, i) => {
         const f = recordFeatures(embedding, record, imageMean);
         // Records built by hand may carry no stability score; they get no prior.
         const prior = stabilityWeight > 0 && Number.isFinite(record.stabilityScore) ? stabilityWeight * record.stabilityScore : 0;
         const shape = shapeWeight > 0 ? shapeOfRecord(record) : undefined;
+        const contrast = luminance ? contrastOfRecord(record, luminance) : 0;
         protos.forEach((p, c) => {
           const similarityScore = f.context && p.context ? 50 * (cosine(f.region, p.region) + cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
           const location = locations[c]
             ? locationWeight * locations[c].consistency * priorBoxAgreement(locations[c], boxXywhToXyxy(record.bbox), imageWidth, imageHeight)
             : 0;
           const shapeScore = shape ? shapeWeight * shapePriorAgreement(classShapes[c], shape) : 0;
-          scores[c * n + i] = similarityScore + prior + location + shapeScore;
+          const boundaryScore = luminance ? boundaryWeight * boundaryAgreement(boundaries[c], contrast) : 0;
+          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore;
         });
       });
       return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };

@@ -326,6 +326,32 @@ describe('createExemplarScorer', () => {
     expect(() => createExemplarScorer(sam, {}, { shapeWeight: Number.NaN })).toThrow(/shapeWeight/);
   });
 
+  it('adds the boundary prior: weight x agreement of the outline contrast with the exemplars\u2019', async () => {
+    const sam = colourSam();
+    // A red square (luma 76) inside a green frame (luma 150) on dark grey (luma 40): the frame's
+    // outline is bright inside, dark outside; the square's is dark inside, bright outside.
+    const image = paint(64, 64, [
+      { x0: 0, y0: 0, x1: 64, y1: 64, colour: DARK_GREY },
+      { x0: 8, y0: 8, x1: 40, y1: 40, colour: GREEN },
+      { x0: 12, y0: 12, x1: 36, y1: 36, colour: RED },
+    ]);
+    const square = rectMask(64, 64, { x0: 12, y0: 12, x1: 36, y1: 36 });
+    const framed = rectMask(64, 64, { x0: 8, y0: 8, x1: 40, y1: 40 });
+    const embedding = await sam.embed(image);
+    const exemplars = { red: [{ image, mask: framed }] };
+    const plain = createExemplarScorer(sam, exemplars, { similarity: 'region', stabilityWeight: 0 });
+    const bounded = createExemplarScorer(sam, exemplars, { similarity: 'region', stabilityWeight: 0, boundaryWeight: 25 });
+    expect(bounded.name).toBe('exemplar:region:image-mean:stability0:boundary25');
+    const candidates = [record(framed), record(square)];
+    const a = await plain.score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    const b = await bounded.score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    // The exemplar's own mask agrees fully; the square's edge (red inside, green outside) has the
+    // opposite contrast of the exemplar's (green inside, grey outside) and gets almost nothing.
+    expect(b.scores[0] - a.scores[0]).toBeCloseTo(25, 4);
+    expect(b.scores[1] - a.scores[1]).toBeLessThan(1);
+    expect(() => createExemplarScorer(sam, {}, { boundaryWeight: -1 })).toThrow(/boundaryWeight/);
+  });
+
   it('the context term prefers the whole organ to a part of it', async () => {
     const sam = colourSam();
     // Exemplar: a red 2 x 2-cell organ on blue. Target: a red 3 x 3-cell organ on blue; candidates are

@@ -10,9 +10,9 @@
  * among the refined masks, so a bad first pick can be replaced.
  */
 import { createThresholdUpscaler, upscalerGeometry } from '../../core/everything/index.js';
-import { boxXywhToXyxy, connectedComponents, convexHull, createMask, fillHoles, maskUnion } from '../../core/mask.js';
+import { boxXywhToXyxy, connectedComponents, convexHull, createMask, fillHoles, maskUnion, resizeMaskBilinear } from '../../core/mask.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../../core/types.js';
-import type { SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
+import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { embeddingFor, type PromptedMask, type PromptedOptions } from './prompted.js';
 import { numberOption, throwIfAborted } from './options.js';
 import type { RetrievedCandidate } from './retrieve.js';
@@ -47,6 +47,20 @@ export interface RefineSettings {
    * brain inside a fetal skull) then refines into the whole organ; SAM decides where it ends.
    */
   boxMargin?: number;
+  /**
+   * Keeps each retrieved candidate itself in the running beside its refinements when they are
+   * re-scored (default false; no decoder call). A box prompt around a tight candidate can leak
+   * into the tissue around it (a fetal head in a crowded ultrasound); the scorer then still has
+   * the tight one to choose.
+   */
+  keepRetrieved?: boolean;
+  /**
+   * Replaces each chosen part by a pixel vote of the re-scored masks that overlap it (mask IoU at
+   * least 0.3, at least 3 of them): a pixel stays when this share of them covers it (default 0:
+   * off; 0.5 is a majority). Masks of one organ from different boxes agree on the organ and each
+   * leaks its own way; the vote keeps what they agree on. No decoder call.
+   */
+  consensus?: number;
 }
 
 export interface RefineOptions extends PromptedOptions, RefineSettings {}
@@ -62,7 +76,10 @@ export interface RefinedClass {
 export interface RefinedPart {
   /** The mask at the embedding's image size, post-processed. */
   readonly working: BinaryMask;
-  /** The last pass's prompt, low-res logits, predicted IoU and stability. */
+  /**
+   * The last pass's prompt, low-res logits (empty for a retrieved candidate kept as it is, see
+   * `keepRetrieved`), predicted IoU and stability.
+   */
   readonly prompt: SamPrompt;
   readonly lowResLogits: Float32Array;
   readonly predictedIou: number;
@@ -80,6 +97,8 @@ export function resolveRefineSettings(settings: RefineSettings = {}): Required<R
     multimaskAlternatives: settings.multimaskAlternatives === true,
     maskThreshold: numberOption(settings.maskThreshold, 0, 'refine maskThreshold', { min: -20, max: 20 }),
     boxMargin: numberOption(settings.boxMargin, 0, 'refine boxMargin', { min: 0, max: 1 }),
+    keepRetrieved: settings.keepRetrieved === true,
+    consensus: numberOption(settings.consensus, 0, 'refine consensus', { min: 0, max: 1 }),
   };
 }
 
@@ -173,13 +192,28 @@ export async function boxAlternatives(sam: SamModel, embedding: SamImageEmbeddin
   return parts;
 }
 
+/** A retrieved candidate as a contender of its own refinements (`keepRetrieved`): its mask as it is. */
+export function retrievedPart(record: MaskRecord, working: BinaryMask, settings: Required<RefineSettings>): RefinedPart {
+  return {
+    prompt: { box: boxXywhToXyxy(record.bbox) },
+    lowResLogits: new Float32Array(0),
+    predictedIou: record.predictedIou,
+    stabilityScore: record.stabilityScore,
+    working: cleanPart(working, settings),
+    passes: 0,
+  };
+}
+
 /** A refined part at the output size: its last pass's logits upscaled there, post-processed alike. */
 export function partAtSize(part: RefinedPart, embedding: SamImageEmbedding, width: number, height: number, settings: Required<RefineSettings>): PromptedMask {
   const t = embedding.transform;
   const threshold = settings.maskThreshold;
   const sameSize = width === t.imageWidth && height === t.imageHeight;
   let mask = part.working;
-  if (!sameSize) {
+  if (!sameSize && part.lowResLogits.length === 0) {
+    // A retrieved candidate kept as it is has no logits: its mask is resized, smoothly.
+    mask = cleanPart(resizeMaskBilinear(part.working, width, height), settings);
+  } else if (!sameSize) {
     mask = createMask(width, height);
     const side = Math.round(Math.sqrt(part.lowResLogits.length));
     createThresholdUpscaler(upscalerGeometry(side, t, width, height))(part.lowResLogits, threshold, 1, mask.data);

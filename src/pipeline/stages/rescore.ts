@@ -6,7 +6,7 @@
  * blob the exemplars do not look like; scoring after refinement sees that, scoring before it
  * cannot.
  */
-import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRle, maskArea, maskIoU, maskToBox, maskUnion } from '../../core/mask.js';
+import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, decodeRle, encodeRle, maskArea, maskIoU, maskToBox, maskUnion, voteMasks } from '../../core/mask.js';
 import { normalizeBox, type ExemplarPrior } from '../../core/exemplar-prior.js';
 import { topK } from '../../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../../core/types.js';
@@ -15,7 +15,7 @@ import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
 import { numberOption } from './options.js';
 import { classPrior } from './proposals.js';
 import type { PromptedMask } from './prompted.js';
-import { boxAlternatives, partAtSize, refineBox, resolveRefineSettings, type RefineOptions, type RefinedPart } from './refine.js';
+import { boxAlternatives, partAtSize, refineBox, resolveRefineSettings, retrievedPart, type RefineOptions, type RefinedPart } from './refine.js';
 import type { RetrievalResult, RetrievedCandidate } from './retrieve.js';
 
 export interface RescoreOptions extends RefineOptions {
@@ -116,6 +116,20 @@ function refinedRecord(part: RefinedPart, area: number, source: MaskRecord): Mas
   };
 }
 
+/** Masks that vote on a chosen part: mask IoU with it at least this. */
+const VOTER_MIN_IOU = 0.3;
+/** Fewer voters than this and the chosen part stays as it is. */
+const MIN_VOTERS = 3;
+
+/** The chosen part `i` replaced by the pixel vote of the considered masks that overlap it (refine.consensus). */
+function votedPart(i: number, refined: readonly RefinedPart[], areas: readonly number[], fraction: number, atSize: (i: number) => PromptedMask): PromptedMask {
+  const chosen = atSize(i);
+  const voters = refined.flatMap((p, j) => (areas[j] > 0 && (j === i || maskIoU(p.working, refined[i].working) >= VOTER_MIN_IOU) ? [j] : []));
+  if (voters.length < MIN_VOTERS) return chosen;
+  const mask = voteMasks(voters.map((j) => (j === i ? chosen.mask : atSize(j).mask)), fraction);
+  return maskArea(mask) > 0 ? { ...chosen, mask } : chosen;
+}
+
 /** Refines, re-scores and chooses each class's parts. */
 export async function refineAndRescore(
   sam: SamModel,
@@ -153,6 +167,13 @@ export async function refineAndRescore(
       }
       options.onProgress?.({ stage: 'refine', done: i + 1, total: distinct.length, message: cls.name });
     }
+    // The retrieved candidates themselves, when kept, after every refinement (ties go to SAM's).
+    if (settings.keepRetrieved && count > k) {
+      for (const source of distinct) {
+        refined.push(retrievedPart(source.record, decodeRle(source.record.segmentation), settings));
+        sources.push(source);
+      }
+    }
     const areas = refined.map((p) => maskArea(p.working));
     let refinedScores = new Array<number>(refined.length).fill(NaN);
     let order = refined.map((_, i) => i);
@@ -176,10 +197,11 @@ export async function refineAndRescore(
       if (chosen.length >= k) break;
       if (!chosen.includes(i) && areas[i] > 0) chosen.push(i);
     }
+    const atSize = (i: number) => partAtSize(refined[i], embedding, outWidth, outHeight, settings);
     const parts = chosen.map((i) => ({
       source: sources[i],
       refinedScore: refinedScores[i],
-      part: partAtSize(refined[i], embedding, outWidth, outHeight, settings),
+      part: settings.consensus > 0 && refined.length > k ? votedPart(i, refined, areas, settings.consensus, atSize) : atSize(i),
     }));
     out[cls.name] = {
       mask: parts.length > 0 ? maskUnion(parts.map((p) => p.part.mask)) : createMask(outWidth, outHeight),

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMask, encodeRle, maskArea, maskDice, maskIoU, segmentWithBoxes, type MaskRecord, type Scorer } from '../../../src/index.js';
+import { resizeMaskBilinear, voteMasks } from '../../../src/core/mask.js';
 import { pointGrid } from '../../../src/core/everything/index.js';
 import type { BinaryMask, BoxXYXY } from '../../../src/core/types.js';
 import { decodeProposals, proposeCandidates, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
@@ -156,6 +157,71 @@ describe('refineAndRescore', () => {
     const out = await refineAndRescore(sam, fnScorer((r) => r.area), image, retrieval, classes, { embedding, candidates: 4 });
     expect(out.lungs.chosen).toHaveLength(2);
     expect(maskIoU(out.lungs.chosen[0].part.mask, out.lungs.chosen[1].part.mask)).toBeLessThan(0.5);
+  });
+
+  it('keepRetrieved keeps the retrieved candidates in the running, at no decoder call, resized smoothly to the output', async () => {
+    const sam = createFakeSam();
+    const image = testImage(W, H);
+    const embedding = await sam.embed(image);
+    // An L-shaped candidate: the fake SAM refines its box into the filled box, which "leaks".
+    const l = rectMask(W, H, [[10, 10, 20, 40], [10, 30, 40, 40]]);
+    const lRecord: MaskRecord = { ...rectRecord(W, H, [10, 10, 40, 40]), segmentation: encodeRle(l), area: maskArea(l) };
+    const classes = [{ name: 'organ', topK: 1 }];
+    const tight = fnScorer((r) => -Math.abs(r.area - maskArea(l)));
+    const retrieval = await retrieve(tight, image, [lRecord, rectRecord(W, H, [50, 50, 55, 55])], classes, { embedding });
+    const refinedOnly = await refineAndRescore(sam, tight, image, retrieval, classes, { embedding, candidates: 2 });
+    expect(maskArea(refinedOnly.organ.mask)).toBeGreaterThan(maskArea(l));
+    const kept = await refineAndRescore(sam, tight, image, retrieval, classes, { embedding, candidates: 2, keepRetrieved: true });
+    expect(kept.organ.mask.data).toEqual(l.data);
+    expect(kept.organ.considered).toHaveLength(refinedOnly.organ.considered.length + 2);
+    expect(kept.organ.decoderCalls).toBe(refinedOnly.organ.decoderCalls);
+    // At twice the size the kept mask is the L scaled, not blocks of nearest pixels shifted.
+    const big = await refineAndRescore(sam, tight, image, retrieval, classes, { embedding, candidates: 2, keepRetrieved: true, outputWidth: 2 * W, outputHeight: 2 * H });
+    expect(maskDice(big.organ.mask, rectMask(2 * W, 2 * H, [[20, 20, 41, 81], [20, 60, 81, 81]]))).toBeGreaterThan(0.97);
+  });
+});
+
+describe('consensus', () => {
+  it('voteMasks keeps the pixels a share of the masks cover', () => {
+    const a = rectMask(20, 20, [[2, 2, 10, 10], [12, 2, 14, 4]]);
+    const b = rectMask(20, 20, [[2, 2, 10, 10], [2, 12, 4, 14]]);
+    const c = rectMask(20, 20, [[3, 3, 10, 10]]);
+    expect(voteMasks([a, b, c], 0.5).data).toEqual(rectMask(20, 20, [[2, 2, 10, 10]]).data);
+    expect(voteMasks([a, b, c], 1).data).toEqual(c.data);
+    expect(maskArea(voteMasks([a, b, c], 0.3))).toBe(maskArea(a) + 9);
+    expect(() => voteMasks([], 0.5)).toThrow(/no masks/);
+    expect(() => voteMasks([a], 0)).toThrow(/fraction/);
+    expect(() => voteMasks([a, createMask(5, 5)], 0.5)).toThrow(/masks\[1\]/);
+  });
+
+  it('refine.consensus replaces the chosen part by the vote of the masks overlapping it, each leak dropped', async () => {
+    const [W, H] = [64, 64];
+    const sam = createFakeSam();
+    const image = testImage(W, H);
+    const embedding = await sam.embed(image);
+    // One organ [20..40]^2; four boxes of it, each leaking a different way; one unrelated box.
+    const boxes: BoxXYXY[] = [[20, 20, 50, 40], [20, 10, 40, 40], [12, 20, 40, 40], [20, 20, 40, 48], [2, 2, 8, 8]];
+    const pool = boxes.map((b) => rectRecord(W, H, b));
+    const classes = [{ name: 'organ', topK: 1 }];
+    const byArea = fnScorer((r) => r.area);
+    const retrieval = await retrieve(byArea, image, pool, classes, { embedding });
+    const plain = await refineAndRescore(sam, byArea, image, retrieval, classes, { embedding, candidates: 5 });
+    const voted = await refineAndRescore(sam, byArea, image, retrieval, classes, { embedding, candidates: 5, consensus: 0.5 });
+    const organ = rectMask(W, H, [[20, 20, 40, 40]]);
+    expect(maskDice(plain.organ.mask, organ)).toBeLessThan(0.85);
+    expect(voted.organ.mask.data).toEqual(organ.data);
+    expect(voted.organ.decoderCalls).toBe(plain.organ.decoderCalls);
+    expect(() => resolveRefineSettings({ consensus: 2 })).toThrow(/consensus/);
+  });
+});
+
+describe('resizeMaskBilinear', () => {
+  it('scales a square by 2 to the square twice as large, and back', () => {
+    const small = rectMask(16, 16, [[4, 4, 7, 7]]);
+    const big = resizeMaskBilinear(small, 32, 32);
+    expect(big.data).toEqual(rectMask(32, 32, [[8, 8, 15, 15]]).data);
+    expect(resizeMaskBilinear(big, 16, 16).data).toEqual(small.data);
+    expect(() => resizeMaskBilinear(small, 0, 16)).toThrow(/width/);
   });
 });
 
