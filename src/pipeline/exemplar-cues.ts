@@ -1,0 +1,73 @@
+/**
+ * What the exemplar scorer derives from exemplar lists and candidate masks besides pooled
+ * features: the box, shape and outline priors of a list, and each candidate's shape and outline
+ * contrast, each computed once (weakly held) and asked for by the scorer, the proposals and the
+ * refinement alike.
+ */
+import { boundaryContrast, boundaryPrior, luminanceOf, type BoundaryPrior, type Luminance } from '../core/boundary-prior.js';
+import { exemplarPrior, type ExemplarPrior } from '../core/exemplar-prior.js';
+import { decodeRle } from '../core/mask.js';
+import { exemplarShapes, recordShape } from '../core/shape-prior.js';
+import type { BinaryMask, RgbImage } from '../core/types.js';
+import type { MaskRecord } from './types.js';
+
+/** An example image with the mask of the class in it (as scorers.ts's Exemplar). */
+interface Exemplar {
+  image: RgbImage;
+  mask: BinaryMask;
+}
+
+/**
+ * Something derived from an exemplar list's masks for a class of `parts` parts, computed once per
+ * list (weakly held) and part count: the scorer, the proposals and the refinement all ask for the
+ * same list's prior on every image.
+ */
+function perExemplarList<T>(make: (masks: BinaryMask[], parts: number) => T): (list: readonly Exemplar[], parts: number) => T {
+  const cache = new WeakMap<readonly Exemplar[], Map<number, T>>();
+  return (list, parts) => {
+    let byParts = cache.get(list);
+    if (!byParts) cache.set(list, (byParts = new Map()));
+    if (!byParts.has(parts)) byParts.set(parts, make(list.map((e) => e.mask), parts));
+    return byParts.get(parts)!;
+  };
+}
+
+/** The exemplars' box prior (core/exemplar-prior.ts) for a class of `parts` parts, once per list. */
+export const exemplarPriorOf: (list: readonly Exemplar[], parts: number) => ExemplarPrior = perExemplarList(exemplarPrior);
+/** The exemplars' part shapes (core/shape-prior.ts) for a class of `parts` parts, once per list. */
+export const exemplarShapesOf: (list: readonly Exemplar[], parts: number) => Float32Array[][] = perExemplarList(exemplarShapes);
+
+/** Shape descriptors of pool records, per record mask (weakly held), for the same reason. */
+const recordShapes = new WeakMap<object, Float32Array>();
+export function shapeOfRecord(record: MaskRecord): Float32Array {
+  let shape = recordShapes.get(record.segmentation);
+  if (!shape) recordShapes.set(record.segmentation, (shape = recordShape(record.segmentation, record.bbox)));
+  return shape;
+}
+
+/** Luminance of each image scored with the boundary prior (weakly held). */
+const luminances = new WeakMap<RgbImage, Luminance>();
+export function luminanceOfImage(image: RgbImage): Luminance {
+  let l = luminances.get(image);
+  if (!l) luminances.set(image, (l = luminanceOf(image)));
+  return l;
+}
+
+/** The exemplars' outline contrasts, once per list. */
+const boundaryPriors = new WeakMap<readonly Exemplar[], BoundaryPrior>();
+export function exemplarBoundaryOf(list: readonly Exemplar[]): BoundaryPrior {
+  let prior = boundaryPriors.get(list);
+  if (!prior) boundaryPriors.set(list, (prior = boundaryPrior(list.map((e) => boundaryContrast(e.mask, luminanceOfImage(e.image))))));
+  return prior;
+}
+
+/** Outline contrast of pool records, per image and record mask (weakly held). */
+const recordContrasts = new WeakMap<Luminance, WeakMap<object, number>>();
+export function contrastOfRecord(record: MaskRecord, luminance: Luminance): number {
+  let byRle = recordContrasts.get(luminance);
+  if (!byRle) recordContrasts.set(luminance, (byRle = new WeakMap()));
+  let c = byRle.get(record.segmentation);
+  if (c === undefined) byRle.set(record.segmentation, (c = boundaryContrast(decodeRle(record.segmentation), luminance)));
+  return c;
+}
+
