@@ -7,7 +7,8 @@
  *
  * 1. models: SAM encoder per image, fp32 vs int8 (quantizeModel), on real dev images; decoder per
  *    call (the whole graph and the split decoder's prompt part): fp32 and int8 as exported, and
- *    both channels-last (carryChannelsLast), each against fp32 in the same rounds.
+ *    both channels-last (carryChannelsLast), each against fp32 in the same rounds; and the
+ *    channels-last decoder with every product int8 (keepFloatDefaults: false).
  * 2. cascade: wall time per image in fast mode and Dice per dev task, fp32 vs int8; GT-box SAM Dice.
  * 3. rss: peak resident memory of one cascade run, fp32 vs int8, each in a process of its own.
  * 4. volume: ch2.nii.gz by propagation (the whole volume) and slice by slice on an evenly spread
@@ -90,7 +91,15 @@ async function modelTimes() {
   const prepared = prepareSamDecoder(new Uint8Array(readFileSync(files.decoder)), { exposeMultimask: true, dropOutputs: ['masks'] }).bytes;
   // The decoder as exported (fp32, int8) and channels-last (carryChannelsLast, then int8).
   const channelsLast = carryChannelsLast(prepared).bytes;
-  const variants = { fp32: prepared, int8: quantizeModel(prepared).bytes, fp32ChannelsLast: channelsLast, int8ChannelsLast: quantizeModel(channelsLast).bytes };
+  // int8 keeps the token-side products float (SAM_DECODER_KEEP_FLOAT, as --quantize does);
+  // int8ChannelsLastAllInt8 quantizes those too, to show what keeping them float costs.
+  const variants = {
+    fp32: prepared,
+    int8: quantizeModel(prepared).bytes,
+    fp32ChannelsLast: channelsLast,
+    int8ChannelsLast: quantizeModel(channelsLast).bytes,
+    int8ChannelsLastAllInt8: quantizeModel(channelsLast, { keepFloatDefaults: false }).bytes,
+  };
   type Variant = keyof typeof variants;
   const names = Object.keys(variants) as Variant[];
   const feeds: Record<string, TensorData> = {
