@@ -59,8 +59,9 @@ function samDecoderTokenSideNames(): string[] {
  * and the IoU head. Why: their activations are ~7 token vectors whose one per-tensor uint8 scale
  * is set by the largest of them, and every mask is read off those tokens; in int8 they moved the
  * cascade's fetal-head Dice by up to 0.1 on one image, float they keep every image within 0.01 of
- * the float model (docs/performance.md, "int8 models"). What it costs: nothing measurable, a
- * product on 7 rows is microseconds; int8 pays on the image-side products, which stay int8.
+ * the float model (docs/performance.md, "int8 models"). What it costs: no time measurable (a
+ * product on 7 rows is microseconds; int8 pays on the image-side products, which stay int8), but
+ * size: these hold most of the decoder's weights (MobileSAM's int8 decoder 15.3 MB, not 4.5 MB).
  * The names match nothing in other graphs (encoders, CLIP, other SAM families).
  */
 export const SAM_DECODER_KEEP_FLOAT: readonly string[] = Object.freeze(samDecoderTokenSideNames());
