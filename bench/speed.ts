@@ -7,7 +7,8 @@
  *
  * 1. models: SAM encoder per image, fp32 vs int8 (quantizeModel), on real dev images; decoder per
  *    call (the whole graph and the split decoder's prompt part): fp32 and int8 as exported, and
- *    both channels-last (carryChannelsLast), each against fp32 in the same rounds.
+ *    both channels-last (carryChannelsLast), each against fp32 in the same rounds; and the
+ *    channels-last decoder with every product int8 (keepFloatDefaults: false).
  * 2. cascade: wall time per image in fast mode and Dice per dev task, fp32 vs int8; GT-box SAM Dice.
  * 3. rss: peak resident memory of one cascade run, fp32 vs int8, each in a process of its own.
  * 4. volume: ch2.nii.gz by propagation (the whole volume) and slice by slice on an evenly spread
@@ -90,7 +91,15 @@ async function modelTimes() {
   const prepared = prepareSamDecoder(new Uint8Array(readFileSync(files.decoder)), { exposeMultimask: true, dropOutputs: ['masks'] }).bytes;
   // The decoder as exported (fp32, int8) and channels-last (carryChannelsLast, then int8).
   const channelsLast = carryChannelsLast(prepared).bytes;
-  const variants = { fp32: prepared, int8: quantizeModel(prepared).bytes, fp32ChannelsLast: channelsLast, int8ChannelsLast: quantizeModel(channelsLast).bytes };
+  // int8 keeps the token-side products float (SAM_DECODER_KEEP_FLOAT, as --quantize does);
+  // int8ChannelsLastAllInt8 quantizes those too, to show what keeping them float costs.
+  const variants = {
+    fp32: prepared,
+    int8: quantizeModel(prepared).bytes,
+    fp32ChannelsLast: channelsLast,
+    int8ChannelsLast: quantizeModel(channelsLast).bytes,
+    int8ChannelsLastAllInt8: quantizeModel(channelsLast, { keepFloatDefaults: false }).bytes,
+  };
   type Variant = keyof typeof variants;
   const names = Object.keys(variants) as Variant[];
   const feeds: Record<string, TensorData> = {
@@ -155,31 +164,43 @@ async function modelTimes() {
 }
 
 // --- 2. the cascade in fast mode per dev task, fp32 vs int8 -------------------------------------
+// Both models loaded at once and run task by task, fp32 then int8 on the same images, so a change
+// in machine load between tasks hits both alike. Decoder and encoder calls are counted: fast mode
+// stops on its own, so different masks can mean a different number of decoder calls.
 async function cascadeFigures() {
   const rows: Record<string, unknown> = {};
   const perImage = { fp32: [] as number[], int8: [] as number[] };
-  for (const quantize of [false, true]) {
-    const variant = quantize ? 'int8' : 'fp32';
-    const salip = await createSalip({ backend, sam: { ...files, quantize } });
-    for (const task of DEV_TASKS) {
-      const all = devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), 256));
-      const drawn = drawExemplars(all, 3, 0);
-      const items = spreadSubset(drawn.scored.map((i) => i.name), imagesPerTask).map((n) => drawn.scored.find((i) => i.name === n)!);
-      const preset = TASK_PRESETS[PRESET_OF[task]];
-      const taskObject: SalipTask = { ...preset, classes: [{ name: preset.classes[0].name, topK: preset.classes[0].topK, exemplars: drawn.exemplars }], everything: { ...preset.everything, mode: 'fast' } };
+  const salips = { fp32: await createSalip({ backend, sam: files }), int8: await createSalip({ backend, sam: { ...files, quantize: true } }) };
+  for (const task of DEV_TASKS) {
+    const all = devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), 256));
+    const drawn = drawExemplars(all, 3, 0);
+    const items = spreadSubset(drawn.scored.map((i) => i.name), imagesPerTask).map((n) => drawn.scored.find((i) => i.name === n)!);
+    const preset = TASK_PRESETS[PRESET_OF[task]];
+    const taskObject: SalipTask = { ...preset, classes: [{ name: preset.classes[0].name, topK: preset.classes[0].topK, exemplars: drawn.exemplars }], everything: { ...preset.everything, mode: 'fast' } };
+    const row = (rows[task] ??= {}) as Record<string, { msPerImage: number; cascadeDice: number; gtBoxDice: number; perImageDice: number[]; calls: { encoder: number; decoder: number }; ortMs: number }>;
+    for (const variant of ['fp32', 'int8'] as const) {
+      const salip = salips[variant];
       // Warm-up: the exemplar prototypes and the split decoder load here, outside the timing.
       await salip.segment(items[0].image, taskObject);
+      meter.start();
       const t = now();
       const report = await evaluate(salip, items, { task: taskObject, modes: ['cascade'], size: 256 });
       const ms = (now() - t) / items.length;
+      const ort = meter.read();
       perImage[variant].push(ms);
       const gt = await evaluate(salip, items, { task: taskObject, modes: ['gt-box'], size: 256 });
-      const row = (rows[task] ??= {}) as Record<string, unknown>;
-      row[variant] = { msPerImage: ms, cascadeDice: report.mean.cascade!.dice, gtBoxDice: gt.mean['gt-box']!.dice };
-      log(JSON.stringify({ cascade: task, variant, ...(row[variant] as object) }));
+      row[variant] = {
+        msPerImage: ms,
+        cascadeDice: report.mean.cascade!.dice,
+        gtBoxDice: gt.mean['gt-box']!.dice,
+        perImageDice: report.images.map((i) => i.modes.cascade!.dice),
+        calls: ort.countByLabel,
+        ortMs: ort.ms / items.length,
+      };
+      log(JSON.stringify({ cascade: task, variant, ...row[variant] }));
     }
-    await salip.dispose();
   }
+  await Promise.all([salips.fp32.dispose(), salips.int8.dispose()]);
   for (const row of Object.values(rows) as Array<Record<string, { msPerImage: number; cascadeDice: number; gtBoxDice: number }>>) {
     Object.assign(row, {
       speedup: row.fp32.msPerImage / row.int8.msPerImage,

@@ -28,7 +28,7 @@ export * from './models/clip/clip.js';
 export * from './models/clip/clip-presets.js';
 export * from './models/clip/tokenizer.js';
 export * from './models/clip/hf-folder.js';
-export { quantizeModel, quantizePerColumn, QUANTIZER_VERSION, type QuantizeOptions, type QuantizeReport, type QuantizableOp } from './models/graph/quantize.js';
+export { quantizeModel, quantizePerColumn, QUANTIZER_VERSION, SAM_DECODER_KEEP_FLOAT, type QuantizeOptions, type QuantizeReport, type QuantizableOp } from './models/graph/quantize.js';
 export { carryChannelsLast, type ChannelsLastReport } from './models/graph/channels-last.js';
 export { quantizeTag, type QuantizeSetting } from './models/graph/quantized-source.js';
 export * from './pipeline/scorers.js';

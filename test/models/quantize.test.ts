@@ -1,7 +1,7 @@
 /**
  * quantizeModel on small built graphs run by ONNX Runtime: MatMul and Gemm (transB, alpha,
  * beta, bias) give the float results within int8 error, shared activations are quantized once,
- * keepFloat and small weights stay float, and bad inputs are refused by name. Plus the file cache.
+ * keepFloat, a SAM decoder's token-side products (by default) and small weights stay float, and bad inputs are refused by name. Plus the file cache.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { nodeBackend } from '../../src/backends/node.js';
 import { runQuantize } from '../../src/cli/commands/quantize.js';
 import { defaultCacheDir, derivedModelPath, fileModelCache } from '../../src/backends/model-cache.js';
-import { decodeOnnx } from '../../src/models/graph/onnx.js';
-import { quantizeModel, quantizePerColumn } from '../../src/models/graph/quantize.js';
+import { decodeOnnx, encodeOnnx } from '../../src/models/graph/onnx.js';
+import { SAM_DECODER_KEEP_FLOAT, quantizeModel, quantizePerColumn } from '../../src/models/graph/quantize.js';
 import { quantizeTag, quantizedBytes } from '../../src/models/graph/quantized-source.js';
 import { buildModel, type ModelSpec } from '../helpers/onnx-builder.js';
 
@@ -139,12 +139,31 @@ describe('quantizeModel', () => {
     expect(small.kept.map((k) => k.reason)).toEqual([`the weight has ${K * N} elements (< ${K * N + 1})`, `the weight has ${K * N} elements (< ${K * N + 1})`]);
   });
 
+  it("keeps a SAM decoder's token-side products float by default, beside keepFloat, and quantizes them with keepFloatDefaults: false", () => {
+    // The two-layer graph with the names of a token-side product (the first token MLP layer) and an image-side one.
+    const model = decodeOnnx(twoLayerModel(), 'test');
+    const [tokenSide, imageSide] = ['/transformer/layers.0/mlp/lin1/MatMul', '/transformer/layers.0/cross_attn_token_to_image/k_proj/Gemm'];
+    model.graph!.node![0].name = tokenSide;
+    model.graph!.node![1].name = imageSide;
+    const named = encodeOnnx(model);
+    expect(SAM_DECODER_KEEP_FLOAT).toContain(tokenSide);
+    expect(SAM_DECODER_KEEP_FLOAT).not.toContain(imageSide);
+    const byDefault = quantizeModel(named);
+    expect(byDefault.quantized).toEqual([imageSide]);
+    expect(byDefault.kept).toEqual([{ name: tokenSide, op: 'MatMul', reason: 'SAM decoder token side (SAM_DECODER_KEEP_FLOAT)' }]);
+    expect(quantizeModel(named, { keepFloat: [imageSide] }).quantized).toEqual([]);
+    expect(quantizeModel(named, { keepFloat: [imageSide] }).kept.map((k) => k.reason)).toEqual(['SAM decoder token side (SAM_DECODER_KEEP_FLOAT)', 'listed in keepFloat']);
+    expect(quantizeModel(named, { keepFloatDefaults: false }).quantized).toEqual([tokenSide, imageSide]);
+    expect(quantizeModel(named, { keepFloatDefaults: false, keepFloat: [tokenSide] }).quantized).toEqual([imageSide]);
+  });
+
   it('refuses non-ONNX bytes, old opsets and bad options by name', () => {
     expect(() => quantizeModel(new Uint8Array([1, 2, 3]))).toThrow(/DECODE|not a readable ONNX model|no ONNX graph/);
     expect(() => quantizeModel(new Uint8Array())).toThrow(/quantizeModel: expected the non-empty bytes/);
     expect(() => quantizeModel(twoLayerModel(10))).toThrow(/opset 10; DynamicQuantizeLinear needs opset 11/);
     expect(() => quantizeModel(twoLayerModel(), { ops: ['Conv' as never] })).toThrow(/options.ops/);
     expect(() => quantizeModel(twoLayerModel(), { minWeightElements: 0 })).toThrow(/minWeightElements/);
+    expect(() => quantizeModel(twoLayerModel(), { keepFloatDefaults: 'no' as never })).toThrow(/options.keepFloatDefaults: expected true or false/);
   });
 });
 
@@ -171,6 +190,8 @@ describe('derived model cache', () => {
     expect(quantizeTag({})).toMatch(/^int8-v\d+-[0-9a-f]{8}$/);
     expect(quantizeTag({ keepFloat: ['a', 'b'] })).toBe(quantizeTag({ keepFloat: ['b', 'a'] }));
     expect(quantizeTag({ keepFloat: ['a'] })).not.toBe(quantizeTag({}));
+    expect(quantizeTag({ keepFloatDefaults: false })).not.toBe(quantizeTag({}));
+    expect(quantizeTag({ keepFloatDefaults: true })).toBe(quantizeTag({}));
     expect(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/salip');
     expect(defaultCacheDir({})).toMatch(/\.cache\/salip$/);
   });

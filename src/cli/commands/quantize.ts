@@ -17,11 +17,11 @@ export const QUANTIZE_COMMAND: CommandSpec = {
     { name: 'output', description: 'where to write the quantized model' },
   ],
   flags: {
-    'keep-float': { type: 'string', valueName: '<node,node,...>', description: 'comma-separated node names to keep in float' },
+    'keep-float': { type: 'string', valueName: '<node,node,...>', description: "comma-separated node names to keep in float (besides a SAM decoder's token-side products, always float)" },
     'min-weight-elements': { type: 'integer', min: 1, description: 'weights smaller than this stay float (default 4096)' },
     ...OUTPUT_FLAGS,
   },
-  examples: ['salip quantize encoder.onnx encoder.int8.onnx', 'salip quantize sam.onnx sam.int8.onnx --keep-float /iou_prediction_head/layers.0/Gemm'],
+  examples: ['salip quantize encoder.onnx encoder.int8.onnx', 'salip quantize sam.onnx sam.int8.onnx --keep-float /transformer/final_attn_token_to_image/k_proj/MatMul'],
 };
 
 export async function runQuantize(positionals: readonly string[], o: Options, log: (s: string) => void): Promise<number> {

@@ -32,15 +32,52 @@ import {
 } from './onnx.js';
 
 /** Bumped whenever the quantized graph for the same input and options changes (cache key). */
-export const QUANTIZER_VERSION = 1;
+export const QUANTIZER_VERSION = 2;
+
+/** The node names of a Meta-style SAM decoder's products that run on the prompt and output tokens. */
+function samDecoderTokenSideNames(): string[] {
+  const layer = (l: string) => [
+    ...['q', 'k', 'v', 'out'].map((p) => `/transformer/${l}/self_attn/${p}_proj/MatMul`),
+    ...['q', 'out'].map((p) => `/transformer/${l}/cross_attn_token_to_image/${p}_proj/MatMul`),
+    ...['lin1', 'lin2'].map((p) => `/transformer/${l}/mlp/${p}/MatMul`),
+    ...['k', 'v'].map((p) => `/transformer/${l}/cross_attn_image_to_token/${p}_proj/MatMul`),
+  ];
+  return [
+    ...layer('layers.0'),
+    ...layer('layers.1'),
+    ...['q', 'out'].map((p) => `/transformer/final_attn_token_to_image/${p}_proj/MatMul`),
+    ...[0, 1, 2, 3].flatMap((m) => [0, 1, 2].map((l) => `/output_hypernetworks_mlps.${m}/layers.${l}/Gemm`)),
+    ...[0, 1, 2].map((l) => `/iou_prediction_head/layers.${l}/Gemm`),
+  ];
+}
+
+/**
+ * Kept float by default (QuantizeOptions.keepFloatDefaults): every matrix product of a Meta-style
+ * SAM decoder (segment-anything's ONNX export and MobileSAM's, which share the node names) that
+ * runs on the handful of prompt and output tokens instead of the 4096 image tokens: self-attention,
+ * the token MLPs, the token-side projections of the three cross-attentions, the hypernetwork MLPs
+ * and the IoU head. Why: their activations are ~7 token vectors whose one per-tensor uint8 scale
+ * is set by the largest of them, and every mask is read off those tokens; in int8 they moved the
+ * cascade's fetal-head Dice by up to 0.1 on one image, float they keep every image within 0.01 of
+ * the float model (docs/performance.md, "int8 models"). What it costs: no time measurable (a
+ * product on 7 rows is microseconds; int8 pays on the image-side products, which stay int8), but
+ * size: these hold most of the decoder's weights (MobileSAM's int8 decoder 15.3 MB, not 4.5 MB).
+ * The names match nothing in other graphs (encoders, CLIP, other SAM families).
+ */
+export const SAM_DECODER_KEEP_FLOAT: readonly string[] = Object.freeze(samDecoderTokenSideNames());
 
 export type QuantizableOp = 'MatMul' | 'Gemm';
 
 export interface QuantizeOptions {
   /** Which ops to quantize (default both). */
   ops?: readonly QuantizableOp[];
-  /** Node names to keep in float (e.g. a layer that loses accuracy). */
+  /** Node names to keep in float (e.g. a layer that loses accuracy), besides the defaults. */
   keepFloat?: readonly string[];
+  /**
+   * Keep SAM_DECODER_KEEP_FLOAT float too (default true: Meta-style SAM decoders' token-side
+   * products, which cost accuracy in int8 and no time in float). false quantizes them as well.
+   */
+  keepFloatDefaults?: boolean;
   /**
    * Weights with fewer elements stay float (default 4096): tiny matrices cost nothing, and
    * some carry coordinates (SAM's positional-encoding projection [2, 128]) whose activations
@@ -63,7 +100,7 @@ export interface QuantizeReport {
 const DEFAULT_OPS: readonly QuantizableOp[] = ['MatMul', 'Gemm'];
 const DEFAULT_MIN_WEIGHT = 4096;
 
-function checkOptions(options: QuantizeOptions): Required<QuantizeOptions> {
+function checkOptions(options: QuantizeOptions): Required<Omit<QuantizeOptions, 'keepFloatDefaults'>> {
   const ops = options.ops ?? DEFAULT_OPS;
   if (!Array.isArray(ops) || ops.some((op) => !DEFAULT_OPS.includes(op))) {
     throw new SalipError('INVALID_ARGUMENT', `quantizeModel: options.ops: expected a list of ${DEFAULT_OPS.join(', ')}, got ${JSON.stringify(ops)}`);
@@ -72,11 +109,15 @@ function checkOptions(options: QuantizeOptions): Required<QuantizeOptions> {
   if (!Array.isArray(keepFloat) || keepFloat.some((n) => typeof n !== 'string')) {
     throw new SalipError('INVALID_ARGUMENT', `quantizeModel: options.keepFloat: expected a list of node names, got ${JSON.stringify(keepFloat)}`);
   }
+  const defaults = options.keepFloatDefaults ?? true;
+  if (typeof defaults !== 'boolean') {
+    throw new SalipError('INVALID_ARGUMENT', `quantizeModel: options.keepFloatDefaults: expected true or false, got ${JSON.stringify(defaults)}`);
+  }
   const minWeightElements = options.minWeightElements ?? DEFAULT_MIN_WEIGHT;
   if (!Number.isInteger(minWeightElements) || minWeightElements < 1) {
     throw new SalipError('INVALID_ARGUMENT', `quantizeModel: options.minWeightElements: expected a positive integer, got ${String(minWeightElements)}`);
   }
-  return { ops, keepFloat, minWeightElements };
+  return { ops, keepFloat: defaults ? [...keepFloat, ...SAM_DECODER_KEEP_FLOAT] : keepFloat, minWeightElements };
 }
 
 /** Symmetric per-column int8 quantization of a row-major [K, N] matrix. */
@@ -148,6 +189,7 @@ export function quantizeModel(modelBytes: Uint8Array, options: QuantizeOptions =
   const graph = model.graph!;
   const inits = new Map<string, TensorProto>((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const keep = new Set(keepFloat);
+  const listed = new Set(options.keepFloat ?? []);
   const quantizedActivations = new Map<string, [string, string, string]>();
   const quantized: string[] = [];
   const kept: QuantizeReport['kept'] = [];
@@ -163,7 +205,7 @@ export function quantizeModel(modelBytes: Uint8Array, options: QuantizeOptions =
     }
     const name = node.name || `${op}_${index}`;
     const prefix = `salip_q${index}_`;
-    const weight = keep.has(name) ? 'listed in keepFloat' : weightOf(node, inits, minWeightElements);
+    const weight = listed.has(name) ? 'listed in keepFloat' : keep.has(name) ? 'SAM decoder token side (SAM_DECODER_KEEP_FLOAT)' : weightOf(node, inits, minWeightElements);
     const bias = op === 'Gemm' && typeof weight !== 'string' ? gemmBias(node, inits, prefix) : undefined;
     const why = typeof weight === 'string' ? weight : typeof bias === 'string' ? bias : undefined;
     if (why !== undefined || typeof weight === 'string' || typeof bias === 'string') {

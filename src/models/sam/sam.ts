@@ -54,8 +54,10 @@ export interface SamConfig extends SamPresetOverrides {
   /**
    * Run int8 copies of both models (quantizeModel: MatMul/Gemm weights per channel, activations
    * at run time), made once and kept in the backend's cache (Node: ~/.cache/salip) or, on the
-   * web, made in memory at each load. The decoder is quantized after its graph edits. Options
-   * pass through to quantizeModel (e.g. keepFloat). Default false.
+   * web, made in memory at each load. The decoder is quantized after its graph edits; its
+   * token-side products stay float (SAM_DECODER_KEEP_FLOAT). Options pass through to
+   * quantizeModel (keepFloat adds nodes to that list, keepFloatDefaults: false drops it).
+   * Default false.
    */
   quantize?: QuantizeSetting;
   /**
