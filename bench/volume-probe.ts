@@ -3,9 +3,13 @@
  * segmented by propagation (or slice by slice), with every encoder run, decoder call and cascade
  * counted and timed per slice, and each slice's provenance (key slice, carried, re-run and why).
  *
- *   tsx bench/volume-probe.ts [--slab 24] [--step 16] [--mode propagate|per-slice] [--per-slice-subset 0]
+ *   tsx bench/volume-probe.ts [--slab 24 | --slices 60-120,0-20] [--step 16] [--options JSON]
+ *                             [--mode propagate|per-slice] [--per-slice-subset 0]
  *
- * --slab 181 is the whole of ch2. --per-slice-subset n then also runs the cascade on n evenly
+ * --slab 181 is the whole of ch2. --slices takes index ranges instead (the walk starts from the
+ * middle of them; a gap between ranges starts a new walk with the cascade). --options is
+ * PropagationOptions as JSON (e.g. '{"boxMargin":0.05,"boxBound":Infinity}' is written
+ * '{"boxMargin":0.05,"boxBound":"Infinity"}'), over --step. --per-slice-subset n then also runs the cascade on n evenly
  * spread non-blank slices of the slab and extrapolates the per-slice time to all of them. Each
  * slice's record (stability and predicted IoU of carried masks, the reason of a re-run) is printed
  * at the end; a progress line with the counters after every slice.
@@ -21,6 +25,8 @@ import { brainTask, loadBrainVolume, volumeDice } from './volume-speed.js';
 const { values: args } = parseArgs({
   options: {
     slab: { type: 'string', default: '24' },
+    slices: { type: 'string' },
+    options: { type: 'string', default: '{}' },
     step: { type: 'string', default: '16' },
     mode: { type: 'string', default: 'propagate' },
     // After the propagated run: the cascade on this many evenly spread non-blank slices of the slab.
@@ -34,7 +40,23 @@ const { volume, truth } = loadBrainVolume();
 const depth = volume.dims[2];
 const slab = Math.min(Number(args.slab), depth);
 const first = Math.max(0, Math.floor(depth / 2) - (slab >> 1));
-const slices = Array.from({ length: Math.min(slab, depth - first) }, (_, i) => first + i);
+const slices = args.slices ? parseRanges(args.slices) : Array.from({ length: Math.min(slab, depth - first) }, (_, i) => first + i);
+const propagation = { step: Number(args.step), ...JSON.parse(args.options, (_, v) => (v === 'Infinity' ? Infinity : v)) };
+
+/** '60-120,0-20' -> [0..20, 60..120], sorted. */
+function parseRanges(text: string): number[] {
+  const out = new Set<number>();
+  for (const part of text.split(',')) {
+    const [a, b = a] = part.split('-').map(Number);
+    for (let i = a; i <= b; i++) out.add(i);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/** Dice of one slice's mask against ch2bet's (1 when both are empty). */
+function sliceDice(mask: Uint8Array, z: number): number {
+  return volumeDice(mask, truth, volume.dims, [z]);
+}
 
 // Counters per phase: what runs inside the cascade is counted apart from what the walk does itself.
 const counts = { embed: 0, embedMs: 0, decode: 0, decodeMs: 0, cascades: 0, cascadeMs: 0, cascadeEmbeds: 0, cascadeDecodes: 0 };
@@ -81,7 +103,7 @@ const perSlice: string[] = [];
 const t0 = now();
 const result = await segmentVolume(salip, volume, task, {
   slices,
-  propagate: args.mode === 'propagate' ? { step: Number(args.step) } : false,
+  propagate: args.mode === 'propagate' ? propagation : false,
   onProgress: (p) => {
     const t = now();
     perSlice.push(`${(t - last).toFixed(0)}`);
@@ -97,8 +119,8 @@ for (const s of inSlab) {
   const key = s.skipped ? `skipped:${s.reason}` : `${s.source}${s.rerun ? `:rerun` : ''}`;
   sources[key] = (sources[key] ?? 0) + 1;
 }
-log(JSON.stringify({ mode: args.mode, slab: [slices[0], slices[slices.length - 1]], wallMs, msPerSlice: wallMs / slices.length, dice: volumeDice(result.mask, truth, volume.dims, slices), counts, sources }));
-for (const s of inSlab) log(JSON.stringify({ ...s, stability: s.stability?.toFixed(3), predictedIou: s.predictedIou?.toFixed(3), score: s.score?.toFixed(3) }));
+log(JSON.stringify({ mode: args.mode, propagation, slab: [slices[0], slices[slices.length - 1]], wallMs, msPerSlice: wallMs / slices.length, dice: volumeDice(result.mask, truth, volume.dims, slices), counts, sources }));
+for (const s of inSlab) log(JSON.stringify({ ...s, stability: s.stability?.toFixed(3), predictedIou: s.predictedIou?.toFixed(3), score: s.score?.toFixed(2), dice: sliceDice(result.mask, s.index).toFixed(3) }));
 log(`progress intervals (ms, in walk order): ${perSlice.join(' ')}`);
 
 const subsetSize = Number(args['per-slice-subset']);
@@ -117,6 +139,7 @@ if (subsetSize > 0) {
       counts,
       dice: volumeDice(perSliceResult.mask, truth, volume.dims, subset),
       propagatedDiceOnSubset: volumeDice(result.mask, truth, volume.dims, subset),
+      perSliceScoreAndDice: perSliceResult.slices.filter((s) => subset.includes(s.index)).map((s) => `${s.index}:${s.score?.toFixed(1)}:${sliceDice(perSliceResult.mask, s.index).toFixed(2)}`).join(' '),
       nonBlank: nonBlank.length,
       extrapolatedPerSliceMs: perSliceMs * nonBlank.length,
       speedupVsExtrapolated: (perSliceMs * nonBlank.length) / wallMs,

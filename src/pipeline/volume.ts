@@ -62,11 +62,18 @@ export interface VolumeSliceRecord {
   readonly skipped: boolean;
   /** blank, not asked for, no candidate survived the cascade, or past the organ's end (propagation). */
   readonly reason?: 'blank' | 'not-requested' | 'no-candidates' | 'organ-ended';
-  /** The cascade's score of its chosen candidate (cascade slices). */
+  /**
+   * The task scorer's score: of the cascade's chosen candidate (cascade slices), or of the carried
+   * mask (propagation slices, when propagate.maxScoreDrop is finite).
+   */
   readonly score?: number;
-  /** Where the mask came from (absent when skipped): the full cascade, or carried from slice `from`. */
-  readonly source?: 'cascade' | 'propagation';
+  /**
+   * Where the mask came from (absent when skipped): the full cascade, carried from slice `from`,
+   * or interpolated between the carried masks of slices `from` and `to` (propagate.stride).
+   */
+  readonly source?: 'cascade' | 'propagation' | 'interpolation';
   readonly from?: number;
+  readonly to?: number;
   /** Why the cascade ran on a slice between key slices: the carried mask looked lost. */
   readonly rerun?: string;
   /** The carried mask's stability score and SAM IoU prediction (propagation slices). */
