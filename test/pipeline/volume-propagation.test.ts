@@ -260,7 +260,7 @@ describe('the end of the walk by score', () => {
     const segment = salip.segment.bind(salip);
     salip.segment = async (image, task) => {
       const r = await segment(image, task);
-      return salip.cascades === 2 ? { ...r, classes: { organ: { ...r.classes.organ, chosen: [{ score: 80 }] } } } : r;
+      return salip.cascades === 2 ? { ...r, classes: { organ: { ...r.classes.organ, chosen: [{ ...r.classes.organ.chosen[0], score: 80 }] } } } : r;
     };
     const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
     expect(salip.cascades).toBe(2);
