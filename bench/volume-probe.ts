@@ -8,8 +8,8 @@
  *
  * --slab 181 is the whole of ch2. --slices takes index ranges instead (the walk starts from the
  * middle of them; a gap between ranges starts a new walk with the cascade). --options is
- * PropagationOptions as JSON (e.g. '{"boxMargin":0.05,"boxBound":Infinity}' is written
- * '{"boxMargin":0.05,"boxBound":"Infinity"}'), over --step. --per-slice-subset n then also runs the cascade on n evenly
+ * PropagationOptions as JSON, over --step ('"Infinity"' for Infinity), or a JSON list of them:
+ * one propagated run each, in the same process, all compared with the one per-slice subset. --per-slice-subset n then also runs the cascade on n evenly
  * spread non-blank slices of the slab and extrapolates the per-slice time to all of them. Each
  * slice's record (stability and predicted IoU of carried masks, the reason of a re-run) is printed
  * at the end; a progress line with the counters after every slice.
@@ -19,6 +19,7 @@ import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
 import { createSalip } from '../src/pipeline/salip.js';
 import { prepareVolumeRun, segmentVolume } from '../src/pipeline/volume.js';
+import type { PropagationOptions } from '../src/pipeline/volume-propagation.js';
 import { now, spreadSubset } from './harness.js';
 import { brainTask, loadBrainVolume, volumeDice } from './volume-speed.js';
 
@@ -41,7 +42,9 @@ const depth = volume.dims[2];
 const slab = Math.min(Number(args.slab), depth);
 const first = Math.max(0, Math.floor(depth / 2) - (slab >> 1));
 const slices = args.slices ? parseRanges(args.slices) : Array.from({ length: Math.min(slab, depth - first) }, (_, i) => first + i);
-const propagation = { step: Number(args.step), ...JSON.parse(args.options, (_, v) => (v === 'Infinity' ? Infinity : v)) };
+// One object, or a list of them: each is a propagated run in this process (the per-slice subset then compares with the first).
+const parsedOptions: unknown = JSON.parse(args.options, (_, v) => (v === 'Infinity' ? Infinity : v));
+const propagations: PropagationOptions[] = (Array.isArray(parsedOptions) ? parsedOptions : [parsedOptions]).map((o) => ({ step: Number(args.step), ...o }));
 
 /** '60-120,0-20' -> [0..20, 60..120], sorted. */
 function parseRanges(text: string): number[] {
@@ -98,30 +101,40 @@ const segment = salip.segment.bind(salip);
 await segmentVolume(salip, volume, task, { slices: [slices[slices.length >> 1]] });
 for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] = 0;
 
-let last = now();
-const perSlice: string[] = [];
-const t0 = now();
-const result = await segmentVolume(salip, volume, task, {
-  slices,
-  propagate: args.mode === 'propagate' ? propagation : false,
-  onProgress: (p) => {
-    const t = now();
-    perSlice.push(`${(t - last).toFixed(0)}`);
-    last = t;
-    // As it goes, so a run that takes too long still shows where its time went.
-    log(`${p.done}/${p.total} ${((t - t0) / 1000).toFixed(1)} s ${JSON.stringify(counts)}`);
-  },
-});
-const wallMs = now() - t0;
-const inSlab = result.slices.filter((s) => s.reason !== 'not-requested');
-const sources: Record<string, number> = {};
-for (const s of inSlab) {
-  const key = s.skipped ? `skipped:${s.reason}` : `${s.source}${s.rerun ? `:rerun` : ''}`;
-  sources[key] = (sources[key] ?? 0) + 1;
+/** One propagated (or per-slice) run over the slab, logged with its counters and each slice's record. */
+async function probeRun(propagate: PropagationOptions | false) {
+  for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] = 0;
+  let last = now();
+  const perSlice: string[] = [];
+  const t0 = now();
+  const result = await segmentVolume(salip, volume, task, {
+    slices,
+    propagate,
+    onProgress: (p) => {
+      const t = now();
+      perSlice.push(`${(t - last).toFixed(0)}`);
+      last = t;
+      // As it goes, so a run that takes too long still shows where its time went.
+      log(`${p.done}/${p.total} ${((t - t0) / 1000).toFixed(1)} s ${JSON.stringify(counts)}`);
+    },
+  });
+  const wallMs = now() - t0;
+  const inSlab = result.slices.filter((s) => s.reason !== 'not-requested');
+  const sources: Record<string, number> = {};
+  for (const s of inSlab) {
+    const key = s.skipped ? `skipped:${s.reason}` : `${s.source}${s.rerun ? `:rerun` : ''}`;
+    sources[key] = (sources[key] ?? 0) + 1;
+  }
+  const summary = { mode: args.mode, propagate, slab: [slices[0], slices[slices.length - 1]], wallMs, msPerSlice: wallMs / slices.length, dice: volumeDice(result.mask, truth, volume.dims, slices), counts: { ...counts }, sources };
+  for (const s of inSlab) log(JSON.stringify({ ...s, stability: s.stability?.toFixed(3), predictedIou: s.predictedIou?.toFixed(3), score: s.score?.toFixed(2), dice: sliceDice(result.mask, s.index).toFixed(3) }));
+  log(`progress intervals (ms, in walk order): ${perSlice.join(' ')}`);
+  log(JSON.stringify(summary));
+  return { result, wallMs, summary };
 }
-log(JSON.stringify({ mode: args.mode, propagation, slab: [slices[0], slices[slices.length - 1]], wallMs, msPerSlice: wallMs / slices.length, dice: volumeDice(result.mask, truth, volume.dims, slices), counts, sources }));
-for (const s of inSlab) log(JSON.stringify({ ...s, stability: s.stability?.toFixed(3), predictedIou: s.predictedIou?.toFixed(3), score: s.score?.toFixed(2), dice: sliceDice(result.mask, s.index).toFixed(3) }));
-log(`progress intervals (ms, in walk order): ${perSlice.join(' ')}`);
+
+const runs = [];
+for (const propagate of args.mode === 'propagate' ? propagations : [false as const]) runs.push(await probeRun(propagate));
+const { result, wallMs } = runs[0];
 
 const subsetSize = Number(args['per-slice-subset']);
 if (subsetSize > 0) {
@@ -130,7 +143,13 @@ if (subsetSize > 0) {
   const subset = spreadSubset(nonBlank.map(String), subsetSize).map(Number);
   for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] = 0;
   const t1 = now();
-  const perSliceResult = await segmentVolume(salip, volume, task, { slices: subset, propagate: false });
+  const perSliceResult = await segmentVolume(salip, volume, task, {
+    slices: subset,
+    propagate: false,
+    onProgress: (p) => {
+      if (p.done % 10 === 0) log(`per slice ${p.done}/${p.total} ${((now() - t1) / 1000).toFixed(1)} s ${JSON.stringify(counts)}`);
+    },
+  });
   const perSliceMs = (now() - t1) / subset.length;
   log(
     JSON.stringify({
@@ -138,7 +157,8 @@ if (subsetSize > 0) {
       msPerSlice: perSliceMs,
       counts,
       dice: volumeDice(perSliceResult.mask, truth, volume.dims, subset),
-      propagatedDiceOnSubset: volumeDice(result.mask, truth, volume.dims, subset),
+      propagatedDiceOnSubset: runs.map((r) => volumeDice(r.result.mask, truth, volume.dims, subset)),
+      speedupsVsExtrapolated: runs.map((r) => (perSliceMs * nonBlank.length) / r.wallMs),
       perSliceScoreAndDice: perSliceResult.slices.filter((s) => subset.includes(s.index)).map((s) => `${s.index}:${s.score?.toFixed(1)}:${sliceDice(perSliceResult.mask, s.index).toFixed(2)}`).join(' '),
       nonBlank: nonBlank.length,
       extrapolatedPerSliceMs: perSliceMs * nonBlank.length,

@@ -162,9 +162,11 @@ export function propagateOption(o: Options): boolean | { step: number } | undefi
 export function provenanceNote(slices: readonly VolumeSliceRecord[]): string {
   const carried = slices.filter((s) => s.source === 'propagation' && !s.skipped).length;
   const cascade = slices.filter((s) => s.source === 'cascade').length;
-  const reruns = slices.filter((s) => s.rerun !== undefined).length;
+  const interpolated = slices.filter((s) => s.source === 'interpolation').length;
+  const reruns = slices.filter((s) => s.rerun !== undefined && s.source === 'cascade').length;
   if (carried === 0 && reruns === 0) return '';
-  return ` (${cascade} by the cascade${reruns > 0 ? `, ${reruns} of them because a carried mask looked lost` : ''}, ${carried} carried from a neighbour)`;
+  const between = interpolated > 0 ? `, ${interpolated} interpolated between carried slices` : '';
+  return ` (${cascade} by the cascade${reruns > 0 ? `, ${reruns} of them because a carried mask looked lost` : ''}, ${carried} carried from a neighbour${between})`;
 }
 
 /** Parses --slices start:end[:step] (end exclusive, clamped to the axis length). */
