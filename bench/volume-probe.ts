@@ -3,7 +3,7 @@
  * segmented by propagation (or slice by slice), with every encoder run, decoder call and cascade
  * counted and timed per slice, and each slice's provenance (key slice, carried, re-run and why).
  *
- *   tsx bench/volume-probe.ts [--slab 24 | --slices 60-120,0-20] [--step 16] [--options JSON]
+ *   tsx bench/volume-probe.ts [--slab 24 | --slices 60-120,0-20] [--step k] [--options JSON]
  *                             [--mode propagate|per-slice] [--per-slice-subset 0]
  *
  * --slab 181 is the whole of ch2. --slices takes index ranges instead (the walk starts from the
@@ -28,7 +28,8 @@ const { values: args } = parseArgs({
     slab: { type: 'string', default: '24' },
     slices: { type: 'string' },
     options: { type: 'string', default: '{}' },
-    step: { type: 'string', default: '16' },
+    // Unset: the default of PropagationOptions.step.
+    step: { type: 'string' },
     mode: { type: 'string', default: 'propagate' },
     // After the propagated run: the cascade on this many evenly spread non-blank slices of the slab.
     'per-slice-subset': { type: 'string', default: '0' },
@@ -44,7 +45,7 @@ const first = Math.max(0, Math.floor(depth / 2) - (slab >> 1));
 const slices = args.slices ? parseRanges(args.slices) : Array.from({ length: Math.min(slab, depth - first) }, (_, i) => first + i);
 // One object, or a list of them: each is a propagated run in this process (the per-slice subset then compares with the first).
 const parsedOptions: unknown = JSON.parse(args.options, (_, v) => (v === 'Infinity' ? Infinity : v));
-const propagations: PropagationOptions[] = (Array.isArray(parsedOptions) ? parsedOptions : [parsedOptions]).map((o) => ({ step: Number(args.step), ...o }));
+const propagations: PropagationOptions[] = (Array.isArray(parsedOptions) ? parsedOptions : [parsedOptions]).map((o) => ({ ...(args.step ? { step: Number(args.step) } : {}), ...o }));
 
 /** '60-120,0-20' -> [0..20, 60..120], sorted. */
 function parseRanges(text: string): number[] {

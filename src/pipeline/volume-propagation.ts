@@ -24,7 +24,12 @@ import type { SamImageEmbedding } from './types.js';
 import type { SegmentVolumeOptions, VolumeResult, VolumeRun, VolumeSliceRecord } from './volume.js';
 
 export interface PropagationOptions {
-  /** Key-slice step k: the cascade runs on the middle slice and every k-th slice from it (default 16). */
+  /**
+   * Key-slice step k: the cascade runs on the middle slice and every k-th slice from it (default
+   * 32). A cascade costs about five carried slices, and the carried masks no longer drift, so
+   * fewer key slices pay: on ch2, step 32 (with stride 2) took 160 s against 271 s for step 16,
+   * at a higher Dice (0.83 against 0.76; docs/performance.md, "Volumes").
+   */
   step?: number;
   /**
    * A carried mask with a lower stability score (logit offset 1, as segment-anything) is lost.
@@ -84,6 +89,8 @@ export interface PropagationOptions {
    * the two carried masks (core/mask-carry.ts), without any model call (default 1: every slice by
    * SAM). A carried slice costs an encoder run, which bounds propagation's speed-up; where the
    * jump's mask is not kept (lost, or the organ may end between) the walk goes back to single steps.
+   * Default 2: on ch2 (1 mm slices) the interpolated slices scored as the carried ones (Dice 0.765
+   * against 0.770 for the whole volume at step 16) for 137 encoder runs instead of 184.
    */
   stride?: number;
 }
@@ -91,7 +98,7 @@ export interface PropagationOptions {
 type ResolvedOptions = Required<PropagationOptions>;
 
 const DEFAULTS: Omit<ResolvedOptions, 'minStability' | 'multimask'> = {
-  step: 16,
+  step: 32,
   maxGrowth: 1.6,
   maxAnchorGrowth: 1.3,
   minAreaFraction: 0.002,
@@ -100,7 +107,7 @@ const DEFAULTS: Omit<ResolvedOptions, 'minStability' | 'multimask'> = {
   maxScoreDrop: 10,
   endScoreDrop: 15,
   maskInput: false,
-  stride: 1,
+  stride: 2,
 };
 
 /** The options with their defaults; minStability's comes from the task, multimask's from the decoder. */

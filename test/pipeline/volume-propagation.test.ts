@@ -129,7 +129,7 @@ describe('segmentVolume with propagate', () => {
   it('runs the cascade on the middle slice only, carries the mask to both ends and stops there', async () => {
     const volume = phantom();
     const salip = pixelSalip();
-    const result = await segmentVolume(salip, volume, TASK, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(salip, volume, TASK, { propagate: { step: 100, stride: 1 }, blankFraction: 0, orientation: {} });
     expect(salip.cascades).toBe(1);
     expect(result.slices[20]).toMatchObject({ index: 20, skipped: false, source: 'cascade' });
     expect(result.slices[21]).toMatchObject({ skipped: false, source: 'propagation', from: 20 });
@@ -147,7 +147,7 @@ describe('segmentVolume with propagate', () => {
 
   it('runs the cascade on key slices every k from the middle, and where the carried mask grows too much', async () => {
     const salip = pixelSalip();
-    const result = await segmentVolume(salip, phantom(25), TASK, { propagate: { step: 8 }, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(salip, phantom(25), TASK, { propagate: { step: 8, stride: 1 }, blankFraction: 0, orientation: {} });
     const cascaded = result.slices.filter((s) => s.source === 'cascade').map((s) => [s.index, s.rerun ?? 'key']);
     expect(cascaded).toEqual([
       [12, 'key'],
@@ -181,7 +181,7 @@ describe('segmentVolume with propagate and slices', () => {
   it('starts from the middle of the requested slices and leaves the others empty', async () => {
     const salip = pixelSalip();
     const slices = Array.from({ length: 12 }, (_, i) => 14 + i);
-    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100 }, slices, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100, stride: 1 }, slices, blankFraction: 0, orientation: {} });
     expect(salip.cascades).toBe(1);
     expect(result.slices[20]).toMatchObject({ source: 'cascade' });
     expect(result.slices.filter((s) => s.source === 'propagation').map((s) => s.index)).toEqual([14, 15, 16, 17, 18, 19, 21, 22, 23, 24, 25]);
@@ -213,10 +213,10 @@ describe('the stability bar of a carried mask', () => {
 
   it("is the task's candidate bar (everything.stabilityScoreThresh) unless given", async () => {
     const none = softSalip();
-    await segmentVolume(none, phantom(), TASK, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    await segmentVolume(none, phantom(), TASK, { propagate: { step: 100, stride: 1 }, blankFraction: 0, orientation: {} });
     expect(none.cascades).toBe(1);
     const strict = softSalip();
-    const result = await segmentVolume(strict, phantom(), { ...TASK, everything: { stabilityScoreThresh: 0.3 } }, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(strict, phantom(), { ...TASK, everything: { stabilityScoreThresh: 0.3 } }, { propagate: { step: 100, stride: 1 }, blankFraction: 0, orientation: {} });
     expect(result.slices[21]).toMatchObject({ source: 'cascade', rerun: 'stability 0.000 < 0.3' });
     const given = softSalip();
     await segmentVolume(given, phantom(), { ...TASK, everything: { stabilityScoreThresh: 0.3 } }, { propagate: { step: 100, minStability: 0 }, blankFraction: 0, orientation: {} });
@@ -228,7 +228,7 @@ describe('the end of the walk by score', () => {
   it('ends where neither the carried mask nor the cascade finds anything that scores like the organ', async () => {
     const salip = pixelSalip();
     const volume = phantom(undefined, true);
-    const result = await segmentVolume(salip, volume, TASK, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(salip, volume, TASK, { propagate: { step: 100, stride: 1 }, blankFraction: 0, orientation: {} });
     // Above the organ SAM finds the cap (bright enough), but it scores 0 against the organ's 100.
     expect(result.slices[32]).toMatchObject({ skipped: true, reason: 'organ-ended', source: 'cascade', rerun: expect.stringMatching(/^score 0\.0 is 100\.0 below/) });
     for (let z = 33; z < DEPTH; z++) expect(result.slices[z]).toEqual({ index: z, skipped: true, reason: 'organ-ended' });
@@ -262,7 +262,7 @@ describe('the end of the walk by score', () => {
       const r = await segment(image, task);
       return salip.cascades === 2 ? { ...r, classes: { organ: { ...r.classes.organ, chosen: [{ ...r.classes.organ.chosen[0], score: 80 }] } } } : r;
     };
-    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100, stride: 1 }, blankFraction: 0, orientation: {} });
     expect(salip.cascades).toBe(2);
     expect(result.slices[22]).toMatchObject({ source: 'propagation', from: 21, score: 88, rerun: expect.stringContaining("kept, the cascade's mask scored") });
     expect(result.slices[23]).toMatchObject({ source: 'propagation', from: 22 });
