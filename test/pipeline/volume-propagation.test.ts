@@ -190,9 +190,14 @@ describe('segmentVolume with propagate and slices', () => {
 });
 
 describe('segmentVolume default', () => {
-  it('runs the cascade on every slice unless asked to propagate', async () => {
+  it('propagates unless told not to; propagate: false runs the cascade on every slice', async () => {
+    const propagated = pixelSalip();
+    const result = await segmentVolume(propagated, phantom(), TASK, { blankFraction: 0, orientation: {} });
+    expect(propagated.cascades).toBe(1);
+    expect(result.slices[20]).toMatchObject({ source: 'cascade' });
+    expect(result.slices.some((s) => s.source === 'propagation')).toBe(true);
     const perSlice = pixelSalip();
-    const cascaded = await segmentVolume(perSlice, phantom(), TASK, { blankFraction: 0, orientation: {} });
+    const cascaded = await segmentVolume(perSlice, phantom(), TASK, { propagate: false, blankFraction: 0, orientation: {} });
     expect(perSlice.cascades).toBe(DEPTH);
     expect(perSlice.sam.decodes).toBe(0);
     expect(cascaded.slices.every((s) => s.source === 'cascade')).toBe(true);
@@ -239,8 +244,8 @@ describe('the end of the walk by score', () => {
 
   it('keeps a carried mask lost by its score when the cascade finds nothing better', async () => {
     const salip = pixelSalip();
-    // Slice 22 scores lower: its carried mask 12 below the middle slice's (more than maxScoreDrop,
-    // less than endScoreDrop), the cascade there lower still.
+    // Slice 22 scores lower: its carried mask 12 below the middle slice's (more than maxScoreDrop 10,
+    // less than endScoreDrop 15), the cascade there lower still.
     const scorerFor = salip.scorerFor.bind(salip);
     salip.scorerFor = (task) => ({
       ...scorerFor(task),
@@ -262,7 +267,7 @@ describe('the end of the walk by score', () => {
       const r = await segment(image, task);
       return salip.cascades === 2 ? { ...r, classes: { organ: { ...r.classes.organ, chosen: [{ ...r.classes.organ.chosen[0], score: 80 }] } } } : r;
     };
-    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100, stride: 1 }, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100, stride: 1, maxScoreDrop: 10 }, blankFraction: 0, orientation: {} });
     expect(salip.cascades).toBe(2);
     expect(result.slices[22]).toMatchObject({ source: 'propagation', from: 21, score: 88, rerun: expect.stringContaining("kept, the cascade's mask scored") });
     expect(result.slices[23]).toMatchObject({ source: 'propagation', from: 22 });

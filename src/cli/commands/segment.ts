@@ -32,7 +32,7 @@ export const SEGMENT_COMMAND: CommandSpec = {
     propagate: {
       type: 'boolean',
       inlineInteger: { min: 1, valueName: 'k' },
-      description: 'volume: the cascade on key slices only (the middle one and every k-th, default 16), the mask carried to the slices between by one SAM prompt each (default: --no-propagate, the cascade on every slice, until propagation meets its Dice target; docs/performance.md)',
+      description: 'volume: the cascade on key slices only (the middle one and every k-th, default 32), the mask carried to the slices between by SAM prompts (the default for volumes; --no-propagate runs the cascade on every slice; docs/performance.md)',
     },
     'propagate-step': { type: 'integer', min: 1, description: 'volume: the same as --propagate=k' },
     ...FAST_FLAGS,
