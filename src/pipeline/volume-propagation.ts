@@ -144,7 +144,7 @@ interface Carried {
   readonly score?: number;
 }
 
-/** The neighbour's box widened by `margin` of its size per side, clamped to the slice, in the working frame. */
+/** The neighbour's box widened by `margin` of its size per side, cut to the anchor's box widened by `bound` and to the slice (core/mask-carry.ts carryBox), in the working frame. */
 export function carriedBox(mask: BinaryMask, margin: number, scaleX: number, scaleY: number, anchor?: BinaryMask, bound = Infinity): BoxXYXY {
   const box = carryBox(maskToBox(mask), anchor && maskToBox(anchor), margin, bound, mask.width, mask.height);
   return [box[0] * scaleX, box[1] * scaleY, box[2] * scaleX, box[3] * scaleY];
