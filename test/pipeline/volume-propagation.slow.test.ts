@@ -4,8 +4,8 @@
  * them), exact mode. Checked: the walk ends at the brain's ends, so the slices of the head
  * without brain (0-3 below, 161 and up above; ch2bet's brain spans 4-155) get no mask, without
  * a model call beyond the first slice past the end; and the volume's Dice against ch2bet stays
- * near what docs/performance.md reports (0.83 when this was written). About 3 minutes on the
- * loaded 2-core machine.
+ * near what docs/performance.md reports (0.825 when this was written). 280 s on the 2-core
+ * machine with another job beside it.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
