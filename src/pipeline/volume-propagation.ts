@@ -44,6 +44,7 @@ export interface PropagationOptions {
   /**
    * A carried mask more than this many times the area of the walk's last cascade mask is lost
    * (default 1.3). A mask that creeps outwards by a few per cent a slice never trips maxGrowth.
+   * With the carried box bounded (boxBound) it never fired on ch2: a safety net.
    */
   maxAnchorGrowth?: number;
   /** A carried mask below this fraction of the slice area ends the propagation (default 0.002). */
