@@ -3,7 +3,7 @@
  * a baseline measured in the same run (issue #17). Prints JSON lines as it goes and writes
  * bench/results-speed.json.
  *
- *   tsx bench/speed.ts [--images-per-task 4] [--runs 5] [--volume-subset 10|all] [--propagate-step 16] [--parts models,cascade,rss,volume]
+ *   tsx bench/speed.ts [--images-per-task 4] [--runs 5] [--volume-subset 10|all] [--propagate-step k] [--parts models,cascade,rss,volume]
  *
  * 1. models: SAM encoder per image, fp32 vs int8 (quantizeModel), on real dev images; decoder per
  *    call (the whole graph and the split decoder's prompt part): fp32 and int8 as exported, and
@@ -41,7 +41,8 @@ const { values: args } = parseArgs({
     'images-per-task': { type: 'string', default: '4' },
     runs: { type: 'string', default: '5' },
     'volume-subset': { type: 'string', default: '10' },
-    'propagate-step': { type: 'string', default: '16' },
+    // Unset: PropagationOptions' default step.
+    'propagate-step': { type: 'string' },
     parts: { type: 'string', default: 'models,cascade,rss,volume' },
     out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results-speed.json') },
   },
@@ -223,11 +224,11 @@ function rssFigures() {
 async function volumeFigures() {
   const salip = await createSalip({ backend, sam: files });
   const task = brainTask('exact');
-  const step = Number(args['propagate-step']);
+  const step = args['propagate-step'] ? Number(args['propagate-step']) : undefined;
   // Warm-up outside the timing (sessions, exemplar prototypes, the split decoder), so the first
   // timed run does not pay for what the second one finds ready.
   await timedVolumeRun(salip, meter, task, { slices: [90], propagate: false });
-  const propagated = await timedVolumeRun(salip, meter, task, { propagate: { step } });
+  const propagated = await timedVolumeRun(salip, meter, task, { propagate: step ? { step } : {} });
   log(JSON.stringify({ volume: 'propagated', wallMs: propagated.wallMs, dice: propagated.dice, decoderCalls: propagated.decoderCalls, sources: propagated.sources }));
   // The slices a per-slice run segments: every non-blank one.
   const { volume, truth } = loadBrainVolume();

@@ -56,8 +56,12 @@ export function createSalipFromSettings(settings: ModelSettings): Promise<Salip>
   });
 }
 
-/** The cascade as a processing function over one Salip instance; the mask is of the task's first class. */
-export function cascadeProcessor(salip: Salip, task: SalipTask): InputProcessor {
+/**
+ * The cascade as a processing function over one Salip instance; the mask is of the task's first
+ * class. `volumeOptions.propagate` chooses how volumes are segmented (default: segmentVolume's,
+ * propagation).
+ */
+export function cascadeProcessor(salip: Salip, task: SalipTask, volumeOptions: Pick<SegmentVolumeOptions, 'propagate'> = {}): InputProcessor {
   const className = task.classes[0].name;
   const segmentImageInput = async (image: RgbImage): Promise<ProcessedInput> => {
     const result = await salip.segment(image, task);
@@ -67,7 +71,7 @@ export function cascadeProcessor(salip: Salip, task: SalipTask): InputProcessor 
     return { bytes: encodeMaskPng(mask), stats: { candidates: result.pool.length, area } };
   };
   const segmentVolumeInput = async (volume: NiftiVolume, options: SegmentVolumeOptions): Promise<ProcessedInput> => {
-    const result = await segmentVolume(salip, volume, task, { className, ...options });
+    const result = await segmentVolume(salip, volume, task, { className, ...volumeOptions, ...options });
     let voxels = 0;
     for (const v of result.mask) voxels += v;
     const bytes = writeNiftiMask(volume, result.mask, { gzip: (b) => new Uint8Array(gzipSync(b)) });

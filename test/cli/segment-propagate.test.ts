@@ -36,6 +36,15 @@ describe('provenanceNote', () => {
     expect(provenanceNote(slices)).toBe(' (2 by the cascade, 1 of them because a carried mask looked lost, 2 carried from a neighbour)');
   });
 
+  it('counts interpolated slices, and carried masks kept after a re-run as carried', () => {
+    const more: VolumeSliceRecord[] = [
+      ...slices,
+      { index: 5, skipped: false, source: 'interpolation', from: 4, to: 6 },
+      { index: 6, skipped: false, source: 'propagation', from: 4, rerun: "score 130.0 is 12.0 below the last cascade mask's > 10; kept, the cascade's mask scored 120.0" },
+    ];
+    expect(provenanceNote(more)).toBe(' (2 by the cascade, 1 of them because a carried mask looked lost, 3 carried from a neighbour, 1 interpolated between carried slices)');
+  });
+
   it('says nothing for a volume segmented slice by slice', () => {
     expect(provenanceNote([{ index: 0, skipped: false, source: 'cascade' }])).toBe('');
   });

@@ -2,10 +2,13 @@
  * Volume propagation with real MobileSAM on the top of ch2.nii.gz (the brain dev volume): every
  * second axial slice from z = 124 up to the top of the head (2 mm apart, so the test stays under a
  * minute on 2 idle cores), exemplars from three brain dev slices. The cascade runs on the middle
- * slice (z = 150, near the top of the brain); the mask is carried up and down from there. Checked:
- * the same sub-volume twice gives the same masks and provenance; upwards the walk ends before the
- * head does (the slices beyond get empty masks without any model call); the carried slices up to
- * z = 140 overlap ch2bet's brain (Dice > 0.6). Two runs took 49 s on the loaded 2-core machine.
+ * slice (z = 152, near the top of the brain); the mask is carried up and down from there (with
+ * the default options: every second slice by SAM, the ones between interpolated; 3 cascades per
+ * run, the last one ending the walk at z = 160). Checked: the same sub-volume twice gives the
+ * same masks and provenance; upwards the walk ends before the head does (the slices beyond get
+ * empty masks without any model call); the carried slices up to z = 140 overlap ch2bet's brain
+ * (Dice > 0.6). A run took 21-24 s after the first (53 s, which first uses the decoder with
+ * multi-mask box prompts) on the 2-core machine under load; the file took 121 s in the full suite.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,10 +74,13 @@ describe('segmentVolume with propagation on real weights (top of ch2)', () => {
   it('runs the cascade on the middle slice and carries the mask from there', () => {
     const middle = slab.z.length >> 1;
     expect(first.slices[middle]).toMatchObject({ skipped: false, source: 'cascade' });
-    expect(first.slices[middle - 1]).toMatchObject({ skipped: false, source: 'propagation', from: middle });
-    expect(first.slices[middle + 1]).toMatchObject({ skipped: false, source: 'propagation', from: middle });
+    // Carried by SAM or, with the default stride 2, interpolated between the middle and a carried slice.
+    for (const i of [middle - 1, middle + 1]) {
+      expect(first.slices[i]).toMatchObject({ skipped: false, from: middle });
+      expect(['propagation', 'interpolation']).toContain(first.slices[i].source);
+    }
     const cascades = first.slices.filter((s) => s.source === 'cascade').length;
-    const carried = first.slices.filter((s) => s.source === 'propagation' && !s.skipped).length;
+    const carried = first.slices.filter((s) => (s.source === 'propagation' || s.source === 'interpolation') && !s.skipped).length;
     expect(carried).toBeGreaterThan(3 * cascades);
   });
 

@@ -6,9 +6,10 @@
  * give the same volume.
  */
 import { describe, expect, it } from 'vitest';
-import { createMask } from '../../src/core/mask.js';
+import { createMask, decodeRle } from '../../src/core/mask.js';
 import type { BinaryMask, RgbImage } from '../../src/core/types.js';
 import type { Salip } from '../../src/pipeline/salip.js';
+import type { Scorer } from '../../src/pipeline/scorers.js';
 import type { SalipTask } from '../../src/pipeline/tasks.js';
 import type { SamDecodeResult, SamImageEmbedding, SamModel, SamPrompt } from '../../src/pipeline/types.js';
 import { carriedBox } from '../../src/pipeline/volume-propagation.js';
@@ -18,8 +19,12 @@ const N = 48;
 const DEPTH = 40;
 const TASK: SalipTask = { name: 'bright', classes: [{ name: 'organ', prompts: ['a bright organ'], topK: 1 }] };
 
-/** A bright ellipsoid over z in [8, 31] (radius largest at z = 20), grey elsewhere; `blob` adds a big bright square on one slice. */
-function phantom(blob?: number): { dims: [number, number, number]; data: Float32Array; truth: Uint8Array } {
+/**
+ * A bright ellipsoid over z in [8, 31] (radius largest at z = 20), grey elsewhere; `blob` adds a big
+ * bright square on one slice; `cap` a disc above the organ (z > 31) that is bright enough for SAM
+ * (160) but is not the organ (the stand-in scorer counts only pixels of the organ's 220).
+ */
+function phantom(blob?: number, cap = false): { dims: [number, number, number]; data: Float32Array; truth: Uint8Array } {
   const data = new Float32Array(N * N * DEPTH).fill(40);
   const truth = new Uint8Array(N * N * DEPTH);
   for (let z = 0; z < DEPTH; z++) {
@@ -31,7 +36,7 @@ function phantom(blob?: number): { dims: [number, number, number]; data: Float32
         if (inside) {
           data[i] = 220;
           truth[i] = 1;
-        }
+        } else if (cap && z > 31 && (x - 24) ** 2 + (y - 24) ** 2 < 36) data[i] = 160;
       }
     }
   }
@@ -80,6 +85,17 @@ function pixelSam(): SamModel & { decodes: number; embeds: number } {
   return sam;
 }
 
+/** The stand-in's score: 100 when the mask holds organ pixels (220, 255 windowed), 0 when not (the cap's 160 is 185), NaN when empty. */
+function organScore(image: RgbImage, mask: BinaryMask): number {
+  let n = 0;
+  for (let i = 0; i < mask.data.length; i++) {
+    if (!mask.data[i]) continue;
+    n++;
+    if (image.data[i * 3] >= 240) return 100;
+  }
+  return n ? 0 : NaN;
+}
+
 /** A Salip stand-in whose cascade returns the slice's bright pixels (what the real one aims at). */
 function pixelSalip(): Salip & { cascades: number; sam: ReturnType<typeof pixelSam> } {
   const sam = pixelSam();
@@ -90,8 +106,15 @@ function pixelSalip(): Salip & { cascades: number; sam: ReturnType<typeof pixelS
       salip.cascades++;
       const mask: BinaryMask = createMask(image.width, image.height);
       for (let i = 0; i < mask.data.length; i++) mask.data[i] = image.data[i * 3] > 128 ? 1 : 0;
-      return { classes: { organ: { mask, chosen: [{ score: 0.5 }], parts: [] } } };
+      return { classes: { organ: { mask, chosen: [{ score: organScore(image, mask) }], parts: [] } } };
     },
+    scorerFor: (): Scorer => ({
+      name: 'organ-share',
+      async score(ctx) {
+        const scores = Float32Array.from(ctx.candidates, (c) => organScore(ctx.image, decodeRle(c.segmentation)));
+        return { classNames: ctx.classes.map((c) => c.name), candidateCount: ctx.candidates.length, scores };
+      },
+    }),
   };
   return salip as unknown as Salip & { cascades: number; sam: ReturnType<typeof pixelSam> };
 }
@@ -106,7 +129,7 @@ describe('segmentVolume with propagate', () => {
   it('runs the cascade on the middle slice only, carries the mask to both ends and stops there', async () => {
     const volume = phantom();
     const salip = pixelSalip();
-    const result = await segmentVolume(salip, volume, TASK, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(salip, volume, TASK, { propagate: { step: 100, stride: 1 }, blankFraction: 0, orientation: {} });
     expect(salip.cascades).toBe(1);
     expect(result.slices[20]).toMatchObject({ index: 20, skipped: false, source: 'cascade' });
     expect(result.slices[21]).toMatchObject({ skipped: false, source: 'propagation', from: 20 });
@@ -124,7 +147,7 @@ describe('segmentVolume with propagate', () => {
 
   it('runs the cascade on key slices every k from the middle, and where the carried mask grows too much', async () => {
     const salip = pixelSalip();
-    const result = await segmentVolume(salip, phantom(25), TASK, { propagate: { step: 8 }, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(salip, phantom(25), TASK, { propagate: { step: 8, stride: 1 }, blankFraction: 0, orientation: {} });
     const cascaded = result.slices.filter((s) => s.source === 'cascade').map((s) => [s.index, s.rerun ?? 'key']);
     expect(cascaded).toEqual([
       [12, 'key'],
@@ -158,7 +181,7 @@ describe('segmentVolume with propagate and slices', () => {
   it('starts from the middle of the requested slices and leaves the others empty', async () => {
     const salip = pixelSalip();
     const slices = Array.from({ length: 12 }, (_, i) => 14 + i);
-    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100 }, slices, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100, stride: 1 }, slices, blankFraction: 0, orientation: {} });
     expect(salip.cascades).toBe(1);
     expect(result.slices[20]).toMatchObject({ source: 'cascade' });
     expect(result.slices.filter((s) => s.source === 'propagation').map((s) => s.index)).toEqual([14, 15, 16, 17, 18, 19, 21, 22, 23, 24, 25]);
@@ -167,9 +190,14 @@ describe('segmentVolume with propagate and slices', () => {
 });
 
 describe('segmentVolume default', () => {
-  it('runs the cascade on every slice unless asked to propagate', async () => {
+  it('propagates unless told not to; propagate: false runs the cascade on every slice', async () => {
+    const propagated = pixelSalip();
+    const result = await segmentVolume(propagated, phantom(), TASK, { blankFraction: 0, orientation: {} });
+    expect(propagated.cascades).toBe(1);
+    expect(result.slices[20]).toMatchObject({ source: 'cascade' });
+    expect(result.slices.some((s) => s.source === 'propagation')).toBe(true);
     const perSlice = pixelSalip();
-    const cascaded = await segmentVolume(perSlice, phantom(), TASK, { blankFraction: 0, orientation: {} });
+    const cascaded = await segmentVolume(perSlice, phantom(), TASK, { propagate: false, blankFraction: 0, orientation: {} });
     expect(perSlice.cascades).toBe(DEPTH);
     expect(perSlice.sam.decodes).toBe(0);
     expect(cascaded.slices.every((s) => s.source === 'cascade')).toBe(true);
@@ -190,13 +218,75 @@ describe('the stability bar of a carried mask', () => {
 
   it("is the task's candidate bar (everything.stabilityScoreThresh) unless given", async () => {
     const none = softSalip();
-    await segmentVolume(none, phantom(), TASK, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    await segmentVolume(none, phantom(), TASK, { propagate: { step: 100, stride: 1 }, blankFraction: 0, orientation: {} });
     expect(none.cascades).toBe(1);
     const strict = softSalip();
-    const result = await segmentVolume(strict, phantom(), { ...TASK, everything: { stabilityScoreThresh: 0.3 } }, { propagate: { step: 100 }, blankFraction: 0, orientation: {} });
+    const result = await segmentVolume(strict, phantom(), { ...TASK, everything: { stabilityScoreThresh: 0.3 } }, { propagate: { step: 100, stride: 1 }, blankFraction: 0, orientation: {} });
     expect(result.slices[21]).toMatchObject({ source: 'cascade', rerun: 'stability 0.000 < 0.3' });
     const given = softSalip();
     await segmentVolume(given, phantom(), { ...TASK, everything: { stabilityScoreThresh: 0.3 } }, { propagate: { step: 100, minStability: 0 }, blankFraction: 0, orientation: {} });
     expect(given.cascades).toBe(1);
+  });
+});
+
+describe('the end of the walk by score', () => {
+  it('ends where neither the carried mask nor the cascade finds anything that scores like the organ', async () => {
+    const salip = pixelSalip();
+    const volume = phantom(undefined, true);
+    const result = await segmentVolume(salip, volume, TASK, { propagate: { step: 100, stride: 1 }, blankFraction: 0, orientation: {} });
+    // Above the organ SAM finds the cap (bright enough), but it scores 0 against the organ's 100.
+    expect(result.slices[32]).toMatchObject({ skipped: true, reason: 'organ-ended', source: 'cascade', rerun: expect.stringMatching(/^score 0\.0 is 100\.0 below/) });
+    for (let z = 33; z < DEPTH; z++) expect(result.slices[z]).toEqual({ index: z, skipped: true, reason: 'organ-ended' });
+    expect(zRange(result.mask)).toEqual(zRange(volume.truth));
+    // The middle slice and the one re-run above the organ.
+    expect(salip.cascades).toBe(2);
+  });
+
+  it('keeps a carried mask lost by its score when the cascade finds nothing better', async () => {
+    const salip = pixelSalip();
+    // Slice 22 scores lower: its carried mask 12 below the middle slice's (more than maxScoreDrop 10,
+    // less than endScoreDrop 15), the cascade there lower still.
+    const scorerFor = salip.scorerFor.bind(salip);
+    salip.scorerFor = (task) => ({
+      ...scorerFor(task),
+      async score(ctx) {
+        const table = await scorerFor(task).score(ctx);
+        return { ...table, scores: table.scores.map((s) => (s === 100 && ctx.image === marked ? 88 : s)) };
+      },
+    });
+    let marked: RgbImage | undefined;
+    const embed = salip.sam.embed.bind(salip.sam);
+    let embeds = 0;
+    salip.sam.embed = async (image, options) => {
+      // The walk goes up from 20: its third encoder run is slice 22's.
+      if (++embeds === 2) marked = image;
+      return embed(image, options);
+    };
+    const segment = salip.segment.bind(salip);
+    salip.segment = async (image, task) => {
+      const r = await segment(image, task);
+      return salip.cascades === 2 ? { ...r, classes: { organ: { ...r.classes.organ, chosen: [{ ...r.classes.organ.chosen[0], score: 80 }] } } } : r;
+    };
+    const result = await segmentVolume(salip, phantom(), TASK, { propagate: { step: 100, stride: 1, maxScoreDrop: 10 }, blankFraction: 0, orientation: {} });
+    expect(salip.cascades).toBe(2);
+    expect(result.slices[22]).toMatchObject({ source: 'propagation', from: 21, score: 88, rerun: expect.stringContaining("kept, the cascade's mask scored") });
+    expect(result.slices[23]).toMatchObject({ source: 'propagation', from: 22 });
+  });
+});
+
+describe('propagation with a stride', () => {
+  it('carries every second slice by SAM and interpolates the slices between', async () => {
+    const salip = pixelSalip();
+    const volume = phantom();
+    const result = await segmentVolume(salip, volume, TASK, { propagate: { step: 100, stride: 2 }, blankFraction: 0, orientation: {} });
+    expect(result.slices[21]).toMatchObject({ skipped: false, source: 'interpolation', from: 20, to: 22 });
+    expect(result.slices[22]).toMatchObject({ skipped: false, source: 'propagation', from: 20 });
+    expect(result.slices[19]).toMatchObject({ skipped: false, source: 'interpolation', from: 20, to: 18 });
+    expect(zRange(result.mask)).toEqual(zRange(volume.truth));
+    // Fewer encoder runs than slices of the organ (24), and the masks still agree with the truth.
+    expect(salip.sam.embeds).toBeLessThan(18);
+    let agree = 0;
+    for (let i = 0; i < volume.truth.length; i++) agree += volume.truth[i] === result.mask[i] ? 1 : 0;
+    expect(agree / volume.truth.length).toBeGreaterThan(0.99);
   });
 });

@@ -32,7 +32,7 @@ export const SEGMENT_COMMAND: CommandSpec = {
     propagate: {
       type: 'boolean',
       inlineInteger: { min: 1, valueName: 'k' },
-      description: 'volume: the cascade on key slices only (the middle one and every k-th, default 16), the mask carried to the slices between by one SAM prompt each (default: --no-propagate, the cascade on every slice, until propagation meets its Dice target; docs/performance.md)',
+      description: 'volume: the cascade on key slices only (the middle one and every k-th, default 32), the mask carried to the slices between by SAM prompts (the default for volumes; --no-propagate runs the cascade on every slice; docs/performance.md)',
     },
     'propagate-step': { type: 'integer', min: 1, description: 'volume: the same as --propagate=k' },
     ...FAST_FLAGS,
@@ -162,9 +162,11 @@ export function propagateOption(o: Options): boolean | { step: number } | undefi
 export function provenanceNote(slices: readonly VolumeSliceRecord[]): string {
   const carried = slices.filter((s) => s.source === 'propagation' && !s.skipped).length;
   const cascade = slices.filter((s) => s.source === 'cascade').length;
-  const reruns = slices.filter((s) => s.rerun !== undefined).length;
+  const interpolated = slices.filter((s) => s.source === 'interpolation').length;
+  const reruns = slices.filter((s) => s.rerun !== undefined && s.source === 'cascade').length;
   if (carried === 0 && reruns === 0) return '';
-  return ` (${cascade} by the cascade${reruns > 0 ? `, ${reruns} of them because a carried mask looked lost` : ''}, ${carried} carried from a neighbour)`;
+  const between = interpolated > 0 ? `, ${interpolated} interpolated between carried slices` : '';
+  return ` (${cascade} by the cascade${reruns > 0 ? `, ${reruns} of them because a carried mask looked lost` : ''}, ${carried} carried from a neighbour${between})`;
 }
 
 /** Parses --slices start:end[:step] (end exclusive, clamped to the axis length). */
