@@ -9,6 +9,7 @@
  */
 import { SalipError } from './errors.js';
 import { dilateDisc } from './draw.js';
+import { maskArea } from './mask.js';
 import type { BinaryMask, RgbImage } from './types.js';
 
 /** An image's luminance (0-255) with its mean and standard deviation. */
@@ -53,8 +54,7 @@ export function boundaryContrast(mask: BinaryMask, luminance: Luminance): number
   if (luminance.width !== width || luminance.height !== height) {
     throw new SalipError('SIZE_MISMATCH', `boundaryContrast: mask is ${width} x ${height}, luminance ${luminance.width} x ${luminance.height}`);
   }
-  let area = 0;
-  for (let i = 0; i < mask.data.length; i++) if (mask.data[i]) area++;
+  const area = maskArea(mask);
   if (area === 0) return 0;
   // Only the outline's pixels need growing: the bands are the pixels within `radius` of it.
   const edge = new Uint8Array(width * height);

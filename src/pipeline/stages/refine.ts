@@ -10,7 +10,7 @@
  * among the refined masks, so a bad first pick can be replaced.
  */
 import { createThresholdUpscaler, upscalerGeometry } from '../../core/everything/index.js';
-import { boxXywhToXyxy, connectedComponents, convexHull, createMask, fillHoles, maskUnion, resizeMaskBilinear } from '../../core/mask.js';
+import { boxXywhToXyxy, connectedComponents, convexHull, createMask, decodeRle, fillHoles, maskUnion, resizeMaskBilinear } from '../../core/mask.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../../core/types.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { embeddingFor, type PromptedMask, type PromptedOptions } from './prompted.js';
@@ -193,13 +193,13 @@ export async function boxAlternatives(sam: SamModel, embedding: SamImageEmbeddin
 }
 
 /** A retrieved candidate as a contender of its own refinements (`keepRetrieved`): its mask as it is. */
-export function retrievedPart(record: MaskRecord, working: BinaryMask, settings: Required<RefineSettings>): RefinedPart {
+export function retrievedPart(record: MaskRecord, settings: Required<RefineSettings>): RefinedPart {
   return {
     prompt: { box: boxXywhToXyxy(record.bbox) },
     lowResLogits: new Float32Array(0),
     predictedIou: record.predictedIou,
     stabilityScore: record.stabilityScore,
-    working: cleanPart(working, settings),
+    working: cleanPart(decodeRle(record.segmentation), settings),
     passes: 0,
   };
 }

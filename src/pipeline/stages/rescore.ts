@@ -6,7 +6,7 @@
  * blob the exemplars do not look like; scoring after refinement sees that, scoring before it
  * cannot.
  */
-import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, decodeRle, encodeRle, maskArea, maskIoU, maskToBox, maskUnion, voteMasks } from '../../core/mask.js';
+import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRle, maskArea, maskIoU, maskToBox, maskUnion, voteMasks } from '../../core/mask.js';
 import { normalizeBox, type ExemplarPrior } from '../../core/exemplar-prior.js';
 import { topK } from '../../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../../core/types.js';
@@ -170,7 +170,7 @@ export async function refineAndRescore(
     // The retrieved candidates themselves, when kept, after every refinement (ties go to SAM's).
     if (settings.keepRetrieved && count > k) {
       for (const source of distinct) {
-        refined.push(retrievedPart(source.record, decodeRle(source.record.segmentation), settings));
+        refined.push(retrievedPart(source.record, settings));
         sources.push(source);
       }
     }
