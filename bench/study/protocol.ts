@@ -90,6 +90,10 @@ const CONFIGS: Record<string, Config> = {
   'shape40-m30': { refine: { boxMargin: 0.3 }, exemplarScoring: { shapeWeight: 40 } },
   'shape40-hull-m20': { refine: { boxMargin: 0.2, convexHull: true }, exemplarScoring: { shapeWeight: 40 } },
   'shape100-m20': { refine: { boxMargin: 0.2 }, exemplarScoring: { shapeWeight: 100 } },
+  e20: { exemplarScoring: { edgeWeight: 20 } },
+  e40: { exemplarScoring: { edgeWeight: 40 } },
+  e80: { exemplarScoring: { edgeWeight: 80 } },
+  'e40-b0': { exemplarScoring: { edgeWeight: 40, boundaryWeight: 0 } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };

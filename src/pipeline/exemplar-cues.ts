@@ -1,10 +1,11 @@
 /**
  * What the exemplar scorer derives from exemplar lists and candidate masks besides pooled
- * features: the box, shape and outline priors of a list, and each candidate's shape and outline
- * contrast, each computed once (weakly held) and asked for by the scorer, the proposals and the
+ * features: the box, shape, outline-contrast and edge priors of a list, and each candidate's
+ * shape, outline contrast and outline edge strength, each computed once (weakly held) and asked for by the scorer, the proposals and the
  * refinement alike.
  */
 import { boundaryContrast, boundaryPrior, luminanceOf, type BoundaryPrior, type Luminance } from '../core/boundary-prior.js';
+import { edgeMap, edgePrior, outlineEdgeStrength, type EdgeMap } from '../core/edge-prior.js';
 import { exemplarPrior, type ExemplarPrior } from '../core/exemplar-prior.js';
 import { decodeRle } from '../core/mask.js';
 import { exemplarShapes, recordShape } from '../core/shape-prior.js';
@@ -71,3 +72,28 @@ export function contrastOfRecord(record: MaskRecord, luminance: Luminance): numb
   return c;
 }
 
+/** The edge map of each image scored with the edge prior (weakly held). */
+const edgeMaps = new WeakMap<RgbImage, EdgeMap>();
+export function edgeMapOfImage(image: RgbImage): EdgeMap {
+  let e = edgeMaps.get(image);
+  if (!e) edgeMaps.set(image, (e = edgeMap(luminanceOfImage(image))));
+  return e;
+}
+
+/** The exemplars' mean outline edge strength, once per list. */
+const edgePriors = new WeakMap<readonly Exemplar[], number>();
+export function exemplarEdgeOf(list: readonly Exemplar[]): number {
+  let prior = edgePriors.get(list);
+  if (prior === undefined) edgePriors.set(list, (prior = edgePrior(list.map((e) => outlineEdgeStrength(e.mask, edgeMapOfImage(e.image))))));
+  return prior;
+}
+
+/** Outline edge strength of pool records, per edge map and record mask (weakly held). */
+const recordEdges = new WeakMap<EdgeMap, WeakMap<object, number>>();
+export function edgeOfRecord(record: MaskRecord, edges: EdgeMap): number {
+  let byRle = recordEdges.get(edges);
+  if (!byRle) recordEdges.set(edges, (byRle = new WeakMap()));
+  let e = byRle.get(record.segmentation);
+  if (e === undefined) byRle.set(record.segmentation, (e = outlineEdgeStrength(decodeRle(record.segmentation), edges)));
+  return e;
+}

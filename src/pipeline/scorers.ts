@@ -10,7 +10,8 @@ import { boxXywhToXyxy, decodeRle } from '../core/mask.js';
 import { priorBoxAgreement } from '../core/exemplar-prior.js';
 import { shapePriorAgreement } from '../core/shape-prior.js';
 import { boundaryAgreement } from '../core/boundary-prior.js';
-import { contrastOfRecord, exemplarBoundaryOf, exemplarPriorOf, exemplarShapesOf, luminanceOfImage, shapeOfRecord } from './exemplar-cues.js';
+import { edgeAgreement } from '../core/edge-prior.js';
+import { edgeMapOfImage, edgeOfRecord, exemplarEdgeOf, contrastOfRecord, exemplarBoundaryOf, exemplarPriorOf, exemplarShapesOf, luminanceOfImage, shapeOfRecord } from './exemplar-cues.js';
 import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowFeatures, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
@@ -212,6 +213,13 @@ export interface ExemplarScorerOptions {
    * exemplars' edges lie. Default 0 (off).
    */
   boundaryWeight?: number;
+  /**
+   * Adds this times how much stronger the image's edges under the candidate's outline are than
+   * under the exemplars' (log2 of the ratio, clamped to -1..1; core/edge-prior.ts), so that a mask
+   * that leaked through a gap in the organ's wall, whose outline then runs through flat tissue,
+   * loses to one whose outline follows the wall. Default 0 (off).
+   */
+  edgeWeight?: number;
 }
 
 /**
@@ -263,6 +271,10 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   const boundaryWeight = options.boundaryWeight ?? 0;
   if (typeof boundaryWeight !== 'number' || !Number.isFinite(boundaryWeight) || boundaryWeight < 0) {
     throw new SalipError('INVALID_ARGUMENT', `exemplar scorer boundaryWeight: expected a number >= 0, got ${JSON.stringify(options.boundaryWeight)}`);
+  }
+  const edgeWeight = options.edgeWeight ?? 0;
+  if (typeof edgeWeight !== 'number' || !Number.isFinite(edgeWeight) || edgeWeight < 0) {
+    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer edgeWeight: expected a number >= 0, got ${JSON.stringify(options.edgeWeight)}`);
   }
   const withContext = similarity === 'region+context';
   /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
@@ -354,7 +366,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -406,12 +418,15 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const classShapes = shapeWeight > 0 ? lists.map((list, c) => exemplarShapesOf(list, ctx.classes[c].topK ?? 1)) : [];
       const boundaries = boundaryWeight > 0 ? lists.map((list) => exemplarBoundaryOf(list)) : [];
       const luminance = boundaryWeight > 0 ? luminanceOfImage(ctx.image) : undefined;
+      const edgePriors = edgeWeight > 0 ? lists.map((list) => exemplarEdgeOf(list)) : [];
+      const edges = edgeWeight > 0 ? edgeMapOfImage(ctx.image) : undefined;
       ctx.candidates.forEach((record, i) => {
         const f = recordFeatures(embedding, record, imageMean);
         // Records built by hand may carry no stability score; they get no prior.
         const prior = stabilityWeight > 0 && Number.isFinite(record.stabilityScore) ? stabilityWeight * record.stabilityScore : 0;
         const shape = shapeWeight > 0 ? shapeOfRecord(record) : undefined;
         const contrast = luminance ? contrastOfRecord(record, luminance) : 0;
+        const edge = edges ? edgeOfRecord(record, edges) : 0;
         protos.forEach((p, c) => {
           const similarityScore = f.context && p.context ? 50 * (cosine(f.region, p.region) + cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
           const location = locations[c]
@@ -419,7 +434,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
             : 0;
           const shapeScore = shape ? shapeWeight * shapePriorAgreement(classShapes[c], shape) : 0;
           const boundaryScore = luminance ? boundaryWeight * boundaryAgreement(boundaries[c], contrast) : 0;
-          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore;
+          const edgeScore = edges ? edgeWeight * edgeAgreement(edgePriors[c], edge) : 0;
+          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore;
         });
       });
       return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };

@@ -352,6 +352,31 @@ describe('createExemplarScorer', () => {
     expect(() => createExemplarScorer(sam, {}, { boundaryWeight: -1 })).toThrow(/boundaryWeight/);
   });
 
+  it('adds the edge prior: weight x log2 of the outline edge strength over the exemplars\u2019, clamped', async () => {
+    const sam = colourSam();
+    // A red organ (20..44) on flat green: the organ's outline lies on the colour edge; a leak into
+    // the green (20..44 x 20..60) has a third of its outline in flat green.
+    const image = paint(64, 64, [
+      { x0: 0, y0: 0, x1: 64, y1: 64, colour: GREEN },
+      { x0: 20, y0: 20, x1: 44, y1: 44, colour: RED },
+    ]);
+    const organ = rectMask(64, 64, { x0: 20, y0: 20, x1: 44, y1: 44 });
+    const leak = rectMask(64, 64, { x0: 20, y0: 20, x1: 44, y1: 60 });
+    const embedding = await sam.embed(image);
+    const exemplars = { red: [{ image, mask: organ }] };
+    const plain = createExemplarScorer(sam, exemplars, { similarity: 'region', stabilityWeight: 0 });
+    const edged = createExemplarScorer(sam, exemplars, { similarity: 'region', stabilityWeight: 0, edgeWeight: 20 });
+    expect(edged.name).toBe('exemplar:region:image-mean:stability0:edge20');
+    const candidates = [record(organ), record(leak)];
+    const a = await plain.score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    const b = await edged.score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    // The exemplar's own outline: ratio 1, nothing added. The leak's: weaker, so it loses.
+    expect(b.scores[0]).toBeCloseTo(a.scores[0], 4);
+    expect(b.scores[1] - a.scores[1]).toBeLessThan(-5);
+    expect(b.scores[1] - a.scores[1]).toBeGreaterThanOrEqual(-20);
+    expect(() => createExemplarScorer(sam, {}, { edgeWeight: Number.POSITIVE_INFINITY })).toThrow(/edgeWeight/);
+  });
+
   it('the context term prefers the whole organ to a part of it', async () => {
     const sam = colourSam();
     // Exemplar: a red 2 x 2-cell organ on blue. Target: a red 3 x 3-cell organ on blue; candidates are
