@@ -6,9 +6,9 @@
  * maxima of the two occupancy grids): 1 for the same shape, near 0 for unlike ones.
  */
 import { SalipError } from './errors.js';
-import { decodeRle, maskToBox } from './mask.js';
+import { maskToBox } from './mask.js';
 import { partBoxes } from './exemplar-prior.js';
-import type { BinaryMask, BoxXYWH, BoxXYXY, CocoRle } from './types.js';
+import type { BinaryMask, BoxXYWH, BoxXYXY } from './types.js';
 
 /** Cells per side of a shape descriptor. */
 export const SHAPE_CELLS = 16;
@@ -62,9 +62,9 @@ export function exemplarShapes(masks: readonly BinaryMask[], parts = 1): Float32
   });
 }
 
-/** The shape of a pool record's mask: its RLE over its box (XYWH, as MaskRecord.bbox). */
-export function recordShape(segmentation: CocoRle, bbox: BoxXYWH): Float32Array {
-  return shapeDescriptor(decodeRle(segmentation), [bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]]);
+/** The shape of a pool record's mask over its box (XYWH, as MaskRecord.bbox). */
+export function recordShape(mask: BinaryMask, bbox: BoxXYWH): Float32Array {
+  return shapeDescriptor(mask, [bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]]);
 }
 
 /**

@@ -38,11 +38,21 @@ export const exemplarPriorOf: (list: readonly Exemplar[], parts: number) => Exem
 /** The exemplars' part shapes (core/shape-prior.ts) for a class of `parts` parts, once per list. */
 export const exemplarShapesOf: (list: readonly Exemplar[], parts: number) => Float32Array[][] = perExemplarList(exemplarShapes);
 
+/**
+ * The record's mask, decoded at most once per scoring of it: the per-record cues below take this
+ * and call it only when their cache misses, so a record whose shape, contrast and edge are all
+ * asked for is decoded once, and no decoded mask outlives the scoring (pools can be kept long).
+ */
+export function recordMask(record: MaskRecord): () => BinaryMask {
+  let mask: BinaryMask | undefined;
+  return () => (mask ??= decodeRle(record.segmentation));
+}
+
 /** Shape descriptors of pool records, per record mask (weakly held), for the same reason. */
 const recordShapes = new WeakMap<object, Float32Array>();
-export function shapeOfRecord(record: MaskRecord): Float32Array {
+export function shapeOfRecord(record: MaskRecord, mask = recordMask(record)): Float32Array {
   let shape = recordShapes.get(record.segmentation);
-  if (!shape) recordShapes.set(record.segmentation, (shape = recordShape(record.segmentation, record.bbox)));
+  if (!shape) recordShapes.set(record.segmentation, (shape = recordShape(mask(), record.bbox)));
   return shape;
 }
 
@@ -64,11 +74,11 @@ export function exemplarBoundaryOf(list: readonly Exemplar[]): BoundaryPrior {
 
 /** Outline contrast of pool records, per image and record mask (weakly held). */
 const recordContrasts = new WeakMap<Luminance, WeakMap<object, number>>();
-export function contrastOfRecord(record: MaskRecord, luminance: Luminance): number {
+export function contrastOfRecord(record: MaskRecord, luminance: Luminance, mask = recordMask(record)): number {
   let byRle = recordContrasts.get(luminance);
   if (!byRle) recordContrasts.set(luminance, (byRle = new WeakMap()));
   let c = byRle.get(record.segmentation);
-  if (c === undefined) byRle.set(record.segmentation, (c = boundaryContrast(decodeRle(record.segmentation), luminance)));
+  if (c === undefined) byRle.set(record.segmentation, (c = boundaryContrast(mask(), luminance)));
   return c;
 }
 
@@ -90,10 +100,10 @@ export function exemplarEdgeOf(list: readonly Exemplar[]): number {
 
 /** Outline edge strength of pool records, per edge map and record mask (weakly held). */
 const recordEdges = new WeakMap<EdgeMap, WeakMap<object, number>>();
-export function edgeOfRecord(record: MaskRecord, edges: EdgeMap): number {
+export function edgeOfRecord(record: MaskRecord, edges: EdgeMap, mask = recordMask(record)): number {
   let byRle = recordEdges.get(edges);
   if (!byRle) recordEdges.set(edges, (byRle = new WeakMap()));
   let e = byRle.get(record.segmentation);
-  if (e === undefined) byRle.set(record.segmentation, (e = outlineEdgeStrength(decodeRle(record.segmentation), edges)));
+  if (e === undefined) byRle.set(record.segmentation, (e = outlineEdgeStrength(mask(), edges)));
   return e;
 }

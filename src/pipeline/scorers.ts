@@ -11,7 +11,7 @@ import { priorBoxAgreement } from '../core/exemplar-prior.js';
 import { shapePriorAgreement } from '../core/shape-prior.js';
 import { boundaryAgreement } from '../core/boundary-prior.js';
 import { edgeAgreement } from '../core/edge-prior.js';
-import { edgeMapOfImage, edgeOfRecord, exemplarEdgeOf, contrastOfRecord, exemplarBoundaryOf, exemplarPriorOf, exemplarShapesOf, luminanceOfImage, shapeOfRecord } from './exemplar-cues.js';
+import { edgeMapOfImage, edgeOfRecord, exemplarEdgeOf, contrastOfRecord, exemplarBoundaryOf, exemplarPriorOf, exemplarShapesOf, luminanceOfImage, recordMask, shapeOfRecord } from './exemplar-cues.js';
 import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowFeatures, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
@@ -424,9 +424,10 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
         const f = recordFeatures(embedding, record, imageMean);
         // Records built by hand may carry no stability score; they get no prior.
         const prior = stabilityWeight > 0 && Number.isFinite(record.stabilityScore) ? stabilityWeight * record.stabilityScore : 0;
-        const shape = shapeWeight > 0 ? shapeOfRecord(record) : undefined;
-        const contrast = luminance ? contrastOfRecord(record, luminance) : 0;
-        const edge = edges ? edgeOfRecord(record, edges) : 0;
+        const mask = recordMask(record);
+        const shape = shapeWeight > 0 ? shapeOfRecord(record, mask) : undefined;
+        const contrast = luminance ? contrastOfRecord(record, luminance, mask) : 0;
+        const edge = edges ? edgeOfRecord(record, edges, mask) : 0;
         protos.forEach((p, c) => {
           const similarityScore = f.context && p.context ? 50 * (cosine(f.region, p.region) + cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
           const location = locations[c]

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSalipError } from '../../src/core/errors.js';
-import { createMask, encodeRle, maskToBox, boxXyxyToXywh } from '../../src/core/mask.js';
+import { createMask, maskToBox, boxXyxyToXywh } from '../../src/core/mask.js';
 import { exemplarShapes, recordShape, shapeAgreement, shapeDescriptor, shapePriorAgreement, SHAPE_CELLS } from '../../src/core/shape-prior.js';
 import type { BinaryMask } from '../../src/core/types.js';
 
@@ -51,7 +51,7 @@ describe('shape prior', () => {
     expect(shapes[0]).toHaveLength(2);
     const square = createMask(64, 32);
     for (let y = 0; y < 10; y++) for (let x = 30; x < 40; x++) square.data[y * 64 + x] = 1;
-    const fromRecord = recordShape(encodeRle(square), boxXyxyToXywh(maskToBox(square)));
+    const fromRecord = recordShape(square, boxXyxyToXywh(maskToBox(square)));
     expect(shapePriorAgreement(shapes, fromRecord)).toBeCloseTo(1, 5);
     // As one part, the exemplar's whole box holds both, mostly empty: the square matches it poorly.
     expect(shapePriorAgreement(exemplarShapes([m], 1), fromRecord)).toBeLessThan(0.6);
