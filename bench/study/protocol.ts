@@ -94,6 +94,10 @@ const CONFIGS: Record<string, Config> = {
   e40: { exemplarScoring: { edgeWeight: 40 } },
   e80: { exemplarScoring: { edgeWeight: 80 } },
   'e40-b0': { exemplarScoring: { edgeWeight: 40, boundaryWeight: 0 } },
+  f8: { exemplarScoring: { minPartRatio: 0.125 } },
+  f4: { exemplarScoring: { minPartRatio: 0.25 } },
+  'e20-f8': { exemplarScoring: { edgeWeight: 20, minPartRatio: 0.125 } },
+  'e40-f8': { exemplarScoring: { edgeWeight: 40, minPartRatio: 0.125 } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };

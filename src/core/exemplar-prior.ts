@@ -106,3 +106,24 @@ export function priorBoxAgreement(prior: ExemplarPrior, box: BoxXYXY, width: num
   for (const part of prior.parts) best = Math.max(best, boxIoU(part, b));
   return best;
 }
+
+/**
+ * The area of the smallest exemplar part, as a fraction of its image: over the exemplars, the
+ * smallest of their `parts` largest components (their whole mask when they have fewer). Parts
+ * under 1/20 of the largest are noise, as in partBoxes.
+ */
+export function smallestExemplarPart(masks: readonly BinaryMask[], parts = 1): number {
+  if (!Array.isArray(masks) || masks.length === 0) {
+    throw new SalipError('INVALID_ARGUMENT', 'smallestExemplarPart: masks: expected at least one exemplar mask');
+  }
+  let smallest = Infinity;
+  masks.forEach((mask, j) => {
+    const { areas } = connectedComponents(mask, 8);
+    const largest = Math.max(0, ...areas);
+    if (largest === 0) throw new SalipError('INVALID_TASK', `smallestExemplarPart: masks[${j}] is empty (an exemplar must show the class)`);
+    const kept = areas.filter((a) => a * 20 >= largest).sort((a, b) => b - a);
+    const part = kept.length >= parts ? kept[parts - 1] : areas.reduce((a, b) => a + b, 0);
+    smallest = Math.min(smallest, part / (mask.width * mask.height));
+  });
+  return smallest;
+}

@@ -6,7 +6,7 @@
  */
 import { boundaryContrast, boundaryPrior, luminanceOf, type BoundaryPrior, type Luminance } from '../core/boundary-prior.js';
 import { edgeMap, edgePrior, outlineEdgeStrength, type EdgeMap } from '../core/edge-prior.js';
-import { exemplarPrior, type ExemplarPrior } from '../core/exemplar-prior.js';
+import { exemplarPrior, smallestExemplarPart, type ExemplarPrior } from '../core/exemplar-prior.js';
 import { decodeRle } from '../core/mask.js';
 import { exemplarShapes, recordShape } from '../core/shape-prior.js';
 import type { BinaryMask, RgbImage } from '../core/types.js';
@@ -35,6 +35,8 @@ function perExemplarList<T>(make: (masks: BinaryMask[], parts: number) => T): (l
 
 /** The exemplars' box prior (core/exemplar-prior.ts) for a class of `parts` parts, once per list. */
 export const exemplarPriorOf: (list: readonly Exemplar[], parts: number) => ExemplarPrior = perExemplarList(exemplarPrior);
+/** The exemplars' smallest part's area fraction (core/exemplar-prior.ts) for a class of `parts` parts, once per list. */
+export const smallestExemplarPartOf: (list: readonly Exemplar[], parts: number) => number = perExemplarList(smallestExemplarPart);
 /** The exemplars' part shapes (core/shape-prior.ts) for a class of `parts` parts, once per list. */
 export const exemplarShapesOf: (list: readonly Exemplar[], parts: number) => Float32Array[][] = perExemplarList(exemplarShapes);
 

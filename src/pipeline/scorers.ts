@@ -11,7 +11,7 @@ import { priorBoxAgreement } from '../core/exemplar-prior.js';
 import { shapePriorAgreement } from '../core/shape-prior.js';
 import { boundaryAgreement } from '../core/boundary-prior.js';
 import { edgeAgreement } from '../core/edge-prior.js';
-import { edgeMapOfImage, edgeOfRecord, exemplarEdgeOf, contrastOfRecord, exemplarBoundaryOf, exemplarPriorOf, exemplarShapesOf, luminanceOfImage, recordMask, shapeOfRecord } from './exemplar-cues.js';
+import { edgeMapOfImage, edgeOfRecord, exemplarEdgeOf, contrastOfRecord, exemplarBoundaryOf, exemplarPriorOf, exemplarShapesOf, luminanceOfImage, recordMask, shapeOfRecord, smallestExemplarPartOf } from './exemplar-cues.js';
 import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowFeatures, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
@@ -220,7 +220,17 @@ export interface ExemplarScorerOptions {
    * loses to one whose outline follows the wall. Default 0 (off).
    */
   edgeWeight?: number;
+  /**
+   * Candidates smaller than this fraction of the smallest exemplar part (areas as fractions of
+   * their images) lose SMALL_PART_PENALTY points, below any candidate of a plausible size: a
+   * speck of speckle or a vessel is never the organ, however alike its few embedding cells look.
+   * Default 0 (off).
+   */
+  minPartRatio?: number;
 }
+
+/** What a candidate under `minPartRatio` loses: the whole range of the similarity term. */
+export const SMALL_PART_PENALTY = 100;
 
 /**
  * Raw pooled features of pool records, per embedding and record mask (weakly held): the same
@@ -271,6 +281,10 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   const boundaryWeight = options.boundaryWeight ?? 0;
   if (typeof boundaryWeight !== 'number' || !Number.isFinite(boundaryWeight) || boundaryWeight < 0) {
     throw new SalipError('INVALID_ARGUMENT', `exemplar scorer boundaryWeight: expected a number >= 0, got ${JSON.stringify(options.boundaryWeight)}`);
+  }
+  const minPartRatio = options.minPartRatio ?? 0;
+  if (typeof minPartRatio !== 'number' || !Number.isFinite(minPartRatio) || minPartRatio < 0 || minPartRatio > 1) {
+    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer minPartRatio: expected a number 0..1, got ${JSON.stringify(options.minPartRatio)}`);
   }
   const edgeWeight = options.edgeWeight ?? 0;
   if (typeof edgeWeight !== 'number' || !Number.isFinite(edgeWeight) || edgeWeight < 0) {
@@ -366,7 +380,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -420,6 +434,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const luminance = boundaryWeight > 0 ? luminanceOfImage(ctx.image) : undefined;
       const edgePriors = edgeWeight > 0 ? lists.map((list) => exemplarEdgeOf(list)) : [];
       const edges = edgeWeight > 0 ? edgeMapOfImage(ctx.image) : undefined;
+      const imageArea = imageWidth * imageHeight;
+      const partFloors = minPartRatio > 0 ? lists.map((list, c) => minPartRatio * smallestExemplarPartOf(list, ctx.classes[c].topK ?? 1) * imageArea) : [];
       ctx.candidates.forEach((record, i) => {
         const f = recordFeatures(embedding, record, imageMean);
         // Records built by hand may carry no stability score; they get no prior.
@@ -436,7 +452,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
           const shapeScore = shape ? shapeWeight * shapePriorAgreement(classShapes[c], shape) : 0;
           const boundaryScore = luminance ? boundaryWeight * boundaryAgreement(boundaries[c], contrast) : 0;
           const edgeScore = edges ? edgeWeight * edgeAgreement(edgePriors[c], edge) : 0;
-          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore;
+          const tooSmall = minPartRatio > 0 && record.area < partFloors[c] ? SMALL_PART_PENALTY : 0;
+          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore - tooSmall;
         });
       });
       return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };

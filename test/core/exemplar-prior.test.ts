@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSalipError } from '../../src/core/errors.js';
-import { denormalizeBox, exemplarPrior, normalizeBox, partBoxes, priorBoxAgreement } from '../../src/core/exemplar-prior.js';
+import { denormalizeBox, exemplarPrior, normalizeBox, partBoxes, priorBoxAgreement, smallestExemplarPart } from '../../src/core/exemplar-prior.js';
 import { createMask } from '../../src/core/mask.js';
 import type { BinaryMask, BoxXYXY } from '../../src/core/types.js';
 
@@ -79,5 +79,34 @@ describe('exemplarPrior', () => {
     expect(priorBoxAgreement(prior, [60, 10, 79, 49], 100, 100)).toBeCloseTo(1, 6);
     expect(priorBoxAgreement(prior, [120, 120, 180, 180], 200, 200)).toBe(0);
     expect(priorBoxAgreement(prior, [10, 10, 29, 29], 100, 100)).toBeCloseTo(0.5, 6);
+  });
+});
+
+describe('smallestExemplarPart', () => {
+  const boxes = boxesMask;
+
+  it('is the smallest part over the exemplars, as a fraction of each exemplar\u2019s own image', () => {
+    // 10 x 10 of 100 x 100 = 0.01; 20 x 20 of 200 x 100 = 0.02.
+    expect(smallestExemplarPart([boxes(100, 100, [[0, 0, 9, 9]]), boxes(200, 100, [[0, 0, 19, 19]])])).toBeCloseTo(0.01);
+  });
+
+  it('takes the smaller of the two largest parts for two parts, ignores noise, and falls back to the whole mask', () => {
+    // Parts of 400 and 100 pixels and a 4-pixel speck (under 1/20 of the largest).
+    const lungs = boxes(100, 100, [[0, 0, 19, 19], [40, 40, 49, 49], [80, 80, 81, 81]]);
+    expect(smallestExemplarPart([lungs], 2)).toBeCloseTo(100 / 10000);
+    expect(smallestExemplarPart([lungs], 1)).toBeCloseTo(400 / 10000);
+    // One component only: for two parts it counts whole.
+    expect(smallestExemplarPart([boxes(100, 100, [[0, 0, 19, 19]])], 2)).toBeCloseTo(400 / 10000);
+  });
+
+  it('refuses an empty exemplar mask and an empty list', () => {
+    for (const run of [() => smallestExemplarPart([createMask(8, 8)]), () => smallestExemplarPart([])]) {
+      try {
+        run();
+        expect.unreachable();
+      } catch (e) {
+        expect(isSalipError(e)).toBe(true);
+      }
+    }
   });
 });

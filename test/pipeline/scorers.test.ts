@@ -8,7 +8,7 @@ import { topK } from '../../src/core/similarity.js';
 import type { BinaryMask, RgbImage } from '../../src/core/types.js';
 import { createClipModel, type ClipModel } from '../../src/models/clip/clip.js';
 import { PROMPT_ENSEMBLES } from '../../src/pipeline/prompt-ensembles.js';
-import { createClipTextScorer, createExemplarScorer, type ClassSpec, type ScoreTable } from '../../src/pipeline/scorers.js';
+import { createClipTextScorer, createExemplarScorer, type ClassSpec, type ScoreTable, SMALL_PART_PENALTY } from '../../src/pipeline/scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
 import { fakeTextTower, fakeVisionTower } from '../helpers/clip-fake-models.js';
 
@@ -375,6 +375,28 @@ describe('createExemplarScorer', () => {
     expect(b.scores[1] - a.scores[1]).toBeLessThan(-5);
     expect(b.scores[1] - a.scores[1]).toBeGreaterThanOrEqual(-20);
     expect(() => createExemplarScorer(sam, {}, { edgeWeight: Number.POSITIVE_INFINITY })).toThrow(/edgeWeight/);
+  });
+
+  it('minPartRatio: a candidate under that fraction of the smallest exemplar part loses SMALL_PART_PENALTY', async () => {
+    const sam = colourSam();
+    const image = paint(64, 64, [
+      { x0: 0, y0: 0, x1: 64, y1: 64, colour: GREEN },
+      { x0: 16, y0: 16, x1: 48, y1: 48, colour: RED },
+    ]);
+    const organ = rectMask(64, 64, { x0: 16, y0: 16, x1: 48, y1: 48 }); // 1024 px
+    const speck = rectMask(64, 64, { x0: 30, y0: 30, x1: 38, y1: 38 }); // 64 px: 1/16 of the organ
+    const part = rectMask(64, 64, { x0: 16, y0: 16, x1: 48, y1: 32 }); // 512 px: half
+    const embedding = await sam.embed(image);
+    const exemplars = { red: [{ image, mask: organ }] };
+    const candidates = [record(organ), record(speck), record(part)];
+    const plain = await createExemplarScorer(sam, exemplars, { stabilityWeight: 0 }).score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    const floored = createExemplarScorer(sam, exemplars, { stabilityWeight: 0, minPartRatio: 0.125 });
+    expect(floored.name).toMatch(/:minpart0.125$/);
+    const b = await floored.score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    expect(b.scores[0]).toBeCloseTo(plain.scores[0], 4);
+    expect(plain.scores[1] - b.scores[1]).toBeCloseTo(SMALL_PART_PENALTY, 4);
+    expect(b.scores[2]).toBeCloseTo(plain.scores[2], 4);
+    expect(() => createExemplarScorer(sam, {}, { minPartRatio: 2 })).toThrow(/minPartRatio/);
   });
 
   it('the context term prefers the whole organ to a part of it', async () => {
