@@ -98,6 +98,8 @@ const CONFIGS: Record<string, Config> = {
   f4: { exemplarScoring: { minPartRatio: 0.25 } },
   'e20-f8': { exemplarScoring: { edgeWeight: 20, minPartRatio: 0.125 } },
   'e40-f8': { exemplarScoring: { edgeWeight: 40, minPartRatio: 0.125 } },
+  'e20-f4': { exemplarScoring: { edgeWeight: 20, minPartRatio: 0.25 } },
+  'e40-f4': { exemplarScoring: { edgeWeight: 40, minPartRatio: 0.25 } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };
