@@ -58,54 +58,44 @@ export function shapeOfRecord(record: MaskRecord, mask = recordMask(record)): Fl
   return shape;
 }
 
-/** Luminance of each image scored with the boundary prior (weakly held). */
-const luminances = new WeakMap<RgbImage, Luminance>();
-export function luminanceOfImage(image: RgbImage): Luminance {
-  let l = luminances.get(image);
-  if (!l) luminances.set(image, (l = luminanceOf(image)));
-  return l;
+/** `make(key)` once per key object (weakly held): a per-image map or a per-list prior. */
+function oncePer<K extends object, T>(make: (key: K) => T): (key: K) => T {
+  const cache = new WeakMap<K, T>();
+  return (key) => {
+    if (!cache.has(key)) cache.set(key, make(key));
+    return cache.get(key)!;
+  };
 }
 
+/**
+ * A number measured on a record's mask against a per-image map (luminance, edges), once per map
+ * and record mask (weakly held).
+ */
+function perRecordOn<M extends object>(measure: (mask: BinaryMask, map: M) => number): (record: MaskRecord, map: M, mask?: () => BinaryMask) => number {
+  const byMap = new WeakMap<M, WeakMap<object, number>>();
+  return (record, map, mask = recordMask(record)) => {
+    let byRle = byMap.get(map);
+    if (!byRle) byMap.set(map, (byRle = new WeakMap()));
+    let v = byRle.get(record.segmentation);
+    if (v === undefined) byRle.set(record.segmentation, (v = measure(mask(), map)));
+    return v;
+  };
+}
+
+/** Luminance of each image scored with the boundary or edge prior. */
+export const luminanceOfImage: (image: RgbImage) => Luminance = oncePer(luminanceOf);
 /** The exemplars' outline contrasts, once per list. */
-const boundaryPriors = new WeakMap<readonly Exemplar[], BoundaryPrior>();
-export function exemplarBoundaryOf(list: readonly Exemplar[]): BoundaryPrior {
-  let prior = boundaryPriors.get(list);
-  if (!prior) boundaryPriors.set(list, (prior = boundaryPrior(list.map((e) => boundaryContrast(e.mask, luminanceOfImage(e.image))))));
-  return prior;
-}
+export const exemplarBoundaryOf: (list: readonly Exemplar[]) => BoundaryPrior = oncePer((list) =>
+  boundaryPrior(list.map((e) => boundaryContrast(e.mask, luminanceOfImage(e.image)))),
+);
+/** Outline contrast of pool records, per image and record mask. */
+export const contrastOfRecord = perRecordOn<Luminance>(boundaryContrast);
 
-/** Outline contrast of pool records, per image and record mask (weakly held). */
-const recordContrasts = new WeakMap<Luminance, WeakMap<object, number>>();
-export function contrastOfRecord(record: MaskRecord, luminance: Luminance, mask = recordMask(record)): number {
-  let byRle = recordContrasts.get(luminance);
-  if (!byRle) recordContrasts.set(luminance, (byRle = new WeakMap()));
-  let c = byRle.get(record.segmentation);
-  if (c === undefined) byRle.set(record.segmentation, (c = boundaryContrast(mask(), luminance)));
-  return c;
-}
-
-/** The edge map of each image scored with the edge prior (weakly held). */
-const edgeMaps = new WeakMap<RgbImage, EdgeMap>();
-export function edgeMapOfImage(image: RgbImage): EdgeMap {
-  let e = edgeMaps.get(image);
-  if (!e) edgeMaps.set(image, (e = edgeMap(luminanceOfImage(image))));
-  return e;
-}
-
+/** The edge map of each image scored with the edge prior. */
+export const edgeMapOfImage: (image: RgbImage) => EdgeMap = oncePer((image) => edgeMap(luminanceOfImage(image)));
 /** The exemplars' mean outline edge strength, once per list. */
-const edgePriors = new WeakMap<readonly Exemplar[], number>();
-export function exemplarEdgeOf(list: readonly Exemplar[]): number {
-  let prior = edgePriors.get(list);
-  if (prior === undefined) edgePriors.set(list, (prior = edgePrior(list.map((e) => outlineEdgeStrength(e.mask, edgeMapOfImage(e.image))))));
-  return prior;
-}
-
-/** Outline edge strength of pool records, per edge map and record mask (weakly held). */
-const recordEdges = new WeakMap<EdgeMap, WeakMap<object, number>>();
-export function edgeOfRecord(record: MaskRecord, edges: EdgeMap, mask = recordMask(record)): number {
-  let byRle = recordEdges.get(edges);
-  if (!byRle) recordEdges.set(edges, (byRle = new WeakMap()));
-  let e = byRle.get(record.segmentation);
-  if (e === undefined) byRle.set(record.segmentation, (e = outlineEdgeStrength(mask(), edges)));
-  return e;
-}
+export const exemplarEdgeOf: (list: readonly Exemplar[]) => number = oncePer((list) =>
+  edgePrior(list.map((e) => outlineEdgeStrength(e.mask, edgeMapOfImage(e.image)))),
+);
+/** Outline edge strength of pool records, per edge map and record mask. */
+export const edgeOfRecord = perRecordOn<EdgeMap>(outlineEdgeStrength);
