@@ -25,8 +25,8 @@ import type { SamImageEmbedding } from './types.js';
 /**
  * The values each searched parameter may take: the authors' grid for segment-everything and
  * the area maximum, and the settings that decide quality now: the exemplar-guided proposals,
- * refinement passes, box margin and re-scored candidates, and the exemplar scorer's location and
- * shape priors.
+ * refinement passes, box margin, re-scored candidates and their consensus vote, and the exemplar
+ * scorer's location, shape, boundary and edge priors.
  */
 export interface TuneSpace {
   pointsPerSide: number[];
@@ -48,6 +48,12 @@ export interface TuneSpace {
   shapeWeight: number[];
   /** Share of a candidate box's size it is widened by per side before refinement. */
   boxMargin: number[];
+  /** The exemplar scorer's boundary (outline contrast) prior weight. */
+  boundaryWeight: number[];
+  /** The exemplar scorer's edge prior weight. */
+  edgeWeight: number[];
+  /** refine.consensus: the share of re-scored masks that must cover a pixel of a chosen part (0 = off). */
+  consensus: number[];
 }
 
 export const DEFAULT_TUNE_SPACE: TuneSpace = {
@@ -63,6 +69,9 @@ export const DEFAULT_TUNE_SPACE: TuneSpace = {
   locationWeight: [0, 20, 40],
   shapeWeight: [0, 20, 40],
   boxMargin: [0, 0.1, 0.2],
+  boundaryWeight: [0, 10, 20],
+  edgeWeight: [0, 20],
+  consensus: [0, 0.5],
 };
 
 export interface TuneImage {
@@ -85,7 +94,18 @@ export interface TuneOptions extends StageControl {
 }
 
 /** One trial's settings: segment-everything's parameters, the area maximum and the cascade's settings. */
-export type TuneParams = EverythingParams & { maxAreaFraction: number; proposals: boolean; refineIterations: number; refineCandidates: number; locationWeight: number; shapeWeight: number; boxMargin: number };
+export type TuneParams = EverythingParams & {
+  maxAreaFraction: number;
+  proposals: boolean;
+  refineIterations: number;
+  refineCandidates: number;
+  locationWeight: number;
+  shapeWeight: number;
+  boxMargin: number;
+  boundaryWeight: number;
+  edgeWeight: number;
+  consensus: number;
+};
 
 export interface TuneTrial {
   readonly params: TuneParams;
@@ -150,6 +170,9 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
       locationWeight: rng.pick(space.locationWeight),
       shapeWeight: rng.pick(space.shapeWeight),
       boxMargin: rng.pick(space.boxMargin),
+      boundaryWeight: rng.pick(space.boundaryWeight),
+      edgeWeight: rng.pick(space.edgeWeight),
+      consensus: rng.pick(space.consensus),
     };
     const task = taskWith(base, params);
     const scorer = salip.scorerFor(task);
@@ -194,15 +217,15 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
 
 /** The task with a trial's settings in place (classes, prompts and exemplars kept). */
 export function taskWith(base: SalipTask, params: TuneParams): SalipTask {
-  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, ...everything } = params;
+  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, ...everything } = params;
   return withTaskDefaults({
     ...base,
     maxArea: undefined,
     maxAreaFraction,
     everything,
     proposals: proposals ? { ...(base.proposals || {}) } : false,
-    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin },
-    exemplarScoring: { ...base.exemplarScoring, locationWeight, shapeWeight },
+    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus },
+    exemplarScoring: { ...base.exemplarScoring, locationWeight, shapeWeight, boundaryWeight, edgeWeight },
   });
 }
 

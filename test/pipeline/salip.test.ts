@@ -386,6 +386,8 @@ describe('baselines, evaluate and tune', () => {
     expect(a.task.exemplarScoring?.locationWeight).toBe(a.best.params.locationWeight);
     expect(a.task.exemplarScoring?.shapeWeight).toBe(a.best.params.shapeWeight);
     expect(a.task.refine?.boxMargin).toBe(a.best.params.boxMargin);
+    expect(a.task.refine?.consensus).toBe(a.best.params.consensus);
+    expect(a.task.exemplarScoring).toMatchObject({ boundaryWeight: a.best.params.boundaryWeight, edgeWeight: a.best.params.edgeWeight });
     expect(a.task.proposals === false).toBe(!a.best.params.proposals);
     expect(a.task.classes).toEqual(TASK.classes);
     expect(new Set(a.trials.map((t) => `${t.params.refineIterations}/${t.params.refineCandidates}`)).size).toBeGreaterThan(1);
