@@ -157,6 +157,24 @@ describe('quantizeModel', () => {
     expect(quantizeModel(named, { keepFloatDefaults: false, keepFloat: [tokenSide] }).quantized).toEqual([imageSide]);
   });
 
+  it('salip quantize keeps the token side float unless --quantize-token-side', async () => {
+    const model = decodeOnnx(twoLayerModel(), 'test');
+    model.graph!.node![0].name = '/transformer/layers.0/mlp/lin1/MatMul';
+    const dir = mkdtempSync(join(tmpdir(), 'salip-quant-cli-'));
+    try {
+      const input = join(dir, 'named.onnx');
+      writeFileSync(input, encodeOnnx(model));
+      const lines: string[] = [];
+      expect(await runQuantize([input, join(dir, 'a.onnx')], {}, (s) => lines.push(s))).toBe(0);
+      expect(lines[0]).toMatch(/^quantized 1 nodes .*kept in float: 1$/);
+      lines.length = 0;
+      expect(await runQuantize([input, join(dir, 'b.onnx')], { quantizeTokenSide: true }, (s) => lines.push(s))).toBe(0);
+      expect(lines[0]).toMatch(/^quantized 2 nodes .*kept in float: 0$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses non-ONNX bytes, old opsets and bad options by name', () => {
     expect(() => quantizeModel(new Uint8Array([1, 2, 3]))).toThrow(/DECODE|not a readable ONNX model|no ONNX graph/);
     expect(() => quantizeModel(new Uint8Array())).toThrow(/quantizeModel: expected the non-empty bytes/);

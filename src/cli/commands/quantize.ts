@@ -19,6 +19,7 @@ export const QUANTIZE_COMMAND: CommandSpec = {
   flags: {
     'keep-float': { type: 'string', valueName: '<node,node,...>', description: "comma-separated node names to keep in float (besides a SAM decoder's token-side products, always float)" },
     'min-weight-elements': { type: 'integer', min: 1, description: 'weights smaller than this stay float (default 4096)' },
+    'quantize-token-side': { type: 'boolean', description: "quantize a SAM decoder's token-side products too (SAM_DECODER_KEEP_FLOAT; faster by nothing measurable, costs Dice: docs/performance.md)" },
     ...OUTPUT_FLAGS,
   },
   examples: ['salip quantize encoder.onnx encoder.int8.onnx', 'salip quantize sam.onnx sam.int8.onnx --keep-float /transformer/final_attn_token_to_image/k_proj/MatMul'],
@@ -30,7 +31,11 @@ export async function runQuantize(positionals: readonly string[], o: Options, lo
   if (resolve(input) === resolve(output)) throw new SalipError('INVALID_ARGUMENT', `quantize: the output ${output} is the input; write the copy elsewhere`);
   checkOutputPath(output, 'output', force);
   const keepFloat = typeof o.keepFloat === 'string' ? o.keepFloat.split(',').map((n) => n.trim()).filter(Boolean) : undefined;
-  const report = quantizeModel(await readFileBytes(input, 'ONNX model'), { keepFloat, minWeightElements: o.minWeightElements as number | undefined });
+  const report = quantizeModel(await readFileBytes(input, 'ONNX model'), {
+    keepFloat,
+    minWeightElements: o.minWeightElements as number | undefined,
+    keepFloatDefaults: o.quantizeTokenSide !== true,
+  });
   await writeFileAtomic(output, report.bytes, { force });
   const mb = (n: number) => (n / 1e6).toFixed(1);
   log(`quantized ${report.quantized.length} nodes (weights ${mb(report.weightBytes.before)} MB -> ${mb(report.weightBytes.after)} MB); kept in float: ${report.kept.length}`);
