@@ -266,30 +266,12 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   if (contrast !== 'none' && contrast !== 'image-mean') {
     throw new SalipError('INVALID_ARGUMENT', `exemplar scorer contrast: expected 'none' or 'image-mean', got ${JSON.stringify(contrast)}`);
   }
-  const stabilityWeight = options.stabilityWeight ?? 10;
-  if (typeof stabilityWeight !== 'number' || !Number.isFinite(stabilityWeight) || stabilityWeight < 0) {
-    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer stabilityWeight: expected a number >= 0, got ${JSON.stringify(options.stabilityWeight)}`);
-  }
-  const locationWeight = options.locationWeight ?? 0;
-  if (typeof locationWeight !== 'number' || !Number.isFinite(locationWeight) || locationWeight < 0) {
-    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer locationWeight: expected a number >= 0, got ${JSON.stringify(options.locationWeight)}`);
-  }
-  const shapeWeight = options.shapeWeight ?? 0;
-  if (typeof shapeWeight !== 'number' || !Number.isFinite(shapeWeight) || shapeWeight < 0) {
-    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer shapeWeight: expected a number >= 0, got ${JSON.stringify(options.shapeWeight)}`);
-  }
-  const boundaryWeight = options.boundaryWeight ?? 0;
-  if (typeof boundaryWeight !== 'number' || !Number.isFinite(boundaryWeight) || boundaryWeight < 0) {
-    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer boundaryWeight: expected a number >= 0, got ${JSON.stringify(options.boundaryWeight)}`);
-  }
-  const minPartRatio = options.minPartRatio ?? 0;
-  if (typeof minPartRatio !== 'number' || !Number.isFinite(minPartRatio) || minPartRatio < 0 || minPartRatio > 1) {
-    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer minPartRatio: expected a number 0..1, got ${JSON.stringify(options.minPartRatio)}`);
-  }
-  const edgeWeight = options.edgeWeight ?? 0;
-  if (typeof edgeWeight !== 'number' || !Number.isFinite(edgeWeight) || edgeWeight < 0) {
-    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer edgeWeight: expected a number >= 0, got ${JSON.stringify(options.edgeWeight)}`);
-  }
+  const stabilityWeight = scorerNumber(options, 'stabilityWeight', 10);
+  const locationWeight = scorerNumber(options, 'locationWeight', 0);
+  const shapeWeight = scorerNumber(options, 'shapeWeight', 0);
+  const boundaryWeight = scorerNumber(options, 'boundaryWeight', 0);
+  const minPartRatio = scorerNumber(options, 'minPartRatio', 0, 1);
+  const edgeWeight = scorerNumber(options, 'edgeWeight', 0);
   const withContext = similarity === 'region+context';
   /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
   /** Region and (when used) context features pooled over a coverage grid, before contrast. */
@@ -459,6 +441,16 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };
     },
   };
+}
+
+/** The scorer's numeric option `key` (its fallback when absent): a finite number from 0 to `max`. */
+function scorerNumber(options: ExemplarScorerOptions, key: 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio', fallback: number, max = Infinity): number {
+  const v = options[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
+    const range = max === Infinity ? 'a number >= 0' : `a number 0..${max}`;
+    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer ${key}: expected ${range}, got ${JSON.stringify(options[key])}`);
+  }
+  return v;
 }
 
 /** Normalised mean of normalised feature vectors (a zero vector when every input is zero). */
