@@ -8,7 +8,7 @@
  * region) and the box and shape priors do not see.
  */
 import { SalipError } from './errors.js';
-import { dilateDisc } from './draw.js';
+import { dilateDisc, maskBoundary } from './draw.js';
 import { maskArea } from './mask.js';
 import type { BinaryMask, RgbImage } from './types.js';
 
@@ -56,15 +56,9 @@ export function boundaryContrast(mask: BinaryMask, luminance: Luminance): number
   }
   const area = maskArea(mask);
   if (area === 0) return 0;
-  // Only the outline's pixels need growing: the bands are the pixels within `radius` of it.
-  const edge = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (!mask.data[i]) continue;
-      if ((x > 0 && !mask.data[i - 1]) || (x < width - 1 && !mask.data[i + 1]) || (y > 0 && !mask.data[i - width]) || (y < height - 1 && !mask.data[i + width])) edge[i] = 1;
-    }
-  }
+  // Only the outline's pixels need growing: the bands are the pixels within `radius` of it. The
+  // image's edge is no outline here: there is no outside band beyond it.
+  const edge = maskBoundary(mask, { frameIsOutside: false });
   const bands = dilateDisc(edge, width, height, boundaryBandRadius(area));
   let inner = 0;
   let innerCount = 0;

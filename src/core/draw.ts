@@ -124,32 +124,28 @@ export function blendWhereInPlace(image: RgbImage, where: Uint8Array, color: Rgb
 }
 
 /**
- * Mask pixels with a 4-neighbour outside the mask (pixels past the image edge count as outside).
+ * Mask pixels with a 4-neighbour outside the mask (pixels past the image edge count as outside,
+ * unless `frameIsOutside` is false: then a mask pixel on the image's edge is outline only where
+ * a neighbour inside the image is outside).
  * With `outerOnly`, only background connected to the image frame counts, so holes are ignored:
  * these are the pixels of OpenCV's external contours (8-connected foreground, 4-connected
  * background).
  */
-export function maskBoundary(mask: BinaryMask, options?: { outerOnly?: boolean }): Uint8Array {
+export function maskBoundary(mask: BinaryMask, options?: { outerOnly?: boolean; frameIsOutside?: boolean }): Uint8Array {
   const { width, height, data } = mask;
   const outside = options?.outerOnly ? frameConnectedBackground(mask) : undefined;
   const isOut = (i: number): boolean => (outside ? outside[i] === 1 : data[i] === 0);
+  const frame = options?.frameIsOutside !== false;
   const out = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
       if (data[i] === 0) continue;
-      if (
-        x === 0 ||
-        y === 0 ||
-        x === width - 1 ||
-        y === height - 1 ||
-        isOut(i - 1) ||
-        isOut(i + 1) ||
-        isOut(i - width) ||
-        isOut(i + width)
-      ) {
-        out[i] = 1;
-      }
+      const left = x === 0 ? frame : isOut(i - 1);
+      const right = x === width - 1 ? frame : isOut(i + 1);
+      const up = y === 0 ? frame : isOut(i - width);
+      const down = y === height - 1 ? frame : isOut(i + width);
+      if (left || right || up || down) out[i] = 1;
     }
   }
   return out;
