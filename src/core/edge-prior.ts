@@ -44,22 +44,25 @@ export function edgeMap(luminance: Luminance): EdgeMap {
 /** Largest value within Chebyshev distance `radius` (separable: rows, then columns). */
 function maxFilter(values: Float32Array, width: number, height: number, radius: number): Float32Array {
   const rows = new Float32Array(values.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let best = 0;
-      for (let xx = Math.max(0, x - radius); xx <= Math.min(width - 1, x + radius); xx++) best = Math.max(best, values[y * width + xx]);
-      rows[y * width + x] = best;
-    }
-  }
+  maxAlongLines(values, rows, height, width, width, 1, radius);
   const out = new Float32Array(values.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
+  maxAlongLines(rows, out, width, height, 1, width, radius);
+  return out;
+}
+
+/**
+ * One pass of maxFilter: `lines` lines of `length` values each, line l starting at l * lineStep
+ * and its values `step` apart; each output value the largest within `radius` along its line.
+ */
+function maxAlongLines(src: Float32Array, dst: Float32Array, lines: number, length: number, lineStep: number, step: number, radius: number): void {
+  for (let l = 0; l < lines; l++) {
+    const start = l * lineStep;
+    for (let p = 0; p < length; p++) {
       let best = 0;
-      for (let yy = Math.max(0, y - radius); yy <= Math.min(height - 1, y + radius); yy++) best = Math.max(best, rows[yy * width + x]);
-      out[y * width + x] = best;
+      for (let q = Math.max(0, p - radius); q <= Math.min(length - 1, p + radius); q++) best = Math.max(best, src[start + q * step]);
+      dst[start + p * step] = best;
     }
   }
-  return out;
 }
 
 /** Mean edge strength (edgeMap) over the mask's outline pixels; 0 for an empty mask. */
