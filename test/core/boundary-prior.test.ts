@@ -9,15 +9,12 @@ import {
   luminanceOf,
   MIN_BOUNDARY_SPREAD,
 } from '../../src/core/boundary-prior.js';
+import { discMask } from '../helpers/masks.js';
 import type { BinaryMask, RgbImage } from '../../src/core/types.js';
 
 const SIZE = 96;
 
-function disc(cx: number, cy: number, r: number): BinaryMask {
-  const m = createMask(SIZE, SIZE);
-  for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) if ((x - cx) ** 2 + (y - cy) ** 2 <= r * r) m.data[y * SIZE + x] = 1;
-  return m;
-}
+const disc = (cx: number, cy: number, r: number): BinaryMask => discMask(SIZE, SIZE, cx, cy, r);
 
 /** A gray image of a "head": mid-gray inside, a bright wall of 4 px at radius 26-30, dark outside. */
 function headImage(): RgbImage {

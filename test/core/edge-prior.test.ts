@@ -3,15 +3,12 @@ import { isSalipError } from '../../src/core/errors.js';
 import { createMask } from '../../src/core/mask.js';
 import { luminanceOf } from '../../src/core/boundary-prior.js';
 import { edgeAgreement, edgeMap, edgePrior, outlineEdgeStrength } from '../../src/core/edge-prior.js';
+import { discMask } from '../helpers/masks.js';
 import type { BinaryMask, RgbImage } from '../../src/core/types.js';
 
 const SIZE = 128;
 
-function disc(cx: number, cy: number, r: number): BinaryMask {
-  const m = createMask(SIZE, SIZE);
-  for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) if ((x - cx) ** 2 + (y - cy) ** 2 <= r * r) m.data[y * SIZE + x] = 1;
-  return m;
-}
+const disc = (cx: number, cy: number, r: number): BinaryMask => discMask(SIZE, SIZE, cx, cy, r);
 
 /** A bright "organ" disc of radius 30 on flat dark tissue. */
 function organImage(): RgbImage {

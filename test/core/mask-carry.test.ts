@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { carriedVerdict, carryBox, closestMaskIndex, interpolateMasks, widenBox, type CarryRules } from '../../src/core/mask-carry.js';
 import { createMask, maskArea } from '../../src/core/mask.js';
 import { signedDistance, squaredDistanceTo } from '../../src/core/mask/distance.js';
+import { discMask } from '../helpers/masks.js';
 import type { BinaryMask } from '../../src/core/types.js';
 
 /** A w x h mask with the pixels of [x0, x1) x [y0, y1) set. */
@@ -15,12 +16,7 @@ function rect(w: number, h: number, x0: number, y0: number, x1: number, y1: numb
   return m;
 }
 
-/** A w x h mask with a disc of radius r around (cx, cy). */
-function disc(w: number, h: number, cx: number, cy: number, r: number): BinaryMask {
-  const m = createMask(w, h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) m.data[y * w + x] = (x - cx) ** 2 + (y - cy) ** 2 <= r * r ? 1 : 0;
-  return m;
-}
+const disc = discMask;
 
 describe('carryBox', () => {
   it('widens the neighbour box by the margin and clamps it to the slice', () => {
