@@ -7,7 +7,7 @@
  * hearts on radiographs agree closely, fetal heads in ultrasound sweeps do not.
  */
 import { SalipError } from './errors.js';
-import { boxIoU, connectedComponents, maskToBox } from './mask.js';
+import { boxIoU, connectedComponents, maskArea, maskToBox } from './mask.js';
 import type { BinaryMask, BoxXYXY } from './types.js';
 
 /** A box as fractions of the image: [x0, y0, x1, y1] with 0 = left/top edge, 1 = right/bottom. */
@@ -41,18 +41,26 @@ export function denormalizeBox(box: NormalizedBox, width: number, height: number
 }
 
 /**
+ * A mask's components (8-connectivity) largest first, without those under 1/20 of the largest
+ * (noise); empty for an empty mask.
+ */
+function significantComponents(mask: BinaryMask): Array<{ area: number; box: BoxXYXY }> {
+  const { areas, boxes } = connectedComponents(mask, 8);
+  const largest = Math.max(0, ...areas);
+  if (largest === 0) return [];
+  return areas
+    .map((area, i) => ({ area, box: boxes[i] }))
+    .filter((c) => c.area * 20 >= largest)
+    .sort((a, b) => b.area - a.area);
+}
+
+/**
  * The boxes of a mask's `parts` largest components (8-connectivity), ordered by their centre's
  * x, or null when the mask has fewer components. Components under 1/20 of the largest are noise.
  */
 export function partBoxes(mask: BinaryMask, parts: number): BoxXYXY[] | null {
-  const { areas, boxes } = connectedComponents(mask, 8);
-  const largest = Math.max(0, ...areas);
-  const kept = areas
-    .map((area, i) => ({ area, box: boxes[i] }))
-    .filter((c) => c.area * 20 >= largest)
-    .sort((a, b) => b.area - a.area)
-    .slice(0, parts);
-  if (largest === 0 || kept.length < parts) return null;
+  const kept = significantComponents(mask).slice(0, parts);
+  if (kept.length === 0 || kept.length < parts) return null;
   return kept.map((c) => c.box).sort((a, b) => a[0] + a[2] - (b[0] + b[2]));
 }
 
@@ -118,11 +126,9 @@ export function smallestExemplarPart(masks: readonly BinaryMask[], parts = 1): n
   }
   let smallest = Infinity;
   masks.forEach((mask, j) => {
-    const { areas } = connectedComponents(mask, 8);
-    const largest = Math.max(0, ...areas);
-    if (largest === 0) throw new SalipError('INVALID_TASK', `smallestExemplarPart: masks[${j}] is empty (an exemplar must show the class)`);
-    const kept = areas.filter((a) => a * 20 >= largest).sort((a, b) => b - a);
-    const part = kept.length >= parts ? kept[parts - 1] : areas.reduce((a, b) => a + b, 0);
+    const kept = significantComponents(mask);
+    if (kept.length === 0) throw new SalipError('INVALID_TASK', `smallestExemplarPart: masks[${j}] is empty (an exemplar must show the class)`);
+    const part = kept.length >= parts ? kept[parts - 1].area : maskArea(mask);
     smallest = Math.min(smallest, part / (mask.width * mask.height));
   });
   return smallest;

@@ -1,8 +1,8 @@
 /**
  * What the exemplar scorer derives from exemplar lists and candidate masks besides pooled
- * features: the box, shape, outline-contrast and edge priors of a list, and each candidate's
- * shape, outline contrast and outline edge strength, each computed once (weakly held) and asked for by the scorer, the proposals and the
- * refinement alike.
+ * features: the box, size, shape, outline-contrast and edge priors of a list, and each
+ * candidate's shape, outline contrast and outline edge strength, each computed once (weakly
+ * held) and asked for by the scorer, the proposals and the refinement alike.
  */
 import { boundaryContrast, boundaryPrior, luminanceOf, type BoundaryPrior, type Luminance } from '../core/boundary-prior.js';
 import { edgeMap, edgePrior, outlineEdgeStrength, type EdgeMap } from '../core/edge-prior.js';
