@@ -13,7 +13,7 @@ import { SalipError } from '../core/errors.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../core/types.js';
 import { embeddingFor, segmentWithBoxes, type PromptedOptions, type PromptedResult } from './stages/prompted.js';
 import { filterCandidates, type AreaFilterOptions, type RetrievedCandidate } from './stages/retrieve.js';
-import { partAtSize, refine, refineBox, resolveRefineSettings, type RefineOptions } from './stages/refine.js';
+import { edgesForEllipses, ellipsePart, partAtSize, refine, refineBox, resolveRefineSettings, type RefineOptions } from './stages/refine.js';
 import { classPrior, priorPrompts } from './stages/proposals.js';
 import type { ClassSpec } from './scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from './types.js';
@@ -86,9 +86,11 @@ export async function exemplarBoxSam(
   const outHeight = options.outputHeight ?? image.height;
   const boxes = priorPrompts(prior, image.width, image.height, false).map((p) => p.prompt.box!);
   const masks: BinaryMask[] = [];
+  const edges = edgesForEllipses(image, settings);
   for (const box of boxes) {
     const part = await refineBox(sam, embedding, box, settings, options.signal);
-    masks.push(partAtSize(part, embedding, outWidth, outHeight, settings).mask);
+    const atSize = partAtSize(part, embedding, outWidth, outHeight, settings);
+    masks.push((edges ? ellipsePart(atSize, part.working, edges) : atSize).mask);
   }
   return { mask: maskUnion(masks), boxes };
 }

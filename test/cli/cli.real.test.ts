@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { runCli } from '../../src/cli/run.js';
-import { decodeMask, decodeRle, maskDice, readNifti, resizeMaskNearest, type CocoRle } from '../../src/index.js';
+import { decodeMask, decodeRle, ellipseCircumference, ellipseMask, maskDice, readNifti, resizeMaskNearest, type CocoRle, type Ellipse } from '../../src/index.js';
 import { REPO_ROOT, dataPath, taskImageNames } from '../helpers/data.js';
 
 let dir: string;
@@ -129,6 +129,33 @@ describe('salip segment', () => {
     expect(perSlice(50)).toBe(0);
     expect(perSlice(90)).toBeGreaterThan(1000);
     expect(perSlice(91)).toBeGreaterThan(1000);
+  });
+
+  it('fetal-head-us writes the head as an ellipse: its parameters and circumference (pixels) in the JSON, close to the reference head', async () => {
+    const names = taskImageNames('fetal_head_us');
+    const name = names.find((n) => n.startsWith('624'))!; // a clear head (0.95 Dice in the study)
+    const out = join(dir, 'head.png');
+    const json = join(dir, 'head.json');
+    const res = await cli('segment', dataPath('fetal_head_us', 'images', name), '--task', 'fetal-head-us', '--exemplar-images', dataPath('fetal_head_us', 'images'), '--exemplar-masks', dataPath('fetal_head_us', 'masks'), '--exemplars', '3', '--out', out, '--json', json, '--quiet');
+    expect(res.err).toBe('');
+    expect(res.code).toBe(0);
+    const result = JSON.parse(readFileSync(json, 'utf8')) as { imageSize: { width: number; height: number }; classes: Record<string, { mask: CocoRle; parts: Array<{ ellipse?: Ellipse & { circumference: number } }> }> };
+    const head = result.classes['fetal-head'];
+    const ellipse = head.parts[0].ellipse!;
+    expect(ellipse).toBeDefined();
+    // The mask is the ellipse, drawn at the input size.
+    const { width, height } = result.imageSize;
+    expect(maskDice(decodeRle(head.mask), ellipseMask(ellipse, width, height))).toBe(1);
+    expect(ellipse.circumference).toBeCloseTo(ellipseCircumference(ellipse), 9);
+    // The reference mask is a filled ellipse: its circumference from its second moments.
+    const gt = decodeMask(new Uint8Array(readFileSync(dataPath('fetal_head_us', 'masks', name))));
+    expect(maskDice(decodeRle(head.mask), gt)).toBeGreaterThan(0.85);
+    let n = 0, sx = 0, sy = 0, xx = 0, yy = 0, xy = 0;
+    for (let i = 0; i < gt.data.length; i++) if (gt.data[i]) { const x = i % gt.width, y = Math.floor(i / gt.width); n++; sx += x; sy += y; xx += x * x; yy += y * y; xy += x * y; }
+    const [vx, vy, cxy] = [xx / n - (sx / n) ** 2, yy / n - (sy / n) ** 2, xy / n - (sx / n) * (sy / n)];
+    const spread = Math.hypot((vx - vy) / 2, cxy);
+    const reference = ellipseCircumference({ cx: 0, cy: 0, semiMajor: 2 * Math.sqrt((vx + vy) / 2 + spread), semiMinor: 2 * Math.sqrt((vx + vy) / 2 - spread), angle: 0 });
+    expect(Math.abs(ellipse.circumference / reference - 1)).toBeLessThan(0.1);
   });
 
   it('refuses a wrong output type and a missing output folder before running any model', async () => {

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { SalipError } from '../../core/errors.js';
 import { decodeRle, resizeMaskNearest } from '../../core/mask.js';
+import { ellipseCircumference } from '../../core/ellipse.js';
 import { PALETTE, renderOverlay, type OverlayLayer } from '../../core/overlay.js';
 import { createRandom } from '../../core/random.js';
 import type { BinaryMask, RgbImage } from '../../core/types.js';
@@ -157,7 +158,13 @@ export function resultToJson(result: SalipResult, encode: (m: BinaryMask) => unk
         {
           mask: encode(c.mask),
           chosen: c.chosen.map((ch) => ({ poolIndex: result.retrieval.poolIndex[ch.index], score: ch.score, rank: ch.rank, margin: ch.margin, record: recordToJson(ch.record) })),
-          parts: c.parts.map((p, i) => ({ box: p.prompt.box, predictedIou: p.predictedIou, stabilityScore: p.stabilityScore, refinedScore: c.refinedScores[i] ?? null })),
+          parts: c.parts.map((p, i) => ({
+            box: p.prompt.box,
+            predictedIou: p.predictedIou,
+            stabilityScore: p.stabilityScore,
+            refinedScore: c.refinedScores[i] ?? null,
+            ...(p.ellipse ? { ellipse: { ...p.ellipse, circumference: ellipseCircumference(p.ellipse) } } : {}),
+          })),
         },
       ]),
     ),

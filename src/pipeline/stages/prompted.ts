@@ -3,6 +3,7 @@
  * (boxes of retrieved candidates), by the GT-box baseline, and directly by users.
  */
 import { SalipError, describeValue } from '../../core/errors.js';
+import type { Ellipse } from '../../core/ellipse.js';
 import { createThresholdUpscaler, upscalerGeometry, type ThresholdUpscaler } from '../../core/everything/index.js';
 import { assertRgbImage } from '../../core/image.js';
 import { maskUnion, createMask } from '../../core/mask.js';
@@ -30,6 +31,8 @@ export interface PromptedMask {
   readonly predictedIou: number;
   /** SAM stability score of the mask (logit offset 1), a label-free quality signal. */
   readonly stabilityScore: number;
+  /** The ellipse the mask was replaced by (refine.fitEllipse), in the mask's pixel coordinates. */
+  readonly ellipse?: Ellipse;
 }
 
 export interface PromptedResult {

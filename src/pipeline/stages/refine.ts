@@ -5,13 +5,16 @@
  * Beyond the single box pass of the paper: `iterations` > 1 prompts again with the box of the
  * previous pass's mask and its low-res logits as `mask_input` (segment-anything's iterative
  * refinement), so a loose first box tightens; `fillHoles`, `largestComponent` and `convexHull`
- * clean each part.
+ * clean each part; `fitEllipse` replaces each chosen part by an ellipse fitted to its outline.
  * refineAndRescore (rescore.ts) refines more candidates than topK and lets the scorer choose
  * among the refined masks, so a bad first pick can be replaced.
  */
 import { createThresholdUpscaler, upscalerGeometry } from '../../core/everything/index.js';
-import { boxXywhToXyxy, connectedComponents, convexHull, createMask, decodeRle, fillHoles, maskUnion, resizeMaskBilinear } from '../../core/mask.js';
+import type { EdgeMap } from '../../core/edge-prior.js';
+import { edgeSupportedEllipse, ellipseArea, ellipseMask, resampleEllipse } from '../../core/ellipse.js';
+import { boxXywhToXyxy, connectedComponents, convexHull, createMask, decodeRle, fillHoles, maskArea, maskUnion, resizeMaskBilinear } from '../../core/mask.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../../core/types.js';
+import { edgeMapOfImage } from '../exemplar-cues.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { embeddingFor, type PromptedMask, type PromptedOptions } from './prompted.js';
 import { numberOption, throwIfAborted } from './options.js';
@@ -61,6 +64,14 @@ export interface RefineSettings {
    * leaks its own way; the vote keeps what they agree on. No decoder call.
    */
   consensus?: number;
+  /**
+   * Replaces each chosen part by the ellipse through the stronger half of its outline (the
+   * outline pixels on the image's stronger edges; core/ellipse.ts) and reports the ellipse on the
+   * part (default false). For organs measured as ellipses (a fetal head's circumference): the
+   * skull keeps the ellipse where SAM's mask bulges or dents. The part stays as it is when no
+   * ellipse fits or the ellipse's area is under half or over twice the part's.
+   */
+  fitEllipse?: boolean;
 }
 
 export interface RefineOptions extends PromptedOptions, RefineSettings {}
@@ -99,6 +110,7 @@ export function resolveRefineSettings(settings: RefineSettings = {}): Required<R
     boxMargin: numberOption(settings.boxMargin, 0, 'refine boxMargin', { min: 0, max: 1 }),
     keepRetrieved: settings.keepRetrieved === true,
     consensus: numberOption(settings.consensus, 0, 'refine consensus', { min: 0, max: 1 }),
+    fitEllipse: settings.fitEllipse === true,
   };
 }
 
@@ -222,6 +234,31 @@ export function partAtSize(part: RefinedPart, embedding: SamImageEmbedding, widt
   return { prompt: part.prompt, mask, predictedIou: part.predictedIou, stabilityScore: part.stabilityScore };
 }
 
+/** An ellipse whose area is outside this factor of its part's (either way) is not the part's. */
+const ELLIPSE_AREA_FACTOR = 2;
+
+/**
+ * The chosen part replaced by the ellipse through the stronger half of its outline at the working
+ * size (`working`, whose image gave `edges`), drawn at the part's size; the part as it is when no
+ * ellipse fits or its area is not within a factor of 2 of the part's (refine.fitEllipse).
+ */
+export function ellipsePart(part: PromptedMask, working: BinaryMask, edges: EdgeMap): PromptedMask {
+  const area = maskArea(working);
+  const fitted = area > 0 ? edgeSupportedEllipse(working, edges) : undefined;
+  if (!fitted) return part;
+  const ratio = ellipseArea(fitted) / area;
+  if (!(ratio >= 1 / ELLIPSE_AREA_FACTOR && ratio <= ELLIPSE_AREA_FACTOR)) return part;
+  const { width, height } = part.mask;
+  const ellipse = resampleEllipse(fitted, working.width, working.height, width, height);
+  const mask = ellipseMask(ellipse, width, height);
+  return maskArea(mask) > 0 ? { ...part, mask, ellipse } : part;
+}
+
+/** The image's edge map (shared with the exemplar scorer's), for refine.fitEllipse; undefined when it is off. */
+export function edgesForEllipses(image: RgbImage, settings: Required<RefineSettings>): EdgeMap | undefined {
+  return settings.fitEllipse ? edgeMapOfImage(image) : undefined;
+}
+
 /** Refines every class's chosen candidates with box prompts. */
 export async function refine(
   sam: SamModel,
@@ -235,12 +272,14 @@ export async function refine(
   const outHeight = options.outputHeight ?? image.height;
   const out: Record<string, RefinedClass> = {};
   const total = Object.values(chosen).reduce((n, list) => n + list.length, 0);
+  const edges = edgesForEllipses(image, settings);
   let done = 0;
   for (const [name, candidates] of Object.entries(chosen)) {
     const parts: PromptedMask[] = [];
     for (const c of candidates) {
       const part = await refineBox(sam, embedding, boxXywhToXyxy(c.record.bbox), settings, options.signal);
-      parts.push(partAtSize(part, embedding, outWidth, outHeight, settings));
+      const atSize = partAtSize(part, embedding, outWidth, outHeight, settings);
+      parts.push(edges ? ellipsePart(atSize, part.working, edges) : atSize);
       options.onProgress?.({ stage: 'prompted', done: ++done, total });
     }
     out[name] = { mask: parts.length > 0 ? maskUnion(parts.map((p) => p.mask)) : createMask(outWidth, outHeight), parts };

@@ -6,7 +6,7 @@
  * blob the exemplars do not look like; scoring after refinement sees that, scoring before it
  * cannot.
  */
-import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRle, maskArea, maskIoU, maskToBox, maskUnion, voteMasks } from '../../core/mask.js';
+import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRle, maskArea, maskIoU, maskToBox, maskUnion, resizeMaskNearest, voteMasks } from '../../core/mask.js';
 import { normalizeBox, type ExemplarPrior } from '../../core/exemplar-prior.js';
 import { topK } from '../../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../../core/types.js';
@@ -15,7 +15,7 @@ import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
 import { numberOption } from './options.js';
 import { classPrior } from './proposals.js';
 import type { PromptedMask } from './prompted.js';
-import { boxAlternatives, partAtSize, refineBox, resolveRefineSettings, retrievedPart, type RefineOptions, type RefinedPart } from './refine.js';
+import { boxAlternatives, edgesForEllipses, ellipsePart, partAtSize, refineBox, resolveRefineSettings, retrievedPart, type RefineOptions, type RefinedPart } from './refine.js';
 import type { RetrievalResult, RetrievedCandidate } from './retrieve.js';
 
 export interface RescoreOptions extends RefineOptions {
@@ -144,6 +144,7 @@ export async function refineAndRescore(
   const outWidth = options.outputWidth ?? image.width;
   const outHeight = options.outputHeight ?? image.height;
   const out: Record<string, RescoredClass> = {};
+  const edges = edgesForEllipses(image, settings);
   for (const [c, cls] of classes.entries()) {
     const k = cls.topK ?? 1;
     const count = Math.max(k, numberOption(options.candidates, k, 'refine candidates', { integer: true, min: 1, max: 32 }));
@@ -198,11 +199,16 @@ export async function refineAndRescore(
       if (!chosen.includes(i) && areas[i] > 0) chosen.push(i);
     }
     const atSize = (i: number) => partAtSize(refined[i], embedding, outWidth, outHeight, settings);
-    const parts = chosen.map((i) => ({
-      source: sources[i],
-      refinedScore: refinedScores[i],
-      part: settings.consensus > 0 && refined.length > k ? votedPart(i, refined, areas, settings.consensus, atSize) : atSize(i),
-    }));
+    const parts = chosen.map((i) => {
+      const voted = settings.consensus > 0 && refined.length > k;
+      let part = voted ? votedPart(i, refined, areas, settings.consensus, atSize) : atSize(i);
+      if (edges) {
+        // The ellipse is fitted at the working size, where the edge map is; a voted part is brought back there.
+        const working = voted ? resizeMaskNearest(part.mask, refined[i].working.width, refined[i].working.height) : refined[i].working;
+        part = ellipsePart(part, working, edges);
+      }
+      return { source: sources[i], refinedScore: refinedScores[i], part };
+    });
     out[cls.name] = {
       mask: parts.length > 0 ? maskUnion(parts.map((p) => p.part.mask)) : createMask(outWidth, outHeight),
       chosen: parts,

@@ -8,12 +8,17 @@ import { resizeMaskBilinear, voteMasks } from '../../../src/core/mask.js';
 import { pointGrid } from '../../../src/core/everything/index.js';
 import type { BinaryMask, BoxXYXY } from '../../../src/core/types.js';
 import { decodeProposals, proposeCandidates, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
-import { cleanPart, largestComponent, refine, refineBox, resolveRefineSettings, widenBox } from '../../../src/pipeline/stages/refine.js';
+import { cleanPart, ellipsePart, largestComponent, refine, refineBox, resolveRefineSettings, widenBox } from '../../../src/pipeline/stages/refine.js';
 import { candidatesPerPart, distinctCandidates, refineAndRescore } from '../../../src/pipeline/stages/rescore.js';
 import { retrieve } from '../../../src/pipeline/stages/retrieve.js';
 import type { SamPrompt } from '../../../src/pipeline/types.js';
 import { exemplarPrior } from '../../../src/core/exemplar-prior.js';
 import { createFakeSam, testImage } from '../../helpers/fake-sam.js';
+import { ellipseMask, type Ellipse } from '../../../src/core/ellipse.js';
+import type { RgbImage } from '../../../src/core/types.js';
+import { edgeMap } from '../../../src/core/edge-prior.js';
+import { luminanceOf } from '../../../src/core/boundary-prior.js';
+import { resolveTask } from '../../../src/pipeline/tasks.js';
 
 function rectMask(width: number, height: number, boxes: BoxXYXY[]): BinaryMask {
   const m = createMask(width, height);
@@ -340,5 +345,77 @@ describe('refineAndRescore keeps topK parts', () => {
     const out = await refineAndRescore(sam, byArea, image, retrieval, classes, { embedding, candidates: 3 });
     expect(out.lungs.chosen).toHaveLength(2);
     expect(out.lungs.chosen.map((c) => c.source.record.bbox[2])).toEqual([58, 40]);
+  });
+});
+
+describe('refine.fitEllipse', () => {
+  const S = 128;
+  /** A skull: a bright elliptical ring on flat tissue. */
+  const skull: Ellipse = { cx: 60, cy: 66, semiMajor: 40, semiMinor: 28, angle: 0.3 };
+  const head = ellipseMask(skull, S, S);
+  function skullImage(): RgbImage {
+    const data = new Uint8Array(S * S * 3).fill(60);
+    const outer = ellipseMask({ ...skull, semiMajor: skull.semiMajor + 1.5, semiMinor: skull.semiMinor + 1.5 }, S, S);
+    const inner = ellipseMask({ ...skull, semiMajor: skull.semiMajor - 1.5, semiMinor: skull.semiMinor - 1.5 }, S, S);
+    for (let i = 0; i < S * S; i++) if (outer.data[i] && !inner.data[i]) data.fill(230, 3 * i, 3 * i + 3);
+    return { width: S, height: S, data };
+  }
+  /** The fake SAM, except that every box gives the head leaked into the flat tissue on its right. */
+  function leakingSam() {
+    const sam = createFakeSam();
+    const decode = sam.decode.bind(sam);
+    const leaked = (x: number, y: number) => head.data[Math.min(S - 1, Math.floor(y)) * S + Math.min(S - 1, Math.floor(x))] === 1 || (x >= 90 && x < 124 && y >= 50 && y < 80);
+    sam.decode = async (embedding, prompt, options) => {
+      if (!prompt.box) return decode(embedding, prompt, options);
+      const scale = embedding.transform.scaleX;
+      const logits = new Float32Array(256 * 256);
+      for (let i = 0; i < 256; i++) for (let j = 0; j < 256; j++) logits[i * 256 + j] = leaked(((j + 0.5) * 4) / scale, ((i + 0.5) * 4) / scale) ? 8 : -8;
+      return { lowResLogits: [logits], iouPredictions: Float32Array.of(0.9), lowResSize: 256 };
+    };
+    return sam;
+  }
+
+  it('replaces the chosen part by the ellipse on the skull, reports it at the output size, at no decoder call', async () => {
+    const sam = leakingSam();
+    const image = skullImage();
+    const embedding = await sam.embed(image);
+    const classes = [{ name: 'head', topK: 1 }];
+    const retrieval = await retrieve(fnScorer((r) => r.area), image, [rectRecord(S, S, [20, 38, 100, 94])], classes, { embedding });
+    const plain = await refineAndRescore(sam, fnScorer((r) => r.area), image, retrieval, classes, { embedding });
+    const fitted = await refineAndRescore(sam, fnScorer((r) => r.area), image, retrieval, classes, { embedding, fitEllipse: true });
+    expect(maskDice(plain.head.mask, head)).toBeLessThan(0.9);
+    expect(plain.head.chosen[0].part.ellipse).toBeUndefined();
+    expect(maskDice(fitted.head.mask, head)).toBeGreaterThan(0.95);
+    const ellipse = fitted.head.chosen[0].part.ellipse!;
+    expect(Math.abs(ellipse.cx - skull.cx)).toBeLessThan(2);
+    expect(fitted.head.mask.data).toEqual(ellipseMask(ellipse, S, S).data);
+    expect(fitted.head.decoderCalls).toBe(plain.head.decoderCalls);
+    // At twice the size the ellipse is reported in the output's pixels.
+    const big = await refineAndRescore(sam, fnScorer((r) => r.area), image, retrieval, classes, { embedding, fitEllipse: true, outputWidth: 2 * S, outputHeight: 2 * S });
+    const bigEllipse = big.head.chosen[0].part.ellipse!;
+    expect(bigEllipse.cx).toBeCloseTo((ellipse.cx + 0.5) * 2 - 0.5, 6);
+    expect(bigEllipse.semiMajor).toBeCloseTo(2 * ellipse.semiMajor, 6);
+    expect(big.head.mask.data).toEqual(ellipseMask(bigEllipse, 2 * S, 2 * S).data);
+    // The paper's refine stage and the exemplar-box baseline clean their parts the same way.
+    const paper = await refine(sam, image, retrieval.chosen, { embedding, fitEllipse: true });
+    expect(paper.head.parts[0].ellipse).toEqual(ellipse);
+  });
+
+  it('keeps the part when no ellipse fits it or the ellipse is far from its size', () => {
+    const edges = edgeMap(luminanceOf(skullImage()));
+    const part = (mask: BinaryMask) => ({ prompt: { box: [0, 0, 1, 1] as BoxXYXY }, mask, predictedIou: 0.9, stabilityScore: 0.9 });
+    // A ring (the skull without its inside): the ellipse on it has five times its area.
+    const ring = ellipseMask(skull, S, S);
+    const inside = ellipseMask({ ...skull, semiMajor: skull.semiMajor - 3, semiMinor: skull.semiMinor - 3 }, S, S);
+    for (let i = 0; i < ring.data.length; i++) if (inside.data[i]) ring.data[i] = 0;
+    expect(ellipsePart(part(ring), ring, edges)).toEqual(part(ring));
+    // A speck has no outline to fit; an empty part stays empty.
+    const speck = createMask(S, S);
+    speck.data[5 * S + 5] = 1;
+    expect(ellipsePart(part(speck), speck, edges).ellipse).toBeUndefined();
+    expect(ellipsePart(part(createMask(S, S)), createMask(S, S), edges).ellipse).toBeUndefined();
+    // The head itself fits.
+    expect(ellipsePart(part(head), head, edges).ellipse).toBeDefined();
+    expect(() => resolveTask({ name: 't', classes: [{ name: 'head', prompts: ['a head'] }], refine: { fitEllipse: 1 as unknown as boolean } })).toThrow(/fitEllipse/);
   });
 });
