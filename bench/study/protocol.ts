@@ -101,6 +101,7 @@ const CONFIGS: Record<string, Config> = {
   'e20-f4': { exemplarScoring: { edgeWeight: 20, minPartRatio: 0.25 } },
   'e40-f4': { exemplarScoring: { edgeWeight: 40, minPartRatio: 0.25 } },
   ellipse: { refine: { fitEllipse: true } },
+  fill: { refine: { fillHoles: true } },
   'fetal-x1.5': { exemplarScoring: { stabilityWeight: 15, locationWeight: 30, shapeWeight: 150, boundaryWeight: 15, edgeWeight: 30 } },
   'fetal-x2': { exemplarScoring: { stabilityWeight: 20, locationWeight: 40, shapeWeight: 200, boundaryWeight: 20, edgeWeight: 40 } },
   'fetal-x3': { exemplarScoring: { stabilityWeight: 30, locationWeight: 60, shapeWeight: 300, boundaryWeight: 30, edgeWeight: 60 } },
