@@ -226,3 +226,24 @@ export function edgeSupportedEllipse(mask: BinaryMask, edges: EdgeMap, share = 0
   const conic = fitConic(points);
   return conic && conicToEllipse(conic);
 }
+
+/**
+ * How much a mask is the ellipse through the stronger half of its outline: the IoU of the two
+ * (0-1; 0 when no ellipse fits). A head, tight on its skull, is nearly its ellipse; a head that
+ * leaked into the tissue beside it is not, because the stronger half of its outline is still the
+ * skull and the ellipse through it leaves the leak out.
+ */
+export function ellipseConsistency(mask: BinaryMask, edges: EdgeMap, share = 0.5): number {
+  const fitted = edgeSupportedEllipse(mask, edges, share);
+  if (!fitted) return 0;
+  const ellipse = ellipseMask(fitted, mask.width, mask.height);
+  let both = 0;
+  let either = 0;
+  for (let i = 0; i < ellipse.data.length; i++) {
+    const m = mask.data[i] !== 0;
+    const e = ellipse.data[i] !== 0;
+    if (m && e) both++;
+    if (m || e) either++;
+  }
+  return either === 0 ? 0 : both / either;
+}

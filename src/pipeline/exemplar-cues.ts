@@ -6,6 +6,7 @@
  */
 import { boundaryContrast, boundaryPrior, luminanceOf, type BoundaryPrior, type Luminance } from '../core/boundary-prior.js';
 import { edgeMap, edgePrior, outlineEdgeStrength, type EdgeMap } from '../core/edge-prior.js';
+import { ellipseConsistency } from '../core/ellipse.js';
 import { exemplarPrior, smallestExemplarPart, type ExemplarPrior } from '../core/exemplar-prior.js';
 import { decodeRle } from '../core/mask.js';
 import { exemplarShapes, recordShape } from '../core/shape-prior.js';
@@ -99,3 +100,10 @@ export const exemplarEdgeOf: (list: readonly Exemplar[]) => number = oncePer((li
 );
 /** Outline edge strength of pool records, per edge map and record mask. */
 export const edgeOfRecord = perRecordOn<EdgeMap>(outlineEdgeStrength);
+
+/** The exemplars' mean ellipse consistency (core/ellipse.ts), once per list. */
+export const exemplarEllipseOf: (list: readonly Exemplar[]) => number = oncePer(
+  (list) => list.reduce((sum, e) => sum + ellipseConsistency(e.mask, edgeMapOfImage(e.image)), 0) / list.length,
+);
+/** Ellipse consistency of pool records, per edge map and record mask. */
+export const ellipseOfRecord = perRecordOn<EdgeMap>(ellipseConsistency);

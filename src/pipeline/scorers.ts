@@ -11,7 +11,7 @@ import { priorBoxAgreement } from '../core/exemplar-prior.js';
 import { shapePriorAgreement } from '../core/shape-prior.js';
 import { boundaryAgreement } from '../core/boundary-prior.js';
 import { edgeAgreement } from '../core/edge-prior.js';
-import { edgeMapOfImage, edgeOfRecord, exemplarEdgeOf, contrastOfRecord, exemplarBoundaryOf, exemplarPriorOf, exemplarShapesOf, luminanceOfImage, recordMask, shapeOfRecord, smallestExemplarPartOf } from './exemplar-cues.js';
+import { edgeMapOfImage, edgeOfRecord, ellipseOfRecord, exemplarEdgeOf, exemplarEllipseOf, contrastOfRecord, exemplarBoundaryOf, exemplarPriorOf, exemplarShapesOf, luminanceOfImage, recordMask, shapeOfRecord, smallestExemplarPartOf } from './exemplar-cues.js';
 import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowFeatures, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
@@ -227,6 +227,13 @@ export interface ExemplarScorerOptions {
    * Default 0 (off).
    */
   minPartRatio?: number;
+  /**
+   * Subtracts this times how much less the candidate is the ellipse through the stronger half of
+   * its outline than the exemplars are (IoU of mask and ellipse, core/ellipse.ts; only a
+   * shortfall counts), so that where the exemplars are ellipses on strong edges (a fetal head on
+   * its skull) a head that leaked past the skull loses to the tight one. Default 0 (off).
+   */
+  ellipseWeight?: number;
 }
 
 /** What a candidate under `minPartRatio` loses: the whole range of the similarity term. */
@@ -271,6 +278,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   const shapeWeight = scorerNumber(options, 'shapeWeight', 0);
   const boundaryWeight = scorerNumber(options, 'boundaryWeight', 0);
   const minPartRatio = scorerNumber(options, 'minPartRatio', 0, 1);
+  const ellipseWeight = scorerNumber(options, 'ellipseWeight', 0);
   const edgeWeight = scorerNumber(options, 'edgeWeight', 0);
   const withContext = similarity === 'region+context';
   /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
@@ -362,7 +370,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -415,7 +423,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const boundaries = boundaryWeight > 0 ? lists.map((list) => exemplarBoundaryOf(list)) : [];
       const luminance = boundaryWeight > 0 ? luminanceOfImage(ctx.image) : undefined;
       const edgePriors = edgeWeight > 0 ? lists.map((list) => exemplarEdgeOf(list)) : [];
-      const edges = edgeWeight > 0 ? edgeMapOfImage(ctx.image) : undefined;
+      const edges = edgeWeight > 0 || ellipseWeight > 0 ? edgeMapOfImage(ctx.image) : undefined;
+      const ellipsePriors = ellipseWeight > 0 ? lists.map((list) => exemplarEllipseOf(list)) : [];
       const imageArea = imageWidth * imageHeight;
       const partFloors = minPartRatio > 0 ? lists.map((list, c) => minPartRatio * smallestExemplarPartOf(list, ctx.classes[c].topK ?? 1) * imageArea) : [];
       ctx.candidates.forEach((record, i) => {
@@ -425,7 +434,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
         const mask = recordMask(record);
         const shape = shapeWeight > 0 ? shapeOfRecord(record, mask) : undefined;
         const contrast = luminance ? contrastOfRecord(record, luminance, mask) : 0;
-        const edge = edges ? edgeOfRecord(record, edges, mask) : 0;
+        const edge = edges && edgeWeight > 0 ? edgeOfRecord(record, edges, mask) : 0;
+        const ellipse = edges && ellipseWeight > 0 ? ellipseOfRecord(record, edges, mask) : 0;
         protos.forEach((p, c) => {
           const similarityScore = f.context && p.context ? 50 * (cosine(f.region, p.region) + cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
           const location = locations[c]
@@ -433,9 +443,10 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
             : 0;
           const shapeScore = shape ? shapeWeight * shapePriorAgreement(classShapes[c], shape) : 0;
           const boundaryScore = luminance ? boundaryWeight * boundaryAgreement(boundaries[c], contrast) : 0;
-          const edgeScore = edges ? edgeWeight * edgeAgreement(edgePriors[c], edge) : 0;
+          const edgeScore = edgeWeight > 0 ? edgeWeight * edgeAgreement(edgePriors[c], edge) : 0;
+          const ellipseScore = ellipseWeight > 0 ? ellipseWeight * Math.min(0, ellipse - ellipsePriors[c]) : 0;
           const tooSmall = minPartRatio > 0 && record.area < partFloors[c] ? SMALL_PART_PENALTY : 0;
-          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore - tooSmall;
+          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore + ellipseScore - tooSmall;
         });
       });
       return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };
@@ -444,7 +455,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
 }
 
 /** The scorer's numeric option `key` (its fallback when absent): a finite number from 0 to `max`. */
-function scorerNumber(options: ExemplarScorerOptions, key: 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio', fallback: number, max = Infinity): number {
+function scorerNumber(options: ExemplarScorerOptions, key: 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight', fallback: number, max = Infinity): number {
   const v = options[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
     const range = max === Infinity ? 'a number >= 0' : `a number 0..${max}`;

@@ -4,6 +4,7 @@ import { edgeMap } from '../../src/core/edge-prior.js';
 import {
   conicToEllipse,
   edgeSupportedEllipse,
+  ellipseConsistency,
   ellipseArea,
   ellipseCircumference,
   ellipseMask,
@@ -127,6 +128,14 @@ describe('edgeSupportedEllipse', () => {
     expect(Math.abs(fitted.cx - skull.cx)).toBeLessThan(2);
     expect(Math.abs(fitted.cy - skull.cy)).toBeLessThan(2);
     expect(maskDice(ellipseMask(fitted, SIZE, SIZE), head)).toBeGreaterThan(0.95);
+  });
+
+  it('ellipseConsistency: 1 for the head itself, less for a head that leaked, 0 when nothing fits', () => {
+    expect(ellipseConsistency(head, edges)).toBeGreaterThan(0.97);
+    const leaked = createMask(SIZE, SIZE, Uint8Array.from(head.data));
+    for (let y = 50; y < 80; y++) for (let x = 90; x < 124; x++) leaked.data[y * SIZE + x] = 1;
+    expect(ellipseConsistency(leaked, edges)).toBeLessThan(0.9);
+    expect(ellipseConsistency(createMask(SIZE, SIZE), edges)).toBe(0);
   });
 
   it('gives nothing for a mask too small to outline an ellipse, and names bad input', () => {

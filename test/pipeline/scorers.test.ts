@@ -5,6 +5,9 @@ import { isSalipError, type SalipErrorCode } from '../../src/core/errors.js';
 import { createRgbImage } from '../../src/core/image.js';
 import { boxXyxyToXywh, createMask, encodeRle, maskToBox } from '../../src/core/mask.js';
 import { topK } from '../../src/core/similarity.js';
+import { ellipseConsistency, ellipseMask } from '../../src/core/ellipse.js';
+import { edgeMap } from '../../src/core/edge-prior.js';
+import { luminanceOf } from '../../src/core/boundary-prior.js';
 import type { BinaryMask, RgbImage } from '../../src/core/types.js';
 import { createClipModel, type ClipModel } from '../../src/models/clip/clip.js';
 import { PROMPT_ENSEMBLES } from '../../src/pipeline/prompt-ensembles.js';
@@ -375,6 +378,31 @@ describe('createExemplarScorer', () => {
     expect(b.scores[1] - a.scores[1]).toBeLessThan(-5);
     expect(b.scores[1] - a.scores[1]).toBeGreaterThanOrEqual(-20);
     expect(() => createExemplarScorer(sam, {}, { edgeWeight: Number.POSITIVE_INFINITY })).toThrow(/edgeWeight/);
+  });
+
+  it('ellipseWeight: a candidate less its own edge-supported ellipse than the exemplars are loses weight x the shortfall', async () => {
+    const sam = colourSam();
+    // A red elliptical organ on flat green; a leak adds a strip of green to its right.
+    const organ = ellipseMask({ cx: 30, cy: 32, semiMajor: 16, semiMinor: 11, angle: 0.3 }, 64, 64);
+    const data = new Uint8Array(64 * 64 * 3);
+    for (let i = 0; i < 64 * 64; i++) data.set(organ.data[i] ? RED : GREEN, 3 * i);
+    const image: RgbImage = { width: 64, height: 64, data };
+    const leak = createMask(64, 64, Uint8Array.from(organ.data));
+    for (let y = 26; y < 40; y++) for (let x = 40; x < 62; x++) leak.data[y * 64 + x] = 1;
+    const embedding = await sam.embed(image);
+    const exemplars = { red: [{ image, mask: organ }] };
+    const candidates = [record(organ), record(leak)];
+    const plain = await createExemplarScorer(sam, exemplars, { stabilityWeight: 0 }).score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    const scorer = createExemplarScorer(sam, exemplars, { stabilityWeight: 0, ellipseWeight: 100 });
+    expect(scorer.name).toMatch(/:ellipse100$/);
+    const b = await scorer.score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    // The organ is the exemplar: no shortfall. The leak's stronger outline half is the organ's, whose ellipse leaves the strip out.
+    expect(b.scores[0]).toBeCloseTo(plain.scores[0], 4);
+    const edges = edgeMap(luminanceOf(image));
+    const shortfall = ellipseConsistency(organ, edges) - ellipseConsistency(leak, edges);
+    expect(shortfall).toBeGreaterThan(0.15);
+    expect(plain.scores[1] - b.scores[1]).toBeCloseTo(100 * shortfall, 3);
+    expect(() => createExemplarScorer(sam, {}, { ellipseWeight: -1 })).toThrow(/ellipseWeight/);
   });
 
   it('minPartRatio: a candidate under that fraction of the smallest exemplar part loses SMALL_PART_PENALTY', async () => {
