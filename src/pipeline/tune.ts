@@ -54,6 +54,8 @@ export interface TuneSpace {
   edgeWeight: number[];
   /** refine.consensus: the share of re-scored masks that must cover a pixel of a chosen part (0 = off). */
   consensus: number[];
+  /** refine.fitEllipse: each chosen part replaced by the ellipse on its stronger-edged outline. */
+  fitEllipse: boolean[];
 }
 
 export const DEFAULT_TUNE_SPACE: TuneSpace = {
@@ -72,6 +74,7 @@ export const DEFAULT_TUNE_SPACE: TuneSpace = {
   boundaryWeight: [0, 10, 20],
   edgeWeight: [0, 20],
   consensus: [0, 0.5],
+  fitEllipse: [false, true],
 };
 
 export interface TuneImage {
@@ -105,6 +108,7 @@ export type TuneParams = EverythingParams & {
   boundaryWeight: number;
   edgeWeight: number;
   consensus: number;
+  fitEllipse: boolean;
 };
 
 export interface TuneTrial {
@@ -173,6 +177,7 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
       boundaryWeight: rng.pick(space.boundaryWeight),
       edgeWeight: rng.pick(space.edgeWeight),
       consensus: rng.pick(space.consensus),
+      fitEllipse: rng.pick(space.fitEllipse),
     };
     const task = taskWith(base, params);
     const scorer = salip.scorerFor(task);
@@ -217,14 +222,14 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
 
 /** The task with a trial's settings in place (classes, prompts and exemplars kept). */
 export function taskWith(base: SalipTask, params: TuneParams): SalipTask {
-  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, ...everything } = params;
+  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, ...everything } = params;
   return withTaskDefaults({
     ...base,
     maxArea: undefined,
     maxAreaFraction,
     everything,
     proposals: proposals ? { ...(base.proposals || {}) } : false,
-    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus },
+    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus, fitEllipse },
     exemplarScoring: { ...base.exemplarScoring, locationWeight, shapeWeight, boundaryWeight, edgeWeight },
   });
 }
