@@ -14,6 +14,7 @@
 import { maskBoundary } from './draw.js';
 import type { EdgeMap } from './edge-prior.js';
 import { SalipError } from './errors.js';
+import { maskIoU } from './mask.js';
 import type { BinaryMask } from './types.js';
 
 /** a x^2 + b xy + c y^2 + d x + e y + f = 0, in pixel coordinates (pixel centres at integers). */
@@ -198,7 +199,7 @@ export function ellipseCircumference(ellipse: Ellipse): number {
   return Math.PI * (p + q) * (1 + (3 * h) / (10 + Math.sqrt(4 - 3 * h)));
 }
 
-/** Pixels per area unit of a filled ellipse. */
+/** Area of the filled ellipse, square pixels (pi x semi-axes). */
 export function ellipseArea(ellipse: Ellipse): number {
   return Math.PI * ellipse.semiMajor * ellipse.semiMinor;
 }
@@ -235,15 +236,5 @@ export function edgeSupportedEllipse(mask: BinaryMask, edges: EdgeMap, share = 0
  */
 export function ellipseConsistency(mask: BinaryMask, edges: EdgeMap, share = 0.5): number {
   const fitted = edgeSupportedEllipse(mask, edges, share);
-  if (!fitted) return 0;
-  const ellipse = ellipseMask(fitted, mask.width, mask.height);
-  let both = 0;
-  let either = 0;
-  for (let i = 0; i < ellipse.data.length; i++) {
-    const m = mask.data[i] !== 0;
-    const e = ellipse.data[i] !== 0;
-    if (m && e) both++;
-    if (m || e) either++;
-  }
-  return either === 0 ? 0 : both / either;
+  return fitted ? maskIoU(mask, ellipseMask(fitted, mask.width, mask.height)) : 0;
 }

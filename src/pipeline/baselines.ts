@@ -89,8 +89,7 @@ export async function exemplarBoxSam(
   const edges = edgesForEllipses(image, settings);
   for (const box of boxes) {
     const part = await refineBox(sam, embedding, box, settings, options.signal);
-    const atSize = partAtSize(part, embedding, outWidth, outHeight, settings);
-    masks.push((edges ? ellipsePart(atSize, part.working, edges) : atSize).mask);
+    masks.push(ellipsePart(partAtSize(part, embedding, outWidth, outHeight, settings), part.working, edges).mask);
   }
   return { mask: maskUnion(masks), boxes };
 }

@@ -239,10 +239,12 @@ const ELLIPSE_AREA_FACTOR = 2;
 
 /**
  * The chosen part replaced by the ellipse through the stronger half of its outline at the working
- * size (`working`, whose image gave `edges`), drawn at the part's size; the part as it is when no
- * ellipse fits or its area is not within a factor of 2 of the part's (refine.fitEllipse).
+ * size (`working`, whose image gave `edges`), drawn at the part's size; the part as it is when
+ * `edges` is undefined (refine.fitEllipse off), no ellipse fits or its area is not within a
+ * factor of 2 of the part's.
  */
-export function ellipsePart(part: PromptedMask, working: BinaryMask, edges: EdgeMap): PromptedMask {
+export function ellipsePart(part: PromptedMask, working: BinaryMask, edges: EdgeMap | undefined): PromptedMask {
+  if (!edges) return part;
   const area = maskArea(working);
   const fitted = area > 0 ? edgeSupportedEllipse(working, edges) : undefined;
   if (!fitted) return part;
@@ -278,8 +280,7 @@ export async function refine(
     const parts: PromptedMask[] = [];
     for (const c of candidates) {
       const part = await refineBox(sam, embedding, boxXywhToXyxy(c.record.bbox), settings, options.signal);
-      const atSize = partAtSize(part, embedding, outWidth, outHeight, settings);
-      parts.push(edges ? ellipsePart(atSize, part.working, edges) : atSize);
+      parts.push(ellipsePart(partAtSize(part, embedding, outWidth, outHeight, settings), part.working, edges));
       options.onProgress?.({ stage: 'prompted', done: ++done, total });
     }
     out[name] = { mask: parts.length > 0 ? maskUnion(parts.map((p) => p.mask)) : createMask(outWidth, outHeight), parts };

@@ -199,8 +199,8 @@ export async function refineAndRescore(
       if (!chosen.includes(i) && areas[i] > 0) chosen.push(i);
     }
     const atSize = (i: number) => partAtSize(refined[i], embedding, outWidth, outHeight, settings);
+    const voted = settings.consensus > 0 && refined.length > k;
     const parts = chosen.map((i) => {
-      const voted = settings.consensus > 0 && refined.length > k;
       let part = voted ? votedPart(i, refined, areas, settings.consensus, atSize) : atSize(i);
       if (edges) {
         // The ellipse is fitted at the working size, where the edge map is; a voted part is brought back there.
