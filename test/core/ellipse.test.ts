@@ -15,7 +15,7 @@ import {
 } from '../../src/core/ellipse.js';
 import { isSalipError } from '../../src/core/errors.js';
 import { createMask, maskArea, maskDice, resizeMaskNearest } from '../../src/core/mask.js';
-import type { RgbImage } from '../../src/core/types.js';
+import { skullImage } from '../helpers/masks.js';
 
 /** n points on the ellipse, evenly spaced in its parameter over [from, to). */
 function onEllipse(e: Ellipse, n: number, from = 0, to = 2 * Math.PI): number[] {
@@ -108,14 +108,7 @@ describe('edgeSupportedEllipse', () => {
   const SIZE = 128;
   /** A skull: a bright elliptical ring (semi-axes 40 x 28, tilted) on flat tissue. */
   const skull: Ellipse = { cx: 60, cy: 66, semiMajor: 40, semiMinor: 28, angle: 0.3 };
-  function skullImage(): RgbImage {
-    const data = new Uint8Array(SIZE * SIZE * 3).fill(60);
-    const outer = ellipseMask({ ...skull, semiMajor: skull.semiMajor + 1.5, semiMinor: skull.semiMinor + 1.5 }, SIZE, SIZE);
-    const inner = ellipseMask({ ...skull, semiMajor: skull.semiMajor - 1.5, semiMinor: skull.semiMinor - 1.5 }, SIZE, SIZE);
-    for (let i = 0; i < SIZE * SIZE; i++) if (outer.data[i] && !inner.data[i]) data.fill(230, 3 * i, 3 * i + 3);
-    return { width: SIZE, height: SIZE, data };
-  }
-  const edges = edgeMap(luminanceOf(skullImage()));
+  const edges = edgeMap(luminanceOf(skullImage(skull, SIZE)));
   const head = ellipseMask(skull, SIZE, SIZE);
 
   it('fits the skull through a mask that leaked out of it on one side and was cut on another', () => {

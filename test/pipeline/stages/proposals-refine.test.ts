@@ -15,7 +15,7 @@ import type { SamPrompt } from '../../../src/pipeline/types.js';
 import { exemplarPrior } from '../../../src/core/exemplar-prior.js';
 import { createFakeSam, testImage } from '../../helpers/fake-sam.js';
 import { ellipseMask, type Ellipse } from '../../../src/core/ellipse.js';
-import type { RgbImage } from '../../../src/core/types.js';
+import { skullImage } from '../../helpers/masks.js';
 import { edgeMap } from '../../../src/core/edge-prior.js';
 import { luminanceOf } from '../../../src/core/boundary-prior.js';
 import { resolveTask } from '../../../src/pipeline/tasks.js';
@@ -353,13 +353,6 @@ describe('refine.fitEllipse', () => {
   /** A skull: a bright elliptical ring on flat tissue. */
   const skull: Ellipse = { cx: 60, cy: 66, semiMajor: 40, semiMinor: 28, angle: 0.3 };
   const head = ellipseMask(skull, S, S);
-  function skullImage(): RgbImage {
-    const data = new Uint8Array(S * S * 3).fill(60);
-    const outer = ellipseMask({ ...skull, semiMajor: skull.semiMajor + 1.5, semiMinor: skull.semiMinor + 1.5 }, S, S);
-    const inner = ellipseMask({ ...skull, semiMajor: skull.semiMajor - 1.5, semiMinor: skull.semiMinor - 1.5 }, S, S);
-    for (let i = 0; i < S * S; i++) if (outer.data[i] && !inner.data[i]) data.fill(230, 3 * i, 3 * i + 3);
-    return { width: S, height: S, data };
-  }
   /** The fake SAM, except that every box gives the head leaked into the flat tissue on its right. */
   function leakingSam() {
     const sam = createFakeSam();
@@ -377,7 +370,7 @@ describe('refine.fitEllipse', () => {
 
   it('replaces the chosen part by the ellipse on the skull, reports it at the output size, at no decoder call', async () => {
     const sam = leakingSam();
-    const image = skullImage();
+    const image = skullImage(skull, S);
     const embedding = await sam.embed(image);
     const classes = [{ name: 'head', topK: 1 }];
     const retrieval = await retrieve(fnScorer((r) => r.area), image, [rectRecord(S, S, [20, 38, 100, 94])], classes, { embedding });
@@ -402,7 +395,7 @@ describe('refine.fitEllipse', () => {
   });
 
   it('keeps the part when no ellipse fits it or the ellipse is far from its size', () => {
-    const edges = edgeMap(luminanceOf(skullImage()));
+    const edges = edgeMap(luminanceOf(skullImage(skull, S)));
     const part = (mask: BinaryMask) => ({ prompt: { box: [0, 0, 1, 1] as BoxXYXY }, mask, predictedIou: 0.9, stabilityScore: 0.9 });
     // A ring (the skull without its inside): the ellipse on it has five times its area.
     const ring = ellipseMask(skull, S, S);
