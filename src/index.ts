@@ -16,6 +16,7 @@ export * from './core/pooling.js';
 export * from './core/volume.js';
 export * from './core/exemplar-prior.js';
 export * from './core/ellipse.js';
+export * from './core/peel.js';
 export * from './io/image-codecs.js';
 export * from './io/nifti.js';
 export type * from './backends/types.js';

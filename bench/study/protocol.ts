@@ -102,6 +102,8 @@ const CONFIGS: Record<string, Config> = {
   'e40-f4': { exemplarScoring: { edgeWeight: 40, minPartRatio: 0.25 } },
   ellipse: { refine: { fitEllipse: true } },
   fill: { refine: { fillHoles: true } },
+  peel: { refine: { peelSurroundings: true } },
+  'peel-nofill': { refine: { peelSurroundings: true, fillHoles: false } },
   el50: { exemplarScoring: { ellipseWeight: 50 } },
   el100: { exemplarScoring: { ellipseWeight: 100 } },
   el200: { exemplarScoring: { ellipseWeight: 200 } },

@@ -13,9 +13,9 @@ import { SalipError } from '../core/errors.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../core/types.js';
 import { embeddingFor, segmentWithBoxes, type PromptedOptions, type PromptedResult } from './stages/prompted.js';
 import { filterCandidates, type AreaFilterOptions, type RetrievedCandidate } from './stages/retrieve.js';
-import { edgesForEllipses, ellipsePart, partAtSize, refine, refineBox, resolveRefineSettings, type RefineOptions } from './stages/refine.js';
+import { finishPart, partAtSize, partFinishing, refine, refineBox, resolveRefineSettings, type RefineOptions } from './stages/refine.js';
 import { classPrior, priorPrompts } from './stages/proposals.js';
-import type { ClassSpec } from './scorers.js';
+import type { ClassSpec, Exemplar } from './scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from './types.js';
 
 /** Un-prompted SAM: padding point only; the mask with the highest predicted IoU. */
@@ -42,13 +42,13 @@ export async function gtBoxSam(sam: SamModel, image: RgbImage, groundTruth: Bina
   return segmentWithBoxes(sam, image, boxes, options);
 }
 
-/** Ranks filtered candidates by Dice against the ground truth and refines the top-k. */
+/** Ranks filtered candidates by Dice against the ground truth and refines the top-k (`exemplars`: the class's, for refine.peelSurroundings). */
 export async function oracleRetrieval(
   sam: SamModel,
   image: RgbImage,
   pool: readonly MaskRecord[],
   groundTruth: BinaryMask,
-  options: RefineOptions & AreaFilterOptions & { topK?: number } = {},
+  options: Omit<RefineOptions, 'exemplars'> & AreaFilterOptions & { topK?: number; exemplars?: readonly Exemplar[] } = {},
 ): Promise<{ mask: BinaryMask; chosen: RetrievedCandidate[] }> {
   assertSameSize(image, groundTruth, 'oracleRetrieval');
   const filtered = filterCandidates(pool, image.width * image.height, options);
@@ -63,7 +63,7 @@ export async function oracleRetrieval(
     margin: dices[index] - (order.length > k ? dices[order[k]] : NaN),
   }));
   if (chosen.length === 0) return { mask: createMask(options.outputWidth ?? image.width, options.outputHeight ?? image.height), chosen };
-  const refined = await refine(sam, image, { oracle: chosen }, options);
+  const refined = await refine(sam, image, { oracle: chosen }, { ...options, exemplars: { oracle: options.exemplars } });
   return { mask: refined.oracle.mask, chosen };
 }
 
@@ -86,10 +86,10 @@ export async function exemplarBoxSam(
   const outHeight = options.outputHeight ?? image.height;
   const boxes = priorPrompts(prior, image.width, image.height, false).map((p) => p.prompt.box!);
   const masks: BinaryMask[] = [];
-  const edges = edgesForEllipses(image, settings);
+  const finishing = partFinishing(image, settings, cls.exemplars);
   for (const box of boxes) {
     const part = await refineBox(sam, embedding, box, settings, options.signal);
-    masks.push(ellipsePart(partAtSize(part, embedding, outWidth, outHeight, settings), part.working, edges).mask);
+    masks.push(finishPart(partAtSize(part, embedding, outWidth, outHeight, settings), part.working, finishing, settings).mask);
   }
   return { mask: maskUnion(masks), boxes };
 }

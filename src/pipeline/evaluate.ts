@@ -165,7 +165,7 @@ export async function evaluate(salip: Salip, items: readonly EvalItem[], options
       if (modes.includes('cascade')) record('cascade', run ? run.classes[cls.name].mask : empty());
       if (modes.includes('oracle')) {
         const oracle = run
-          ? await oracleRetrieval(sam, image, run.pool, groundTruth, { ...refinement, embedding, topK, maxArea: task.maxArea, maxAreaFraction: task.maxAreaFraction })
+          ? await oracleRetrieval(sam, image, run.pool, groundTruth, { ...refinement, embedding, topK, maxArea: task.maxArea, maxAreaFraction: task.maxAreaFraction, exemplars: cls.exemplars })
           : { mask: empty() };
         record('oracle', oracle.mask);
       }

@@ -1,6 +1,6 @@
 /**
  * What the exemplar scorer derives from exemplar lists and candidate masks besides pooled
- * features: the box, size, shape, outline-contrast and edge priors of a list, and each
+ * features: the box, size, shape, outline-contrast, edge and peel priors of a list, and each
  * candidate's shape, outline contrast and outline edge strength, each computed once (weakly
  * held) and asked for by the scorer, the proposals and the refinement alike.
  */
@@ -9,6 +9,7 @@ import { edgeMap, edgePrior, outlineEdgeStrength, type EdgeMap } from '../core/e
 import { ellipseConsistency } from '../core/ellipse.js';
 import { exemplarPrior, smallestExemplarPart, type ExemplarPrior } from '../core/exemplar-prior.js';
 import { decodeRle } from '../core/mask.js';
+import { peelPrior, type PeelPrior } from '../core/peel.js';
 import { exemplarShapes, recordShape } from '../core/shape-prior.js';
 import type { BinaryMask, RgbImage } from '../core/types.js';
 import type { MaskRecord } from './types.js';
@@ -107,3 +108,8 @@ export const exemplarEllipseOf: (list: readonly Exemplar[]) => number = oncePer(
 );
 /** Ellipse consistency of pool records, per edge map and record mask. */
 export const ellipseOfRecord = perRecordOn<EdgeMap>(ellipseConsistency);
+
+/** The exemplars' peel prior (core/peel.ts), once per list; undefined when they give none. */
+export const exemplarPeelOf: (list: readonly Exemplar[]) => PeelPrior | undefined = oncePer((list) =>
+  peelPrior(list.map((e) => ({ mask: e.mask, luminance: luminanceOfImage(e.image) }))),
+);

@@ -56,6 +56,8 @@ export interface TuneSpace {
   consensus: number[];
   /** refine.fitEllipse: each chosen part replaced by the ellipse on its stronger-edged outline. */
   fitEllipse: boolean[];
+  /** refine.peelSurroundings: what looks like the organ's surroundings peeled off each chosen part. */
+  peelSurroundings: boolean[];
 }
 
 export const DEFAULT_TUNE_SPACE: TuneSpace = {
@@ -75,6 +77,7 @@ export const DEFAULT_TUNE_SPACE: TuneSpace = {
   edgeWeight: [0, 20],
   consensus: [0, 0.5],
   fitEllipse: [false, true],
+  peelSurroundings: [false, true],
 };
 
 export interface TuneImage {
@@ -109,6 +112,7 @@ export type TuneParams = EverythingParams & {
   edgeWeight: number;
   consensus: number;
   fitEllipse: boolean;
+  peelSurroundings: boolean;
 };
 
 export interface TuneTrial {
@@ -178,6 +182,7 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
       edgeWeight: rng.pick(space.edgeWeight),
       consensus: rng.pick(space.consensus),
       fitEllipse: rng.pick(space.fitEllipse),
+      peelSurroundings: rng.pick(space.peelSurroundings),
     };
     const task = taskWith(base, params);
     const scorer = salip.scorerFor(task);
@@ -222,14 +227,14 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
 
 /** The task with a trial's settings in place (classes, prompts and exemplars kept). */
 export function taskWith(base: SalipTask, params: TuneParams): SalipTask {
-  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, ...everything } = params;
+  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, peelSurroundings, ...everything } = params;
   return withTaskDefaults({
     ...base,
     maxArea: undefined,
     maxAreaFraction,
     everything,
     proposals: proposals ? { ...(base.proposals || {}) } : false,
-    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus, fitEllipse },
+    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus, fitEllipse, peelSurroundings },
     exemplarScoring: { ...base.exemplarScoring, locationWeight, shapeWeight, boundaryWeight, edgeWeight },
   });
 }

@@ -54,9 +54,9 @@ const THRESHOLDS: Record<ProtocolTask, { mean: number; worst: number; overBox: n
   // Measured 0.895 / 0.891 (target 0.88 / 0.86: reached; the other direction 0.864 / 0.842),
   // exemplar-box 0.854.
   lung_xray: { mean: 0.88, worst: 0.86, overBox: 0 },
-  // Measured 0.891 / 0.878 (target 0.90 / 0.88: not reached on this half; the other direction
-  // reaches 0.909 / 0.895), exemplar-box 0.822.
-  brain_mri: { mean: 0.88, worst: 0.87, overBox: 0 },
+  // Measured 0.943 / 0.941 with the peel (target 0.90 / 0.88: reached; the other direction
+  // 0.962 / 0.960), exemplar-box 0.859.
+  brain_mri: { mean: 0.9, worst: 0.88, overBox: 0 },
   // Measured 0.853 / 0.843 (target 0.85 / 0.82: reached, by little; the other direction 0.838 /
   // 0.811), exemplar-box 0.792.
   jsrt_heart: { mean: 0.84, worst: 0.82, overBox: 0 },

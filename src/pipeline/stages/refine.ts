@@ -5,16 +5,20 @@
  * Beyond the single box pass of the paper: `iterations` > 1 prompts again with the box of the
  * previous pass's mask and its low-res logits as `mask_input` (segment-anything's iterative
  * refinement), so a loose first box tightens; `fillHoles`, `largestComponent` and `convexHull`
- * clean each part; `fitEllipse` replaces each chosen part by an ellipse fitted to its outline.
+ * clean each part; `peelSurroundings` peels what looks like the organ's surroundings off each
+ * chosen part, and `fitEllipse` replaces it by an ellipse fitted to its outline.
  * refineAndRescore (rescore.ts) refines more candidates than topK and lets the scorer choose
  * among the refined masks, so a bad first pick can be replaced.
  */
 import { createThresholdUpscaler, upscalerGeometry } from '../../core/everything/index.js';
+import type { Luminance } from '../../core/boundary-prior.js';
 import type { EdgeMap } from '../../core/edge-prior.js';
 import { edgeSupportedEllipse, ellipseArea, ellipseMask, resampleEllipse } from '../../core/ellipse.js';
 import { boxXywhToXyxy, connectedComponents, convexHull, createMask, decodeRle, fillHoles, maskArea, maskUnion, resizeMaskBilinear } from '../../core/mask.js';
+import { peelSurroundings, type PeelPrior } from '../../core/peel.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../../core/types.js';
-import { edgeMapOfImage } from '../exemplar-cues.js';
+import { edgeMapOfImage, exemplarPeelOf, luminanceOfImage } from '../exemplar-cues.js';
+import type { Exemplar } from '../scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { embeddingFor, type PromptedMask, type PromptedOptions } from './prompted.js';
 import { numberOption, throwIfAborted } from './options.js';
@@ -72,9 +76,24 @@ export interface RefineSettings {
    * ellipse fits or the ellipse's area is under half or over twice the part's.
    */
   fitEllipse?: boolean;
+  /**
+   * Peels off each chosen part the pixels that look like the organ's surroundings (default
+   * false; a class without exemplars is not peeled): those on the surroundings' side of the luminance halfway
+   * between the exemplars' organ and the band around it (relative to the organ's median, so
+   * another intensity scale gets the same cut), reached from the part's outline through such
+   * pixels; then the largest piece is kept and the other clean-ups run again. For an organ in a
+   * dark gap SAM's mask takes along (the brain in its CSF on T1 MRI). Before `fitEllipse`.
+   */
+  peelSurroundings?: boolean;
 }
 
-export interface RefineOptions extends PromptedOptions, RefineSettings {}
+export interface RefineOptions extends PromptedOptions, RefineSettings {
+  /**
+   * Each class's exemplars by class name, for `peelSurroundings` in refine() (the cascade and the
+   * exemplar-box baseline take them from the class).
+   */
+  exemplars?: Readonly<Record<string, readonly Exemplar[] | undefined>>;
+}
 
 export interface RefinedClass {
   /** Union of the refined masks of the class. */
@@ -111,6 +130,7 @@ export function resolveRefineSettings(settings: RefineSettings = {}): Required<R
     keepRetrieved: settings.keepRetrieved === true,
     consensus: numberOption(settings.consensus, 0, 'refine consensus', { min: 0, max: 1 }),
     fitEllipse: settings.fitEllipse === true,
+    peelSurroundings: settings.peelSurroundings === true,
   };
 }
 
@@ -256,9 +276,54 @@ export function ellipsePart(part: PromptedMask, working: BinaryMask, edges: Edge
   return maskArea(mask) > 0 ? { ...part, mask, ellipse } : part;
 }
 
-/** The image's edge map (shared with the exemplar scorer's), for refine.fitEllipse; undefined when it is off. */
-export function edgesForEllipses(image: RgbImage, settings: Required<RefineSettings>): EdgeMap | undefined {
-  return settings.fitEllipse ? edgeMapOfImage(image) : undefined;
+/** What the finishing steps of a class's chosen parts need (a member is undefined when its step is off). */
+export interface PartFinishing {
+  /** The image's edge map, for fitEllipse (shared with the exemplar scorer's). */
+  readonly edges?: EdgeMap;
+  /** The exemplars' peel prior and the image's luminance, for peelSurroundings. */
+  readonly peel?: { readonly prior: PeelPrior; readonly luminance: Luminance };
+}
+
+/**
+ * The finishing inputs of a class with `exemplars` on `image` (the working image). A class
+ * without exemplars (text prompts alone) has nothing to learn its surroundings from: it is not
+ * peeled.
+ */
+export function partFinishing(image: RgbImage, settings: Required<RefineSettings>, exemplars: readonly Exemplar[] | undefined): PartFinishing {
+  let peel: PartFinishing['peel'];
+  const prior = settings.peelSurroundings && exemplars && exemplars.length > 0 ? exemplarPeelOf(exemplars) : undefined;
+  if (prior) peel = { prior, luminance: luminanceOfImage(image) };
+  return { edges: settings.fitEllipse ? edgeMapOfImage(image) : undefined, peel };
+}
+
+/**
+ * The chosen part with its surroundings peeled off at the working size (`working`, the size of
+ * `peel.luminance`), its largest piece kept and cleaned again; at another output size the part's
+ * mask keeps only what the peeled working mask (resized smoothly) covers. The part as it is when
+ * the peel would leave nothing.
+ */
+export function peeledPart(
+  part: PromptedMask,
+  working: BinaryMask,
+  peel: NonNullable<PartFinishing['peel']>,
+  settings: Required<RefineSettings>,
+): { part: PromptedMask; working: BinaryMask } {
+  const kept = largestComponent(peelSurroundings(working, peel.luminance, peel.prior));
+  if (maskArea(kept) === 0) return { part, working };
+  const peeledWorking = cleanPart(kept, settings);
+  const { width, height } = part.mask;
+  if (width === working.width && height === working.height) return { part: { ...part, mask: peeledWorking }, working: peeledWorking };
+  const cover = resizeMaskBilinear(kept, width, height);
+  const mask = createMask(width, height);
+  for (let i = 0; i < mask.data.length; i++) mask.data[i] = part.mask.data[i] && cover.data[i] ? 1 : 0;
+  const cleaned = cleanPart(largestComponent(mask), settings);
+  return maskArea(cleaned) > 0 ? { part: { ...part, mask: cleaned }, working: peeledWorking } : { part, working };
+}
+
+/** A chosen part finished: peeled (peelSurroundings), then replaced by its ellipse (fitEllipse). */
+export function finishPart(part: PromptedMask, working: BinaryMask, finishing: PartFinishing, settings: Required<RefineSettings>): PromptedMask {
+  if (finishing.peel) ({ part, working } = peeledPart(part, working, finishing.peel, settings));
+  return ellipsePart(part, working, finishing.edges);
 }
 
 /** Refines every class's chosen candidates with box prompts. */
@@ -274,13 +339,13 @@ export async function refine(
   const outHeight = options.outputHeight ?? image.height;
   const out: Record<string, RefinedClass> = {};
   const total = Object.values(chosen).reduce((n, list) => n + list.length, 0);
-  const edges = edgesForEllipses(image, settings);
   let done = 0;
   for (const [name, candidates] of Object.entries(chosen)) {
+    const finishing = partFinishing(image, settings, options.exemplars?.[name]);
     const parts: PromptedMask[] = [];
     for (const c of candidates) {
       const part = await refineBox(sam, embedding, boxXywhToXyxy(c.record.bbox), settings, options.signal);
-      parts.push(ellipsePart(partAtSize(part, embedding, outWidth, outHeight, settings), part.working, edges));
+      parts.push(finishPart(partAtSize(part, embedding, outWidth, outHeight, settings), part.working, finishing, settings));
       options.onProgress?.({ stage: 'prompted', done: ++done, total });
     }
     out[name] = { mask: parts.length > 0 ? maskUnion(parts.map((p) => p.mask)) : createMask(outWidth, outHeight), parts };

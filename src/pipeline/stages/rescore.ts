@@ -15,7 +15,7 @@ import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
 import { numberOption } from './options.js';
 import { classPrior } from './proposals.js';
 import type { PromptedMask } from './prompted.js';
-import { boxAlternatives, edgesForEllipses, ellipsePart, partAtSize, refineBox, resolveRefineSettings, retrievedPart, type RefineOptions, type RefinedPart } from './refine.js';
+import { boxAlternatives, finishPart, partAtSize, partFinishing, refineBox, resolveRefineSettings, retrievedPart, type RefineOptions, type RefinedPart } from './refine.js';
 import type { RetrievalResult, RetrievedCandidate } from './retrieve.js';
 
 export interface RescoreOptions extends RefineOptions {
@@ -144,9 +144,9 @@ export async function refineAndRescore(
   const outWidth = options.outputWidth ?? image.width;
   const outHeight = options.outputHeight ?? image.height;
   const out: Record<string, RescoredClass> = {};
-  const edges = edgesForEllipses(image, settings);
   for (const [c, cls] of classes.entries()) {
     const k = cls.topK ?? 1;
+    const finishing = partFinishing(image, settings, cls.exemplars);
     const count = Math.max(k, numberOption(options.candidates, k, 'refine candidates', { integer: true, min: 1, max: 32 }));
     // The parts' boxes, when the exemplars show that many parts.
     const classParts = count > k && k > 1 ? classPrior(cls) : undefined;
@@ -202,10 +202,10 @@ export async function refineAndRescore(
     const voted = settings.consensus > 0 && refined.length > k;
     const parts = chosen.map((i) => {
       let part = voted ? votedPart(i, refined, areas, settings.consensus, atSize) : atSize(i);
-      if (edges) {
-        // The ellipse is fitted at the working size, where the edge map is; a voted part is brought back there.
+      if (finishing.edges || finishing.peel) {
+        // Peel and ellipse work at the working size, where the maps are; a voted part is brought back there.
         const working = voted ? resizeMaskNearest(part.mask, refined[i].working.width, refined[i].working.height) : refined[i].working;
-        part = ellipsePart(part, working, edges);
+        part = finishPart(part, working, finishing, settings);
       }
       return { source: sources[i], refinedScore: refinedScores[i], part };
     });

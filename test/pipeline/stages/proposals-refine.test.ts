@@ -9,13 +9,14 @@ import { pointGrid } from '../../../src/core/everything/index.js';
 import type { BinaryMask, BoxXYXY } from '../../../src/core/types.js';
 import { decodeProposals, proposeCandidates, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
 import { cleanPart, ellipsePart, largestComponent, refine, refineBox, resolveRefineSettings, widenBox } from '../../../src/pipeline/stages/refine.js';
+import { exemplarBoxSam, oracleRetrieval } from '../../../src/pipeline/baselines.js';
 import { candidatesPerPart, distinctCandidates, refineAndRescore } from '../../../src/pipeline/stages/rescore.js';
 import { retrieve } from '../../../src/pipeline/stages/retrieve.js';
 import type { SamPrompt } from '../../../src/pipeline/types.js';
 import { exemplarPrior } from '../../../src/core/exemplar-prior.js';
 import { createFakeSam, testImage } from '../../helpers/fake-sam.js';
 import { ellipseMask, type Ellipse } from '../../../src/core/ellipse.js';
-import { skullImage } from '../../helpers/masks.js';
+import { brainSlice, skullImage } from '../../helpers/masks.js';
 import { edgeMap } from '../../../src/core/edge-prior.js';
 import { luminanceOf } from '../../../src/core/boundary-prior.js';
 import { resolveTask } from '../../../src/pipeline/tasks.js';
@@ -410,5 +411,60 @@ describe('refine.fitEllipse', () => {
     // The head itself fits.
     expect(ellipsePart(part(head), head, edges).ellipse).toBeDefined();
     expect(() => resolveTask({ name: 't', classes: [{ name: 'head', prompts: ['a head'] }], refine: { fitEllipse: 1 as unknown as boolean } })).toThrow(/fitEllipse/);
+  });
+});
+
+describe('refine.peelSurroundings', () => {
+  const S = 64;
+  const slice = brainSlice(S);
+  /** The fake SAM, except that every box gives the brain with its CSF gap (as MobileSAM does on T1 slices). */
+  function gapSam() {
+    const sam = createFakeSam();
+    const decode = sam.decode.bind(sam);
+    sam.decode = async (embedding, prompt, options) => {
+      if (!prompt.box) return decode(embedding, prompt, options);
+      const scale = embedding.transform.scaleX;
+      const logits = new Float32Array(256 * 256);
+      for (let i = 0; i < 256; i++) {
+        for (let j = 0; j < 256; j++) {
+          const x = Math.min(S - 1, Math.floor(((j + 0.5) * 4) / scale));
+          const y = Math.min(S - 1, Math.floor(((i + 0.5) * 4) / scale));
+          logits[i * 256 + j] = slice.withGap.data[y * S + x] ? 8 : -8;
+        }
+      }
+      return { lowResLogits: [logits], iouPredictions: Float32Array.of(0.9), lowResSize: 256 };
+    };
+    return sam;
+  }
+  const exemplar = brainSlice(S, { scale: 0.8 });
+
+  it('peels the gap off the chosen part with the exemplars\' threshold, at no decoder call, at any output size', async () => {
+    const sam = gapSam();
+    const embedding = await sam.embed(slice.image);
+    const withExemplars = [{ name: 'brain', topK: 1, exemplars: [{ image: exemplar.image, mask: exemplar.brain }] }];
+    const retrieval = await retrieve(fnScorer((r) => r.area), slice.image, [rectRecord(S, S, [10, 10, 50, 50])], withExemplars, { embedding });
+    const plain = await refineAndRescore(sam, fnScorer((r) => r.area), slice.image, retrieval, withExemplars, { embedding });
+    const peeled = await refineAndRescore(sam, fnScorer((r) => r.area), slice.image, retrieval, withExemplars, { embedding, peelSurroundings: true });
+    expect(plain.brain.mask.data).toEqual(slice.withGap.data);
+    expect(peeled.brain.mask.data).toEqual(slice.brain.data);
+    expect(peeled.brain.decoderCalls).toBe(plain.brain.decoderCalls);
+    // At twice the size the part keeps what the peeled working mask covers.
+    const big = await refineAndRescore(sam, fnScorer((r) => r.area), slice.image, retrieval, withExemplars, { embedding, peelSurroundings: true, outputWidth: 2 * S, outputHeight: 2 * S });
+    expect(maskDice(big.brain.mask, resizeMaskBilinear(slice.brain, 2 * S, 2 * S))).toBeGreaterThan(0.97);
+    // The clean-ups run after the peel: filling holes keeps the brain (the peel left the ventricle in it).
+    const filled = await refineAndRescore(sam, fnScorer((r) => r.area), slice.image, retrieval, withExemplars, { embedding, peelSurroundings: true, fillHoles: true });
+    expect(filled.brain.mask.data).toEqual(slice.brain.data);
+    // A class of text prompts alone has nothing to learn the surroundings from: not peeled.
+    const textOnly = [{ name: 'brain', topK: 1, prompts: ['a brain'] }];
+    const unpeeled = await refineAndRescore(sam, fnScorer((r) => r.area), slice.image, retrieval, textOnly, { embedding, peelSurroundings: true });
+    expect(unpeeled.brain.mask.data).toEqual(slice.withGap.data);
+    // The paper's refine stage (exemplars by class name), the oracle and the exemplar-box baseline peel alike.
+    const paper = await refine(sam, slice.image, retrieval.chosen, { embedding, peelSurroundings: true, exemplars: { brain: withExemplars[0].exemplars } });
+    expect(paper.brain.mask.data).toEqual(slice.brain.data);
+    const oracle = await oracleRetrieval(sam, slice.image, [rectRecord(S, S, [10, 10, 50, 50])], slice.brain, { embedding, peelSurroundings: true, exemplars: withExemplars[0].exemplars });
+    expect(oracle.mask.data).toEqual(slice.brain.data);
+    const box = await exemplarBoxSam(sam, slice.image, withExemplars[0], { embedding, peelSurroundings: true });
+    expect(box.mask.data).toEqual(slice.brain.data);
+    expect(() => resolveTask({ name: 't', classes: withExemplars, refine: { peelSurroundings: 'yes' as unknown as boolean } })).toThrow(/peelSurroundings/);
   });
 });
