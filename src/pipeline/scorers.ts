@@ -234,6 +234,14 @@ export interface ExemplarScorerOptions {
    * its skull) a head that leaked past the skull loses to the tight one. Default 0 (off).
    */
   ellipseWeight?: number;
+  /**
+   * Applies the ellipse term on an image only when the candidate the other cues rank first falls
+   * short of the exemplars' ellipse consistency by more than this (0-1; default 0: always). On
+   * images where the best candidate is already as much an ellipse as the exemplars, the term's
+   * small differences between tight candidates (the inner or the outer skull outline) are noise;
+   * a leak far from an ellipse turns it on.
+   */
+  ellipseGate?: number;
 }
 
 /** What a candidate under `minPartRatio` loses: the whole range of the similarity term. */
@@ -279,6 +287,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   const boundaryWeight = scorerNumber(options, 'boundaryWeight', 0);
   const minPartRatio = scorerNumber(options, 'minPartRatio', 0, 1);
   const ellipseWeight = scorerNumber(options, 'ellipseWeight', 0);
+  const ellipseGate = scorerNumber(options, 'ellipseGate', 0, 1);
   const edgeWeight = scorerNumber(options, 'edgeWeight', 0);
   const withContext = similarity === 'region+context';
   /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
@@ -370,7 +379,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}` : ''}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -435,7 +444,6 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
         const shape = shapeWeight > 0 ? shapeOfRecord(record, mask) : undefined;
         const contrast = luminance ? contrastOfRecord(record, luminance, mask) : 0;
         const edge = edges && edgeWeight > 0 ? edgeOfRecord(record, edges, mask) : 0;
-        const ellipse = edges && ellipseWeight > 0 ? ellipseOfRecord(record, edges, mask) : 0;
         protos.forEach((p, c) => {
           const similarityScore = f.context && p.context ? 50 * (cosine(f.region, p.region) + cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
           const location = locations[c]
@@ -444,18 +452,26 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
           const shapeScore = shape ? shapeWeight * shapePriorAgreement(classShapes[c], shape) : 0;
           const boundaryScore = luminance ? boundaryWeight * boundaryAgreement(boundaries[c], contrast) : 0;
           const edgeScore = edgeWeight > 0 ? edgeWeight * edgeAgreement(edgePriors[c], edge) : 0;
-          const ellipseScore = ellipseWeight > 0 ? ellipseWeight * Math.min(0, ellipse - ellipsePriors[c]) : 0;
           const tooSmall = minPartRatio > 0 && record.area < partFloors[c] ? SMALL_PART_PENALTY : 0;
-          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore + ellipseScore - tooSmall;
+          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore - tooSmall;
         });
       });
+      if (edges && ellipseWeight > 0 && n > 0) {
+        const ellipseOf = (i: number) => ellipseOfRecord(ctx.candidates[i], edges);
+        for (let c = 0; c < nClasses; c++) {
+          let top = 0;
+          for (let i = 1; i < n; i++) if (scores[c * n + i] > scores[c * n + top]) top = i;
+          if (ellipseGate > 0 && ellipseOf(top) >= ellipsePriors[c] - ellipseGate) continue;
+          for (let i = 0; i < n; i++) scores[c * n + i] += ellipseWeight * Math.min(0, ellipseOf(i) - ellipsePriors[c]);
+        }
+      }
       return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };
     },
   };
 }
 
 /** The scorer's numeric option `key` (its fallback when absent): a finite number from 0 to `max`. */
-function scorerNumber(options: ExemplarScorerOptions, key: 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight', fallback: number, max = Infinity): number {
+function scorerNumber(options: ExemplarScorerOptions, key: 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate', fallback: number, max = Infinity): number {
   const v = options[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
     const range = max === Infinity ? 'a number >= 0' : `a number 0..${max}`;

@@ -405,6 +405,38 @@ describe('createExemplarScorer', () => {
     expect(() => createExemplarScorer(sam, {}, { ellipseWeight: -1 })).toThrow(/ellipseWeight/);
   });
 
+  it('ellipseGate: the ellipse term applies on an image only when the top candidate of the other cues falls short by more than the gate', async () => {
+    const sam = colourSam();
+    const organ = ellipseMask({ cx: 30, cy: 32, semiMajor: 16, semiMinor: 11, angle: 0.3 }, 64, 64);
+    const data = new Uint8Array(64 * 64 * 3);
+    for (let i = 0; i < 64 * 64; i++) data.set(organ.data[i] ? RED : GREEN, 3 * i);
+    const image: RgbImage = { width: 64, height: 64, data };
+    const leak = createMask(64, 64, Uint8Array.from(organ.data));
+    for (let y = 26; y < 40; y++) for (let x = 40; x < 62; x++) leak.data[y * 64 + x] = 1;
+    const embedding = await sam.embed(image);
+    const exemplars = { red: [{ image, mask: organ }] };
+    // Stability decides the top candidate without the ellipse term: the organ (1) over the leak (0).
+    const tight = { ...record(organ), stabilityScore: 1 };
+    const leaky = { ...record(leak), stabilityScore: 0 };
+    const options = { stabilityWeight: 50 };
+    const score = (o: object, candidates: MaskRecord[]) => createExemplarScorer(sam, exemplars, { ...options, ...o }).score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    const plain = await score({}, [tight, leaky]);
+    expect(plain.scores[0]).toBeGreaterThan(plain.scores[1]);
+    const gatedScorer = createExemplarScorer(sam, exemplars, { ...options, ellipseWeight: 100, ellipseGate: 0.1 });
+    expect(gatedScorer.name).toMatch(/:ellipse100:gate0.1$/);
+    // The organ leads and is as much an ellipse as the exemplar: the term stays off for every candidate.
+    const gated = await gatedScorer.score({ image, embedding, candidates: [tight, leaky], classes: [{ name: 'red' }] });
+    expect(Array.from(gated.scores)).toEqual(Array.from(plain.scores));
+    // Only the leak: it leads, falls short by more than 0.1, and the term applies as ungated.
+    const ungatedLeak = await score({ ellipseWeight: 100 }, [leaky]);
+    const gatedLeak = await score({ ellipseWeight: 100, ellipseGate: 0.1 }, [leaky]);
+    expect(gatedLeak.scores[0]).toBeCloseTo(ungatedLeak.scores[0], 4);
+    expect((await score({}, [leaky])).scores[0] - gatedLeak.scores[0]).toBeGreaterThan(15);
+    // A gate wider than the leak's shortfall keeps the term off for it too.
+    expect((await score({ ellipseWeight: 100, ellipseGate: 0.9 }, [leaky])).scores[0]).toBeCloseTo((await score({}, [leaky])).scores[0], 4);
+    expect(() => createExemplarScorer(sam, {}, { ellipseGate: 2 })).toThrow(/ellipseGate/);
+  });
+
   it('minPartRatio: a candidate under that fraction of the smallest exemplar part loses SMALL_PART_PENALTY', async () => {
     const sam = colourSam();
     const image = paint(64, 64, [
