@@ -55,6 +55,7 @@ const CONFIGS: Record<string, Config> = {
   'each-it2': { proposals: { eachExemplarBox: true }, refine: { iterations: 2, candidates: 5, multimaskAlternatives: true }, exemplarScoring: { locationWeight: 20 } },
   defaults: {},
   hull: { refine: { convexHull: true } },
+  'hull-keep': { refine: { convexHull: true, keepRetrieved: true } },
   'fill-hull': { refine: { fillHoles: true, convexHull: true } },
   'lc-fill': { refine: { largestComponent: true, fillHoles: true } },
   shape10: { exemplarScoring: { shapeWeight: 10 } },

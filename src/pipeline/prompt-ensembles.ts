@@ -5,7 +5,7 @@
  * single sentence. Users can pass their own sentences instead.
  */
 
-export type PromptEnsembleName = 'lungs' | 'fetal-head' | 'brain';
+export type PromptEnsembleName = 'lungs' | 'fetal-head' | 'brain' | 'heart';
 
 export const PROMPT_ENSEMBLES: Readonly<Record<PromptEnsembleName, readonly string[]>> = {
   // Frontal chest X-ray; the retrieval keeps the two best candidates (one per lung).
@@ -34,5 +34,14 @@ export const PROMPT_ENSEMBLES: Readonly<Record<PromptEnsembleName, readonly stri
     'a magnetic resonance image of the cerebrum',
     'grey and white matter of the brain in an MRI',
     'the brain without the skull in a head MRI',
+  ],
+  // Frontal chest X-ray; the target is the cardiac silhouette (JSRT / SCR's heart outline).
+  heart: [
+    'a chest X-ray showing the heart',
+    'the cardiac silhouette on a frontal chest radiograph',
+    'the heart shadow in the middle of the chest',
+    'the heart between the lungs on a chest x-ray',
+    'an x-ray image of the human heart and its borders',
+    'the bright cardiac shadow above the diaphragm in a radiograph',
   ],
 };

@@ -64,7 +64,13 @@ describe('tasks', () => {
     // A preset resolves to one object with the defaults filled in and its own settings kept.
     expect(resolveTask('brain-mri')).toBe(resolveTask('brain-mri'));
     expect(resolveTask('brain-mri').everything).toEqual({ ...TASK_DEFAULTS.everything, ...TASK_PRESETS['brain-mri'].everything });
-    expect(() => resolveTask('liver')).toThrow(/unknown preset 'liver'/);
+    // The heart preset is what a task naming only the heart gets, with each refined candidate's convex hull.
+    const heart = resolveTask('heart-cxr');
+    expect(heart.classes[0]).toMatchObject({ name: 'heart', topK: 1 });
+    expect(heart.everything).toEqual(TASK_DEFAULTS.everything);
+    expect(heart.refine).toEqual({ ...TASK_DEFAULTS.refine, convexHull: true });
+    expect(heart.exemplarScoring).toEqual(TASK_DEFAULTS.exemplarScoring);
+    expect(() => resolveTask('liver')).toThrow(/unknown preset 'liver'.*heart-cxr/);
     expect(() => resolveTask('constructor')).toThrow(/unknown preset 'constructor'/);
   });
 

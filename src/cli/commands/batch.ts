@@ -15,7 +15,7 @@ import { TASK_PRESETS } from '../../pipeline/tasks.js';
 
 /** Flags `batch` and `queue submit` share: what to segment and where the masks go. */
 export const BATCH_INPUT_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  task: { type: 'string', valueName: '<preset|file.json>', description: 'task preset (lungs-cxr, fetal-head-us, brain-mri) or task JSON' },
+  task: { type: 'string', valueName: '<preset|file.json>', description: 'task preset (lungs-cxr, fetal-head-us, brain-mri, heart-cxr) or task JSON' },
   out: { type: 'string', valueName: '<dir>', description: 'output folder: one mask per input (same relative layout), the manifest, summary and report' },
   ...FAST_FLAGS,
   ...EXEMPLAR_FLAGS,

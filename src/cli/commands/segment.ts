@@ -22,7 +22,7 @@ export const SEGMENT_COMMAND: CommandSpec = {
   summary: 'run the SaLIP cascade on an image or a volume (NIfTI, or a folder holding one DICOM series)',
   positionals: [{ name: 'input', description: 'image (.png, .jpg, DICOM) or volume (.nii, .nii.gz, a DICOM series folder)' }],
   flags: {
-    task: { type: 'string', required: true, valueName: '<preset|file.json>', description: 'task preset (lungs-cxr, fetal-head-us, brain-mri) or task JSON' },
+    task: { type: 'string', required: true, valueName: '<preset|file.json>', description: 'task preset (lungs-cxr, fetal-head-us, brain-mri, heart-cxr) or task JSON' },
     out: { type: 'string', valueName: '<mask.png|mask.nii.gz|seg.dcm>', description: 'write the final mask (PNG 0/255; NIfTI for volumes; DICOM SEG for DICOM inputs)' },
     overlay: { type: 'string', valueName: '<overlay.png>', description: 'write an overlay: candidates, chosen candidates, final mask (images only)' },
     json: { type: 'string', valueName: '<result.json>', description: 'write the full result (pool, scores, chosen, timings)' },
