@@ -58,6 +58,8 @@ export interface TuneSpace {
   fitEllipse: boolean[];
   /** refine.peelSurroundings: what looks like the organ's surroundings peeled off each chosen part. */
   peelSurroundings: boolean[];
+  /** refine.convexHull: each refined candidate replaced by its convex hull before the re-scoring. */
+  convexHull: boolean[];
 }
 
 export const DEFAULT_TUNE_SPACE: TuneSpace = {
@@ -78,6 +80,7 @@ export const DEFAULT_TUNE_SPACE: TuneSpace = {
   consensus: [0, 0.5],
   fitEllipse: [false, true],
   peelSurroundings: [false, true],
+  convexHull: [false, true],
 };
 
 export interface TuneImage {
@@ -113,6 +116,7 @@ export type TuneParams = EverythingParams & {
   consensus: number;
   fitEllipse: boolean;
   peelSurroundings: boolean;
+  convexHull: boolean;
 };
 
 export interface TuneTrial {
@@ -183,6 +187,7 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
       consensus: rng.pick(space.consensus),
       fitEllipse: rng.pick(space.fitEllipse),
       peelSurroundings: rng.pick(space.peelSurroundings),
+      convexHull: rng.pick(space.convexHull),
     };
     const task = taskWith(base, params);
     const scorer = salip.scorerFor(task);
@@ -227,14 +232,14 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
 
 /** The task with a trial's settings in place (classes, prompts and exemplars kept). */
 export function taskWith(base: SalipTask, params: TuneParams): SalipTask {
-  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, peelSurroundings, ...everything } = params;
+  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, peelSurroundings, convexHull, ...everything } = params;
   return withTaskDefaults({
     ...base,
     maxArea: undefined,
     maxAreaFraction,
     everything,
     proposals: proposals ? { ...(base.proposals || {}) } : false,
-    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus, fitEllipse, peelSurroundings },
+    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus, fitEllipse, peelSurroundings, convexHull },
     exemplarScoring: { ...base.exemplarScoring, locationWeight, shapeWeight, boundaryWeight, edgeWeight },
   });
 }

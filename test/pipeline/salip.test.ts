@@ -395,6 +395,7 @@ describe('baselines, evaluate and tune', () => {
     expect(a.task.refine?.consensus).toBe(a.best.params.consensus);
     expect(a.task.refine?.fitEllipse).toBe(a.best.params.fitEllipse);
     expect(a.task.refine?.peelSurroundings).toBe(a.best.params.peelSurroundings);
+    expect(a.task.refine?.convexHull).toBe(a.best.params.convexHull);
     expect(a.task.exemplarScoring).toMatchObject({ boundaryWeight: a.best.params.boundaryWeight, edgeWeight: a.best.params.edgeWeight });
     expect(a.task.proposals === false).toBe(!a.best.params.proposals);
     expect(a.task.classes).toEqual(TASK.classes);

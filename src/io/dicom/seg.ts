@@ -59,6 +59,7 @@ export const SEGMENT_CODES: Readonly<Record<string, { category: SegCode; type: S
   lungs: { category: ANATOMICAL_STRUCTURE, type: { value: '39607008', scheme: 'SCT', meaning: 'Lung' } },
   'fetal-head': { category: ANATOMICAL_STRUCTURE, type: { value: '69536005', scheme: 'SCT', meaning: 'Head' } },
   brain: { category: ANATOMICAL_STRUCTURE, type: { value: '12738006', scheme: 'SCT', meaning: 'Brain' } },
+  heart: { category: ANATOMICAL_STRUCTURE, type: { value: '80891009', scheme: 'SCT', meaning: 'Heart' } },
 };
 const GENERIC_CODES = { category: { value: '85756007', scheme: 'SCT', meaning: 'Tissue' }, type: { value: '85756007', scheme: 'SCT', meaning: 'Tissue' } };
 

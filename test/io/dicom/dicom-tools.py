@@ -135,6 +135,7 @@ def seg(path):
         "frames": per_frame,
         "labels": [str(s.SegmentLabel) for s in ds.SegmentSequence],
         "algorithm": [str(s.SegmentAlgorithmType) + " " + str(s.SegmentAlgorithmName) for s in ds.SegmentSequence],
+        "types": [str(s.SegmentedPropertyTypeCodeSequence[0].CodeValue) + " " + str(s.SegmentedPropertyTypeCodeSequence[0].CodeMeaning) for s in ds.SegmentSequence],
         "studyUid": str(ds.StudyInstanceUID),
         "seriesUid": str(ds.SeriesInstanceUID),
         "sopUid": str(ds.SOPInstanceUID),

@@ -140,18 +140,20 @@ describe('DICOM SEG', () => {
     expect(again.seriesUid).not.toBe(back.seriesUid);
   });
 
-  it('of a single image with two classes: one segment each, valid and read back', async () => {
+  it('of a single image with three classes: one segment each with its code, valid and read back', async () => {
     const image = await readDicom(new Uint8Array(readFileSync(join(pydicomCorpusDir(), 'CT_small.dcm'))), { name: 'CT_small' });
     const a = new Uint8Array(128 * 128).map((_, i) => (i % 128 < 40 ? 1 : 0));
     const b = new Uint8Array(128 * 128).map((_, i) => (i > 9000 ? 1 : 0));
     const path = join(dir, 'image-seg.dcm');
-    writeFileSync(path, writeDicomSeg(segSourceFromImage(image), [{ label: 'lungs', mask: a }, { label: 'custom thing', mask: b }]));
+    writeFileSync(path, writeDicomSeg(segSourceFromImage(image), [{ label: 'lungs', mask: a }, { label: 'heart', mask: b }, { label: 'custom thing', mask: b }]));
     const { errors, report } = dciodvfyErrors(path);
     expect(errors, report).toEqual([]);
     const back = JSON.parse(pyTool('seg', path));
-    expect(back.labels).toEqual(['lungs', 'custom thing']);
-    expect(Array.from(readFileSync(`${path}.bin`))).toEqual([...a, ...b]);
-    expect(back.frames.map((f: [number]) => f[0])).toEqual([1, 2]);
+    expect(back.labels).toEqual(['lungs', 'heart', 'custom thing']);
+    // The presets' classes carry their SNOMED CT structure; other classes the generic tissue code.
+    expect(back.types).toEqual(['39607008 Lung', '80891009 Heart', '85756007 Tissue']);
+    expect(Array.from(readFileSync(`${path}.bin`))).toEqual([...a, ...b, ...b]);
+    expect(back.frames.map((f: [number]) => f[0])).toEqual([1, 2, 3]);
   });
 
   it('refuses masks of the wrong size', async () => {
