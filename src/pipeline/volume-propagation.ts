@@ -210,7 +210,12 @@ export async function propagateVolume(
   propagation: PropagationOptions,
   options: SegmentVolumeOptions,
 ): Promise<VolumeResult> {
-  const resolved = resolveTask(task);
+  // The walk compares each carried SAM mask with the last cascade mask (growth, area, score). A
+  // cascade mask with the organ's surroundings peeled off (refine.peelSurroundings) would make the
+  // carried masks, which keep them, look grown, and the walk ran past the brain's end on ch2
+  // (test/pipeline/volume-propagation.slow.test.ts): propagation runs the cascade unpeeled.
+  const given = resolveTask(task);
+  const resolved: SalipTask = given.refine?.peelSurroundings ? { ...given, refine: { ...given.refine, peelSurroundings: false } } : given;
   const o = resolveOptions(propagation, resolved, salip.sam.info.supportsMultimask);
   const rules = { minAreaFraction: o.minAreaFraction, minStability: o.minStability, maxGrowth: o.maxGrowth, maxAnchorGrowth: o.maxAnchorGrowth, maxScoreDrop: o.maxScoreDrop };
   const masks: BinaryMask[] = new Array(run.count);
@@ -312,7 +317,7 @@ export async function propagateVolume(
         }
       }
       // Key slices, slices before the organ was found on this side, and lost carried masks.
-      const result = await run.cascade(salip, image, task, options.signal);
+      const result = await run.cascade(salip, image, resolved, options.signal);
       const why = rerun ? { rerun } : {};
       if (!result || maskArea(result.mask) === 0) {
         finish(index, empty, { index, skipped: true, reason: 'no-candidates', ...why });

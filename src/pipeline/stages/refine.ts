@@ -83,6 +83,7 @@ export interface RefineSettings {
    * another intensity scale gets the same cut), reached from the part's outline through such
    * pixels; then the largest piece is kept and the other clean-ups run again. For an organ in a
    * dark gap SAM's mask takes along (the brain in its CSF on T1 MRI). Before `fitEllipse`.
+   * Volume propagation runs its cascades without it (volume-propagation.ts says why).
    */
   peelSurroundings?: boolean;
 }
