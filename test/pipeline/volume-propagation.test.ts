@@ -97,13 +97,15 @@ function organScore(image: RgbImage, mask: BinaryMask): number {
 }
 
 /** A Salip stand-in whose cascade returns the slice's bright pixels (what the real one aims at). */
-function pixelSalip(): Salip & { cascades: number; sam: ReturnType<typeof pixelSam> } {
+function pixelSalip(): Salip & { cascades: number; tasks: unknown[]; sam: ReturnType<typeof pixelSam> } {
   const sam = pixelSam();
   const salip = {
     sam,
     cascades: 0,
-    async segment(image: RgbImage) {
+    tasks: [] as unknown[],
+    async segment(image: RgbImage, task: unknown) {
       salip.cascades++;
+      salip.tasks.push(task);
       const mask: BinaryMask = createMask(image.width, image.height);
       for (let i = 0; i < mask.data.length; i++) mask.data[i] = image.data[i * 3] > 128 ? 1 : 0;
       return { classes: { organ: { mask, chosen: [{ score: organScore(image, mask) }], parts: [] } } };
@@ -116,7 +118,7 @@ function pixelSalip(): Salip & { cascades: number; sam: ReturnType<typeof pixelS
       },
     }),
   };
-  return salip as unknown as Salip & { cascades: number; sam: ReturnType<typeof pixelSam> };
+  return salip as unknown as Salip & { cascades: number; tasks: unknown[]; sam: ReturnType<typeof pixelSam> };
 }
 
 function zRange(mask: Uint8Array): [number, number] {
@@ -163,6 +165,18 @@ describe('segmentVolume with propagate', () => {
     const b = await segmentVolume(pixelSalip(), phantom(), TASK, { propagate: true, blankFraction: 0, orientation: {} });
     expect(Buffer.from(a.mask).equals(Buffer.from(b.mask))).toBe(true);
     expect(a.slices).toEqual(b.slices);
+  });
+
+  it('runs its cascades without refine.peelSurroundings (carried masks keep what the peel removes); slice by slice keeps it', async () => {
+    const peeling: SalipTask = { ...TASK, refine: { peelSurroundings: true, fillHoles: true } };
+    const propagated = pixelSalip();
+    await segmentVolume(propagated, phantom(25), peeling, { propagate: { step: 8, stride: 1 }, blankFraction: 0, orientation: {} });
+    expect(propagated.tasks.length).toBeGreaterThan(1);
+    for (const t of propagated.tasks) expect((t as SalipTask).refine).toMatchObject({ peelSurroundings: false, fillHoles: true });
+    const perSlice = pixelSalip();
+    await segmentVolume(perSlice, phantom(), peeling, { propagate: false, blankFraction: 0, orientation: {} });
+    expect(perSlice.tasks.length).toBeGreaterThan(1);
+    for (const t of perSlice.tasks) expect((t as SalipTask).refine?.peelSurroundings).toBe(true);
   });
 
   it('refuses bad propagation options by name', async () => {
