@@ -380,9 +380,9 @@ describe('createExemplarScorer', () => {
     expect(() => createExemplarScorer(sam, {}, { edgeWeight: Number.POSITIVE_INFINITY })).toThrow(/edgeWeight/);
   });
 
-  it('ellipseWeight: a candidate less its own edge-supported ellipse than the exemplars are loses weight x the shortfall', async () => {
+  /** A red elliptical organ on flat green, the exemplar of itself; a leak adds a strip of green to its right. */
+  async function leakedEllipseScene() {
     const sam = colourSam();
-    // A red elliptical organ on flat green; a leak adds a strip of green to its right.
     const organ = ellipseMask({ cx: 30, cy: 32, semiMajor: 16, semiMinor: 11, angle: 0.3 }, 64, 64);
     const data = new Uint8Array(64 * 64 * 3);
     for (let i = 0; i < 64 * 64; i++) data.set(organ.data[i] ? RED : GREEN, 3 * i);
@@ -390,7 +390,11 @@ describe('createExemplarScorer', () => {
     const leak = createMask(64, 64, Uint8Array.from(organ.data));
     for (let y = 26; y < 40; y++) for (let x = 40; x < 62; x++) leak.data[y * 64 + x] = 1;
     const embedding = await sam.embed(image);
-    const exemplars = { red: [{ image, mask: organ }] };
+    return { sam, organ, leak, image, embedding, exemplars: { red: [{ image, mask: organ }] } };
+  }
+
+  it('ellipseWeight: a candidate less its own edge-supported ellipse than the exemplars are loses weight x the shortfall', async () => {
+    const { sam, organ, leak, image, embedding, exemplars } = await leakedEllipseScene();
     const candidates = [record(organ), record(leak)];
     const plain = await createExemplarScorer(sam, exemplars, { stabilityWeight: 0 }).score({ image, embedding, candidates, classes: [{ name: 'red' }] });
     const scorer = createExemplarScorer(sam, exemplars, { stabilityWeight: 0, ellipseWeight: 100 });
@@ -406,15 +410,7 @@ describe('createExemplarScorer', () => {
   });
 
   it('ellipseGate: the ellipse term applies on an image only when the top candidate of the other cues falls short by more than the gate', async () => {
-    const sam = colourSam();
-    const organ = ellipseMask({ cx: 30, cy: 32, semiMajor: 16, semiMinor: 11, angle: 0.3 }, 64, 64);
-    const data = new Uint8Array(64 * 64 * 3);
-    for (let i = 0; i < 64 * 64; i++) data.set(organ.data[i] ? RED : GREEN, 3 * i);
-    const image: RgbImage = { width: 64, height: 64, data };
-    const leak = createMask(64, 64, Uint8Array.from(organ.data));
-    for (let y = 26; y < 40; y++) for (let x = 40; x < 62; x++) leak.data[y * 64 + x] = 1;
-    const embedding = await sam.embed(image);
-    const exemplars = { red: [{ image, mask: organ }] };
+    const { sam, organ, leak, image, embedding, exemplars } = await leakedEllipseScene();
     // Stability decides the top candidate without the ellipse term: the organ (1) over the leak (0).
     const tight = { ...record(organ), stabilityScore: 1 };
     const leaky = { ...record(leak), stabilityScore: 0 };
