@@ -14,7 +14,7 @@ import { createThresholdUpscaler, upscalerGeometry } from '../../core/everything
 import type { Luminance } from '../../core/boundary-prior.js';
 import type { EdgeMap } from '../../core/edge-prior.js';
 import { edgeSupportedEllipse, ellipseArea, ellipseMask, resampleEllipse } from '../../core/ellipse.js';
-import { boxXywhToXyxy, connectedComponents, convexHull, createMask, decodeRle, fillHoles, maskArea, maskUnion, resizeMaskBilinear } from '../../core/mask.js';
+import { boxXywhToXyxy, connectedComponents, convexHull, createMask, decodeRle, fillHoles, maskArea, maskToBox, maskUnion, resizeMaskBilinear } from '../../core/mask.js';
 import { peelSurroundings, type PeelPrior } from '../../core/peel.js';
 import type { BinaryMask, BoxXYXY, RgbImage } from '../../core/types.js';
 import { edgeMapOfImage, exemplarPeelOf, luminanceOfImage } from '../exemplar-cues.js';
@@ -86,6 +86,15 @@ export interface RefineSettings {
    * Volume propagation runs its cascades without it (volume-propagation.ts says why).
    */
   peelSurroundings?: boolean;
+  /**
+   * Rounds of ellipse boxes (default 0: off; at most 4): when candidates are re-scored, each
+   * refined candidate is refined again from the box of the ellipse through the stronger half of
+   * its outline, and that mask in turn, `ellipseBoxes` times; every mask joins the re-scoring. A
+   * fetal head that leaked through a gap in its skull keeps the skull as the stronger half of its
+   * outline, so the ellipse's box is the head's and SAM prompted with it stops at the skull. One
+   * decoder run per round and candidate (a box already decoded for the class is not run again).
+   */
+  ellipseBoxes?: number;
 }
 
 export interface RefineOptions extends PromptedOptions, RefineSettings {
@@ -132,6 +141,7 @@ export function resolveRefineSettings(settings: RefineSettings = {}): Required<R
     consensus: numberOption(settings.consensus, 0, 'refine consensus', { min: 0, max: 1 }),
     fitEllipse: settings.fitEllipse === true,
     peelSurroundings: settings.peelSurroundings === true,
+    ellipseBoxes: numberOption(settings.ellipseBoxes, 0, 'refine ellipseBoxes', { integer: true, min: 0, max: 4 }),
   };
 }
 
@@ -223,6 +233,51 @@ export async function boxAlternatives(sam: SamModel, embedding: SamImageEmbeddin
     });
   });
   return parts;
+}
+
+/** An ellipse smaller than this (pixels at the working size) boxes nothing: it is a fit to a speck. */
+const MIN_ELLIPSE_BOX_AREA = 16;
+
+/**
+ * The box of the ellipse through the stronger half of the mask's outline (core/ellipse.ts),
+ * clipped to the mask's frame; undefined when no ellipse fits or it is a speck.
+ */
+export function ellipseBox(mask: BinaryMask, edges: EdgeMap): BoxXYXY | undefined {
+  const fitted = maskArea(mask) > 0 ? edgeSupportedEllipse(mask, edges) : undefined;
+  if (!fitted) return undefined;
+  const drawn = ellipseMask(fitted, mask.width, mask.height);
+  return maskArea(drawn) >= MIN_ELLIPSE_BOX_AREA ? maskToBox(drawn) : undefined;
+}
+
+/**
+ * `settings.ellipseBoxes` rounds from one refined part: each round refines the box of the
+ * previous mask's edge-supported ellipse (ellipseBox). `decoded` holds the class's boxes already
+ * run (keyed by their coordinates): a repeated box reuses its part at no decoder run. Stops early
+ * when no ellipse fits or SAM returns nothing.
+ */
+export async function ellipseBoxRefinements(
+  sam: SamModel,
+  embedding: SamImageEmbedding,
+  part: RefinedPart,
+  edges: EdgeMap,
+  settings: Required<RefineSettings>,
+  decoded: Map<string, RefinedPart>,
+  signal?: AbortSignal,
+): Promise<RefinedPart[]> {
+  const out: RefinedPart[] = [];
+  let current = part.working;
+  for (let round = 0; round < settings.ellipseBoxes; round++) {
+    const box = ellipseBox(current, edges);
+    if (!box) break;
+    const key = box.join(',');
+    let next = decoded.get(key);
+    if (next) next = { ...next, passes: 0 };
+    else decoded.set(key, (next = await refineBox(sam, embedding, box, settings, signal)));
+    if (maskArea(next.working) === 0) break;
+    out.push(next);
+    current = next.working;
+  }
+  return out;
 }
 
 /** A retrieved candidate as a contender of its own refinements (`keepRetrieved`): its mask as it is. */

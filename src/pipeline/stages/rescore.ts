@@ -10,12 +10,13 @@ import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRle, maskArea, 
 import { normalizeBox, type ExemplarPrior } from '../../core/exemplar-prior.js';
 import { topK } from '../../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../../core/types.js';
+import { edgeMapOfImage } from '../exemplar-cues.js';
 import type { ClassSpec, Scorer } from '../scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../types.js';
 import { numberOption } from './options.js';
 import { classPrior } from './proposals.js';
 import type { PromptedMask } from './prompted.js';
-import { boxAlternatives, finishPart, partAtSize, partFinishing, refineBox, resolveRefineSettings, retrievedPart, type RefineOptions, type RefinedPart } from './refine.js';
+import { boxAlternatives, ellipseBoxRefinements, finishPart, partAtSize, partFinishing, refineBox, resolveRefineSettings, retrievedPart, type RefineOptions, type RefinedPart } from './refine.js';
 import type { RetrievalResult, RetrievedCandidate } from './retrieve.js';
 
 export interface RescoreOptions extends RefineOptions {
@@ -167,6 +168,17 @@ export async function refineAndRescore(
         }
       }
       options.onProgress?.({ stage: 'refine', done: i + 1, total: distinct.length, message: cls.name });
+    }
+    // Ellipse boxes of every refined mask (SAM's own, not those of the retrieved candidates kept below).
+    if (settings.ellipseBoxes > 0 && count > k) {
+      const edges = edgeMapOfImage(image);
+      const decoded = new Map<string, RefinedPart>();
+      for (const [i, part] of [...refined.entries()]) {
+        for (const next of await ellipseBoxRefinements(sam, embedding, part, edges, settings, decoded, options.signal)) {
+          refined.push(next);
+          sources.push(sources[i]);
+        }
+      }
     }
     // The retrieved candidates themselves, when kept, after every refinement (ties go to SAM's).
     if (settings.keepRetrieved && count > k) {

@@ -4,11 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMask, encodeRle, maskArea, maskDice, maskIoU, segmentWithBoxes, type MaskRecord, type Scorer } from '../../../src/index.js';
-import { resizeMaskBilinear, voteMasks } from '../../../src/core/mask.js';
+import { maskToBox, resizeMaskBilinear, voteMasks } from '../../../src/core/mask.js';
 import { pointGrid } from '../../../src/core/everything/index.js';
 import type { BinaryMask, BoxXYXY } from '../../../src/core/types.js';
 import { decodeProposals, proposeCandidates, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
-import { cleanPart, ellipsePart, largestComponent, refine, refineBox, resolveRefineSettings, widenBox } from '../../../src/pipeline/stages/refine.js';
+import { cleanPart, ellipseBox, ellipsePart, largestComponent, refine, refineBox, resolveRefineSettings, widenBox } from '../../../src/pipeline/stages/refine.js';
 import { exemplarBoxSam, oracleRetrieval } from '../../../src/pipeline/baselines.js';
 import { candidatesPerPart, distinctCandidates, refineAndRescore } from '../../../src/pipeline/stages/rescore.js';
 import { retrieve } from '../../../src/pipeline/stages/retrieve.js';
@@ -411,6 +411,74 @@ describe('refine.fitEllipse', () => {
     // The head itself fits.
     expect(ellipsePart(part(head), head, edges).ellipse).toBeDefined();
     expect(() => resolveTask({ name: 't', classes: [{ name: 'head', prompts: ['a head'] }], refine: { fitEllipse: 1 as unknown as boolean } })).toThrow(/fitEllipse/);
+  });
+});
+
+describe('refine.ellipseBoxes', () => {
+  const S = 128;
+  const skull: Ellipse = { cx: 60, cy: 66, semiMajor: 40, semiMinor: 28, angle: 0.3 };
+  const head = ellipseMask(skull, S, S);
+  const headBox = maskToBox(head);
+  /**
+   * The fake SAM, except that a box reaching past the skull's right side gives the head leaked
+   * into the flat tissue there (x 90-123, y 42-89), and any other box the head: SAM stops at the skull
+   * when the box does. Records every box it is given.
+   */
+  function leakUnlessTightSam() {
+    const sam = createFakeSam();
+    const decode = sam.decode.bind(sam);
+    const boxes: BoxXYXY[] = [];
+    sam.decode = async (embedding, prompt, options) => {
+      if (!prompt.box) return decode(embedding, prompt, options);
+      boxes.push(prompt.box);
+      const leaks = prompt.box[2] > headBox[2] + 4;
+      const inside = (x: number, y: number) => head.data[Math.min(S - 1, Math.floor(y)) * S + Math.min(S - 1, Math.floor(x))] === 1 || (leaks && x >= 90 && x < 124 && y >= 42 && y < 90);
+      const scale = embedding.transform.scaleX;
+      const logits = new Float32Array(256 * 256);
+      for (let i = 0; i < 256; i++) for (let j = 0; j < 256; j++) logits[i * 256 + j] = inside(((j + 0.5) * 4) / scale, ((i + 0.5) * 4) / scale) ? 8 : -8;
+      return { lowResLogits: [logits], iouPredictions: Float32Array.of(0.9), lowResSize: 256 };
+    };
+    return { sam, boxes };
+  }
+  /** Prefers the smaller mask: the tight head over its leak, once both are in the running. */
+  const smaller = fnScorer((r) => -r.area);
+  const classes = [{ name: 'head', topK: 1 }];
+
+  it('refines each candidate again from its ellipse box, re-scores every mask, and decodes a repeated box once', async () => {
+    const { sam, boxes } = leakUnlessTightSam();
+    const image = skullImage(skull, S);
+    const embedding = await sam.embed(image);
+    // Two retrieved candidates whose boxes both leak, into the same mask.
+    const retrieval = await retrieve(fnScorer((r) => r.area), image, [rectRecord(S, S, [20, 38, 124, 94]), rectRecord(S, S, [18, 30, 126, 100])], classes, { embedding });
+    const plain = await refineAndRescore(sam, smaller, image, retrieval, classes, { embedding, candidates: 2 });
+    expect(maskDice(plain.head.mask, head)).toBeLessThan(0.85);
+    expect(plain.head.decoderCalls).toBe(2);
+    boxes.length = 0;
+    const boxed = await refineAndRescore(sam, smaller, image, retrieval, classes, { embedding, candidates: 2, ellipseBoxes: 1 });
+    expect(maskDice(boxed.head.mask, head)).toBeGreaterThan(0.97);
+    // Both leaks have the skull's ellipse: one box, decoded once, its mask in the running twice.
+    expect(boxed.head.considered).toHaveLength(4);
+    expect(boxed.head.decoderCalls).toBe(3);
+    expect(boxes).toHaveLength(3);
+    const ellipseBoxUsed = boxes[2];
+    for (const k of [0, 1, 2, 3]) expect(Math.abs(ellipseBoxUsed[k] - headBox[k])).toBeLessThanOrEqual(2);
+    // Without re-scoring (candidates = topK) there is nothing to choose among: no ellipse boxes.
+    const single = await refineAndRescore(sam, smaller, image, retrieval, classes, { embedding, candidates: 1, ellipseBoxes: 2 });
+    expect(single.head.decoderCalls).toBe(1);
+  });
+
+  it('stops where no ellipse fits, and the task checks the setting', () => {
+    const edges = edgeMap(luminanceOf(skullImage(skull, S)));
+    const speck = createMask(S, S);
+    speck.data[5 * S + 5] = 1;
+    expect(ellipseBox(speck, edges)).toBeUndefined();
+    expect(ellipseBox(createMask(S, S), edges)).toBeUndefined();
+    const box = ellipseBox(head, edges)!;
+    for (const k of [0, 1, 2, 3]) expect(Math.abs(box[k] - headBox[k])).toBeLessThanOrEqual(2);
+    const task = (ellipseBoxes: number) => resolveTask({ name: 't', classes: [{ name: 'head', prompts: ['a head'] }], refine: { ellipseBoxes } });
+    expect(() => task(5)).toThrow(/ellipseBoxes/);
+    expect(() => task(1.5)).toThrow(/ellipseBoxes/);
+    expect(task(2).refine?.ellipseBoxes).toBe(2);
   });
 });
 
