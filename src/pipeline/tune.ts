@@ -60,6 +60,10 @@ export interface TuneSpace {
   peelSurroundings: boolean[];
   /** refine.convexHull: each refined candidate replaced by its convex hull before the re-scoring. */
   convexHull: boolean[];
+  /** refine.ellipseBoxes: rounds of refinement from each refined candidate's ellipse box. */
+  ellipseBoxes: number[];
+  /** The exemplar scorer's ellipse weight (with gate 0.1 when on: the fetal preset's pair). */
+  ellipseWeight: number[];
 }
 
 export const DEFAULT_TUNE_SPACE: TuneSpace = {
@@ -81,6 +85,8 @@ export const DEFAULT_TUNE_SPACE: TuneSpace = {
   fitEllipse: [false, true],
   peelSurroundings: [false, true],
   convexHull: [false, true],
+  ellipseBoxes: [0, 2],
+  ellipseWeight: [0, 800],
 };
 
 export interface TuneImage {
@@ -117,6 +123,8 @@ export type TuneParams = EverythingParams & {
   fitEllipse: boolean;
   peelSurroundings: boolean;
   convexHull: boolean;
+  ellipseBoxes: number;
+  ellipseWeight: number;
 };
 
 export interface TuneTrial {
@@ -188,6 +196,8 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
       fitEllipse: rng.pick(space.fitEllipse),
       peelSurroundings: rng.pick(space.peelSurroundings),
       convexHull: rng.pick(space.convexHull),
+      ellipseBoxes: rng.pick(space.ellipseBoxes),
+      ellipseWeight: rng.pick(space.ellipseWeight),
     };
     const task = taskWith(base, params);
     const scorer = salip.scorerFor(task);
@@ -232,15 +242,15 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
 
 /** The task with a trial's settings in place (classes, prompts and exemplars kept). */
 export function taskWith(base: SalipTask, params: TuneParams): SalipTask {
-  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, peelSurroundings, convexHull, ...everything } = params;
+  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, peelSurroundings, convexHull, ellipseBoxes, ellipseWeight, ...everything } = params;
   return withTaskDefaults({
     ...base,
     maxArea: undefined,
     maxAreaFraction,
     everything,
     proposals: proposals ? { ...(base.proposals || {}) } : false,
-    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus, fitEllipse, peelSurroundings, convexHull },
-    exemplarScoring: { ...base.exemplarScoring, locationWeight, shapeWeight, boundaryWeight, edgeWeight },
+    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus, fitEllipse, peelSurroundings, convexHull, ellipseBoxes },
+    exemplarScoring: { ...base.exemplarScoring, locationWeight, shapeWeight, boundaryWeight, edgeWeight, ellipseWeight, ellipseGate: ellipseWeight > 0 ? 0.1 : 0 },
   });
 }
 

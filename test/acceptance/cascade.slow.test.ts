@@ -48,9 +48,10 @@ function table(r: HeldOutReport, seconds: number): string {
  * reaches them, else the measured figures less a small margin (docs/results.md says which).
  */
 const THRESHOLDS: Record<ProtocolTask, { mean: number; worst: number; overBox: number }> = {
-  // Measured 0.812 / 0.788 (target 0.88 / 0.85: not reached; the other direction 0.907 / 0.824),
+  // Measured 0.861 / 0.829 with the ellipse boxes and the gated ellipse term (target 0.88 / 0.85:
+  // not reached; 0.812 / 0.788 before; the other direction 0.928 / 0.899 reaches it),
   // exemplar-box 0.729.
-  fetal_head_us: { mean: 0.8, worst: 0.78, overBox: 0 },
+  fetal_head_us: { mean: 0.85, worst: 0.82, overBox: 0 },
   // Measured 0.895 / 0.891 (target 0.88 / 0.86: reached; the other direction 0.864 / 0.842),
   // exemplar-box 0.854.
   lung_xray: { mean: 0.88, worst: 0.86, overBox: 0 },
