@@ -8,7 +8,8 @@
  * clean each part; `peelSurroundings` peels what looks like the organ's surroundings off each
  * chosen part, and `fitEllipse` replaces it by an ellipse fitted to its outline.
  * refineAndRescore (rescore.ts) refines more candidates than topK and lets the scorer choose
- * among the refined masks, so a bad first pick can be replaced.
+ * among the refined masks, so a bad first pick can be replaced; with `ellipseBoxes` it also
+ * refines the box of each refined mask's edge-supported ellipse, so a leak brings its tight organ.
  */
 import { createThresholdUpscaler, upscalerGeometry } from '../../core/everything/index.js';
 import type { Luminance } from '../../core/boundary-prior.js';
