@@ -173,11 +173,13 @@ export async function refineAndRescore(
     if (settings.ellipseBoxes > 0 && count > k) {
       const edges = edgeMapOfImage(image);
       const decoded = new Map<string, RefinedPart>();
-      for (const [i, part] of [...refined.entries()]) {
+      const parts = [...refined.entries()];
+      for (const [i, part] of parts) {
         for (const next of await ellipseBoxRefinements(sam, embedding, part, edges, settings, decoded, options.signal)) {
           refined.push(next);
           sources.push(sources[i]);
         }
+        options.onProgress?.({ stage: 'ellipse-boxes', done: i + 1, total: parts.length, message: cls.name });
       }
     }
     // The retrieved candidates themselves, when kept, after every refinement (ties go to SAM's).

@@ -454,7 +454,9 @@ describe('refine.ellipseBoxes', () => {
     expect(maskDice(plain.head.mask, head)).toBeLessThan(0.85);
     expect(plain.head.decoderCalls).toBe(2);
     boxes.length = 0;
-    const boxed = await refineAndRescore(sam, smaller, image, retrieval, classes, { embedding, candidates: 2, ellipseBoxes: 1 });
+    const events: string[] = [];
+    const boxed = await refineAndRescore(sam, smaller, image, retrieval, classes, { embedding, candidates: 2, ellipseBoxes: 1, onProgress: (e) => events.push(`${e.stage} ${e.done}/${e.total}`) });
+    expect(events).toEqual(['refine 1/2', 'refine 2/2', 'ellipse-boxes 1/2', 'ellipse-boxes 2/2']);
     expect(maskDice(boxed.head.mask, head)).toBeGreaterThan(0.97);
     // Both leaks have the skull's ellipse: one box, decoded once, its mask in the running twice.
     expect(boxed.head.considered).toHaveLength(4);
