@@ -242,6 +242,16 @@ export interface ExemplarScorerOptions {
    * a leak far from an ellipse turns it on.
    */
   ellipseGate?: number;
+  /**
+   * Subtracts this times how far the candidate's outline edge strength falls below
+   * `peerEdgeShare` of the strongest outline among the image's candidates of a plausible size
+   * (not under `minPartRatio`): where a leak's outline runs over flat tissue and the tight
+   * organ's on its wall, in the same image (a fetal head), while the exemplars' reference outlines
+   * are too weak for the edge prior to tell. Default 0 (off).
+   */
+  peerEdgeWeight?: number;
+  /** The share of the image's strongest candidate outline below which `peerEdgeWeight` costs (default 0.6). */
+  peerEdgeShare?: number;
 }
 
 /** What a candidate under `minPartRatio` loses: the whole range of the similarity term. */
@@ -289,6 +299,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   const ellipseWeight = scorerNumber(options, 'ellipseWeight', 0);
   const ellipseGate = scorerNumber(options, 'ellipseGate', 0, 1);
   const edgeWeight = scorerNumber(options, 'edgeWeight', 0);
+  const peerEdgeWeight = scorerNumber(options, 'peerEdgeWeight', 0);
+  const peerEdgeShare = scorerNumber(options, 'peerEdgeShare', 0.6, 1);
   const withContext = similarity === 'region+context';
   /** `imageMean` is the embedding's whole-image feature when contrast is 'image-mean'. */
   /** Region and (when used) context features pooled over a coverage grid, before contrast. */
@@ -379,7 +391,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}` : ''}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}` : ''}` : ''}${peerEdgeWeight > 0 ? `:peeredge${peerEdgeWeight}:${peerEdgeShare}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -432,10 +444,11 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const boundaries = boundaryWeight > 0 ? lists.map((list) => exemplarBoundaryOf(list)) : [];
       const luminance = boundaryWeight > 0 ? luminanceOfImage(ctx.image) : undefined;
       const edgePriors = edgeWeight > 0 ? lists.map((list) => exemplarEdgeOf(list)) : [];
-      const edges = edgeWeight > 0 || ellipseWeight > 0 ? edgeMapOfImage(ctx.image) : undefined;
+      const edges = edgeWeight > 0 || ellipseWeight > 0 || peerEdgeWeight > 0 ? edgeMapOfImage(ctx.image) : undefined;
       const ellipsePriors = ellipseWeight > 0 ? lists.map((list) => exemplarEllipseOf(list)) : [];
       const imageArea = imageWidth * imageHeight;
       const partFloors = minPartRatio > 0 ? lists.map((list, c) => minPartRatio * smallestExemplarPartOf(list, ctx.classes[c].topK ?? 1) * imageArea) : [];
+      const outlineEdges = new Float32Array(n);
       ctx.candidates.forEach((record, i) => {
         const f = recordFeatures(embedding, record, imageMean);
         // Records built by hand may carry no stability score; they get no prior.
@@ -443,7 +456,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
         const mask = recordMask(record);
         const shape = shapeWeight > 0 ? shapeOfRecord(record, mask) : undefined;
         const contrast = luminance ? contrastOfRecord(record, luminance, mask) : 0;
-        const edge = edges && edgeWeight > 0 ? edgeOfRecord(record, edges, mask) : 0;
+        const edge = edges && (edgeWeight > 0 || peerEdgeWeight > 0) ? edgeOfRecord(record, edges, mask) : 0;
+        outlineEdges[i] = edge;
         protos.forEach((p, c) => {
           const similarityScore = f.context && p.context ? 50 * (cosine(f.region, p.region) + cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
           const location = locations[c]
@@ -456,6 +470,14 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
           scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore - tooSmall;
         });
       });
+      if (peerEdgeWeight > 0 && n > 0) {
+        for (let c = 0; c < nClasses; c++) {
+          let strongest = 0;
+          for (let i = 0; i < n; i++) if (!(minPartRatio > 0 && ctx.candidates[i].area < partFloors[c])) strongest = Math.max(strongest, outlineEdges[i]);
+          if (!(strongest > 0)) continue;
+          for (let i = 0; i < n; i++) scores[c * n + i] -= peerEdgeWeight * Math.max(0, peerEdgeShare - outlineEdges[i] / strongest);
+        }
+      }
       if (edges && ellipseWeight > 0 && n > 0) {
         const ellipseOf = (i: number) => ellipseOfRecord(ctx.candidates[i], edges);
         for (let c = 0; c < nClasses; c++) {
@@ -471,7 +493,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
 }
 
 /** The scorer's numeric option `key` (its fallback when absent): a finite number from 0 to `max`. */
-function scorerNumber(options: ExemplarScorerOptions, key: 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate', fallback: number, max = Infinity): number {
+function scorerNumber(options: ExemplarScorerOptions, key: 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate' | 'peerEdgeWeight' | 'peerEdgeShare', fallback: number, max = Infinity): number {
   const v = options[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
     const range = max === Infinity ? 'a number >= 0' : `a number 0..${max}`;

@@ -6,7 +6,7 @@ import { createRgbImage } from '../../src/core/image.js';
 import { boxXyxyToXywh, createMask, encodeRle, maskToBox } from '../../src/core/mask.js';
 import { topK } from '../../src/core/similarity.js';
 import { ellipseConsistency, ellipseMask } from '../../src/core/ellipse.js';
-import { edgeMap } from '../../src/core/edge-prior.js';
+import { edgeMap, outlineEdgeStrength } from '../../src/core/edge-prior.js';
 import { luminanceOf } from '../../src/core/boundary-prior.js';
 import type { BinaryMask, RgbImage } from '../../src/core/types.js';
 import { createClipModel, type ClipModel } from '../../src/models/clip/clip.js';
@@ -431,6 +431,26 @@ describe('createExemplarScorer', () => {
     // A gate wider than the leak's shortfall keeps the term off for it too.
     expect((await score({ ellipseWeight: 100, ellipseGate: 0.9 }, [leaky])).scores[0]).toBeCloseTo((await score({}, [leaky])).scores[0], 4);
     expect(() => createExemplarScorer(sam, {}, { ellipseGate: 2 })).toThrow(/ellipseGate/);
+  });
+
+  it('peerEdgeWeight: an outline weaker than the share of the image\'s strongest candidate outline costs weight x the gap', async () => {
+    const { sam, organ, leak, image, embedding, exemplars } = await leakedEllipseScene();
+    const candidates = [record(organ), record(leak)];
+    const plain = await createExemplarScorer(sam, exemplars, { stabilityWeight: 0 }).score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    const scorer = createExemplarScorer(sam, exemplars, { stabilityWeight: 0, peerEdgeWeight: 100, peerEdgeShare: 0.9 });
+    expect(scorer.name).toMatch(/:peeredge100:0.9$/);
+    const b = await scorer.score({ image, embedding, candidates, classes: [{ name: 'red' }] });
+    // The organ's outline is all on its edge: the strongest, no cost. The leak's strip runs over flat green.
+    const edges = edgeMap(luminanceOf(image));
+    const ratio = outlineEdgeStrength(leak, edges) / outlineEdgeStrength(organ, edges);
+    expect(ratio).toBeLessThan(0.8);
+    expect(b.scores[0]).toBeCloseTo(plain.scores[0], 4);
+    expect(plain.scores[1] - b.scores[1]).toBeCloseTo(100 * (0.9 - ratio), 3);
+    // Alone in the image the leak is its own strongest outline: nothing to compare with.
+    const alone = await scorer.score({ image, embedding, candidates: [record(leak)], classes: [{ name: 'red' }] });
+    expect(alone.scores[0]).toBeCloseTo(plain.scores[1], 4);
+    expect(() => createExemplarScorer(sam, {}, { peerEdgeWeight: -1 })).toThrow(/peerEdgeWeight/);
+    expect(() => createExemplarScorer(sam, {}, { peerEdgeShare: 1.5 })).toThrow(/peerEdgeShare/);
   });
 
   it('minPartRatio: a candidate under that fraction of the smallest exemplar part loses SMALL_PART_PENALTY', async () => {
