@@ -448,6 +448,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const ellipsePriors = ellipseWeight > 0 ? lists.map((list) => exemplarEllipseOf(list)) : [];
       const imageArea = imageWidth * imageHeight;
       const partFloors = minPartRatio > 0 ? lists.map((list, c) => minPartRatio * smallestExemplarPartOf(list, ctx.classes[c].topK ?? 1) * imageArea) : [];
+      /** Whether candidate i is under class c's part floor (minPartRatio). */
+      const underFloor = (c: number, i: number) => minPartRatio > 0 && ctx.candidates[i].area < partFloors[c];
       const outlineEdges = new Float32Array(n);
       ctx.candidates.forEach((record, i) => {
         const f = recordFeatures(embedding, record, imageMean);
@@ -466,14 +468,14 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
           const shapeScore = shape ? shapeWeight * shapePriorAgreement(classShapes[c], shape) : 0;
           const boundaryScore = luminance ? boundaryWeight * boundaryAgreement(boundaries[c], contrast) : 0;
           const edgeScore = edgeWeight > 0 ? edgeWeight * edgeAgreement(edgePriors[c], edge) : 0;
-          const tooSmall = minPartRatio > 0 && record.area < partFloors[c] ? SMALL_PART_PENALTY : 0;
+          const tooSmall = underFloor(c, i) ? SMALL_PART_PENALTY : 0;
           scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore - tooSmall;
         });
       });
       if (peerEdgeWeight > 0 && n > 0) {
         for (let c = 0; c < nClasses; c++) {
           let strongest = 0;
-          for (let i = 0; i < n; i++) if (!(minPartRatio > 0 && ctx.candidates[i].area < partFloors[c])) strongest = Math.max(strongest, outlineEdges[i]);
+          for (let i = 0; i < n; i++) if (!underFloor(c, i)) strongest = Math.max(strongest, outlineEdges[i]);
           if (!(strongest > 0)) continue;
           for (let i = 0; i < n; i++) scores[c * n + i] -= peerEdgeWeight * Math.max(0, peerEdgeShare - outlineEdges[i] / strongest);
         }

@@ -244,7 +244,8 @@ const MIN_ELLIPSE_BOX_AREA = 16;
  * clipped to the mask's frame; undefined when no ellipse fits or it is a speck.
  */
 export function ellipseBox(mask: BinaryMask, edges: EdgeMap): BoxXYXY | undefined {
-  const fitted = maskArea(mask) > 0 ? edgeSupportedEllipse(mask, edges) : undefined;
+  // An empty mask has no outline: edgeSupportedEllipse fits nothing to it.
+  const fitted = edgeSupportedEllipse(mask, edges);
   if (!fitted) return undefined;
   const drawn = ellipseMask(fitted, mask.width, mask.height);
   return maskArea(drawn) >= MIN_ELLIPSE_BOX_AREA ? maskToBox(drawn) : undefined;

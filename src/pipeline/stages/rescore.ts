@@ -173,13 +173,14 @@ export async function refineAndRescore(
     if (settings.ellipseBoxes > 0 && count > k) {
       const edges = edgeMapOfImage(image);
       const decoded = new Map<string, RefinedPart>();
-      const parts = [...refined.entries()];
-      for (const [i, part] of parts) {
+      // The rounds append to `refined`: only SAM's masks of the candidates themselves start one.
+      const fromCandidates = [...refined.entries()];
+      for (const [i, part] of fromCandidates) {
         for (const next of await ellipseBoxRefinements(sam, embedding, part, edges, settings, decoded, options.signal)) {
           refined.push(next);
           sources.push(sources[i]);
         }
-        options.onProgress?.({ stage: 'ellipse-boxes', done: i + 1, total: parts.length, message: cls.name });
+        options.onProgress?.({ stage: 'ellipse-boxes', done: i + 1, total: fromCandidates.length, message: cls.name });
       }
     }
     // The retrieved candidates themselves, when kept, after every refinement (ties go to SAM's).
