@@ -8,7 +8,7 @@ import { renderOverlay } from '../core/overlay.js';
 import { readImageFile, readMaskFile } from '../backends/node-files.js';
 import { encodePng } from '../io/image-codecs.js';
 import type { BatchInput } from './inputs.js';
-import type { BatchSummary } from './run-batch.js';
+import type { BatchSummary } from './summary.js';
 import { relative } from 'node:path';
 
 /** Thumbnails beyond this many would make the report too heavy to open for a large archive. */

@@ -15,7 +15,10 @@ import { describeFailure, type InputJob, type JobOutcome } from './job.js';
 import { isCurrentDone, jobKey, readAllRecords, SALIP_VERSION, sweepInterruptedWrites, type ManifestRecord } from './manifest.js';
 import { runPool } from './pool.js';
 import { renderBatchHtml } from './report.js';
+import type { BatchSummary } from './summary.js';
 import { hashTask, resolveTaskSource, type TaskSource } from './task-source.js';
+
+export type { BatchSummary } from './summary.js';
 
 export const SUMMARY_FILE = 'salip-summary.json';
 export const REPORT_FILE = 'salip-report.html';
@@ -33,20 +36,6 @@ export interface BatchOptions {
   /** A module exporting createProcessor(init), used instead of the cascade (tests, custom segmenters). */
   readonly processorModule?: string;
   readonly onProgress?: (event: ProgressEvent) => void;
-}
-
-export interface BatchSummary {
-  readonly task: string;
-  readonly taskHash: string;
-  readonly version: string;
-  readonly workers: number;
-  readonly threads: number | undefined;
-  readonly counts: { total: number; done: number; skipped: number; failed: number };
-  /** Wall time of this run in ms, and inputs segmented (not skipped) per minute. */
-  readonly elapsedMs: number;
-  readonly imagesPerMinute: number;
-  readonly peakRssMbPerWorker: number[];
-  readonly inputs: JobOutcome[];
 }
 
 /** ONNX Runtime threads per worker when not given: the cores divided among the workers. */

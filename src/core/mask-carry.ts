@@ -71,7 +71,7 @@ export interface CarryReference {
   readonly anchorScore?: number;
 }
 
-/** The thresholds of carriedVerdict (see PropagationOptions in pipeline/volume-propagation.ts). */
+/** The thresholds of carriedVerdict (see PropagationOptions in pipeline/volume-types.ts). */
 export interface CarryRules {
   readonly minAreaFraction: number;
   readonly minStability: number;

@@ -21,82 +21,9 @@ import type { Salip } from './salip.js';
 import { throwIfAborted } from './stages/options.js';
 import { resolveTask, type SalipTask } from './tasks.js';
 import type { SamImageEmbedding } from './types.js';
-import type { SegmentVolumeOptions, VolumeResult, VolumeRun, VolumeSliceRecord } from './volume.js';
+import type { PropagationOptions, SegmentVolumeOptions, VolumeResult, VolumeRun, VolumeSliceRecord } from './volume-types.js';
 
-export interface PropagationOptions {
-  /**
-   * Key-slice step k: the cascade runs on the middle slice and every k-th slice from it (default
-   * 32). A cascade costs about five carried slices, and the carried masks no longer drift, so
-   * fewer key slices pay: on ch2, step 32 (with stride 2) took 160 s against 271 s for step 16,
-   * at a higher Dice (0.83 against 0.76; docs/performance.md, "Volumes").
-   */
-  step?: number;
-  /**
-   * A carried mask with a lower stability score (logit offset 1, as segment-anything) is lost.
-   * Default: the task's own bar for segment-everything's candidates (everything.stabilityScoreThresh,
-   * 0.3 for brain-mri), since how stable a good mask is depends on the organ: the brain's carried
-   * masks score about 0.8 (its sulci), so segment-anything's 0.85-0.95 re-ran the cascade on
-   * nearly every slice of ch2.
-   */
-  minStability?: number;
-  /** A carried mask more than this many times its neighbour's area is lost (default 1.6). */
-  maxGrowth?: number;
-  /**
-   * A carried mask more than this many times the area of the walk's last cascade mask is lost
-   * (default 1.3). A mask that creeps outwards by a few per cent a slice never trips maxGrowth.
-   * With the carried box bounded (boxBound) it never fired on ch2: a safety net.
-   */
-  maxAnchorGrowth?: number;
-  /** A carried mask below this fraction of the slice area ends the propagation (default 0.002). */
-  minAreaFraction?: number;
-  /**
-   * Widening of the neighbour's box on each side, as a fraction of its size (default 0). SAM fills
-   * the box it is given, so any widening compounds from slice to slice: with 0.05, carried brain
-   * masks on ch2 grew onto the head within a few slices.
-   */
-  boxMargin?: number;
-  /**
-   * The carried box may reach at most this fraction of the last cascade mask's box size beyond
-   * that box on each side (default 0.05; Infinity = unbounded). Away from the middle slice an
-   * organ mostly shrinks, and a key slice every `step` resets the bound.
-   */
-  boxBound?: number;
-  /**
-   * Ask SAM for its three multi-mask outputs and keep the one closest to the neighbour's mask (IoU),
-   * instead of the single output SAM ranks first (default: true when the decoder has them).
-   */
-  multimask?: boolean;
-  /**
-   * A carried mask whose score by the task's scorer (the exemplar scorer pools it from the
-   * slice's embedding, so it costs no model call) lies more than this below the last cascade
-   * mask's score is lost (default 15; Infinity = never scored). On ch2, 10 re-ran the cascade on
-   * 7 slices where 15 re-ran it on 3 (the others' cascade masks scored as the carried ones):
-   * 97 s against 130 s, Dice 0.825 against 0.832, in one run.
-   */
-  maxScoreDrop?: number;
-  /**
-   * When a carried mask was lost by its score and the cascade run on that slice finds nothing
-   * better, and the better of the two still scores more than this below the walk's last cascade
-   * mask, the organ has ended on this side: the slice gets an empty mask and the walk stops
-   * (default 15; Infinity = never). Otherwise the better of the two masks is kept.
-   */
-  endScoreDrop?: number;
-  /**
-   * Also feed the neighbour's low-res logits to SAM as mask_input (default false). On ch2 a carried
-   * mask prompted that way was lost on every other slice (the cascade re-ran each time), while the
-   * box alone carried cleanly: SAM's mask_input is made for its own previous output on the same image.
-   */
-  maskInput?: boolean;
-  /**
-   * Carry every `stride`-th slice with SAM and fill the slices between by shape interpolation of
-   * the two carried masks (core/mask-carry.ts), without any model call (default 1: every slice by
-   * SAM). A carried slice costs an encoder run, which bounds propagation's speed-up; where the
-   * jump's mask is not kept (lost, or the organ may end between) the walk goes back to single steps.
-   * Default 2: on ch2 (1 mm slices) the interpolated slices scored as the carried ones (Dice 0.765
-   * against 0.770 for the whole volume at step 16) for 137 encoder runs instead of 184.
-   */
-  stride?: number;
-}
+export type { PropagationOptions } from './volume-types.js';
 
 type ResolvedOptions = Required<PropagationOptions>;
 
