@@ -17,7 +17,7 @@ import { nodeBackend } from '../src/backends/node.js';
 import type { SamConfig } from '../src/models/sam/sam.js';
 import { drawExemplars, evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
 import { createSalip } from '../src/pipeline/salip.js';
-import { TASK_PRESETS, type SalipTask } from '../src/pipeline/tasks.js';
+import { resolveTask, type SalipTask } from '../src/pipeline/tasks.js';
 import { DECODER_GROUPS, decoderProductNames, groupNames } from './decoder-groups.js';
 import { DEV_TASKS, PRESET_OF, devNames, loadDevItem, spreadSubset, type DevTask } from './harness.js';
 
@@ -42,7 +42,7 @@ const backend = nodeBackend();
 const all = devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), 256));
 const drawn = drawExemplars(all, 3, 0);
 const items = spreadSubset(drawn.scored.map((i) => i.name), Number(args.images)).map((name) => drawn.scored.find((i) => i.name === name)!);
-const preset = TASK_PRESETS[PRESET_OF[task]];
+const preset = resolveTask(PRESET_OF[task]);
 const taskObject: SalipTask = { ...preset, classes: [{ name: preset.classes[0].name, topK: preset.classes[0].topK, exemplars: drawn.exemplars }], everything: { ...preset.everything, mode: 'fast' } };
 console.log(`${task}: ${items.map((i) => i.name).join(', ')}`);
 for (const name of wanted) {

@@ -24,7 +24,7 @@ import { collectFast, resolveFastOptions, type FastEverythingOptions } from '../
 import { refine } from '../src/pipeline/stages/refine.js';
 import { retrieve } from '../src/pipeline/stages/retrieve.js';
 import { SEGMENT_EVERYTHING_DEFAULTS, segmentEverything, type CropCandidate } from '../src/pipeline/stages/segment-everything.js';
-import { TASK_PRESETS } from '../src/pipeline/tasks.js';
+import { resolveTask } from '../src/pipeline/tasks.js';
 import type { MaskRecord, SamImageEmbedding } from '../src/pipeline/types.js';
 import { DEV_TASKS, PRESET_OF, devNames, loadDevItem, mean, poolFromCandidates, type DevTask } from './harness.js';
 
@@ -63,7 +63,7 @@ async function candidatesPerPoint(task: DevTask, name: string, image: RgbImage, 
 }
 
 for (const task of tasks) {
-  const preset = TASK_PRESETS[PRESET_OF[task]];
+  const preset = resolveTask(PRESET_OF[task]);
   const params = { ...SEGMENT_EVERYTHING_DEFAULTS, ...preset.everything } as typeof SEGMENT_EVERYTHING_DEFAULTS;
   const items = devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), 256));
   // The exemplars evaluate() draws with seed 0, excluded from scoring.

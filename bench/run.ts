@@ -20,7 +20,7 @@ import { createSamModel } from '../src/models/sam/sam.js';
 import { createExemplarScorer } from '../src/pipeline/scorers.js';
 import { drawExemplars, evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
 import { segmentEverything, type SegmentEverythingOptions } from '../src/pipeline/stages/segment-everything.js';
-import { TASK_PRESETS, type SalipTask } from '../src/pipeline/tasks.js';
+import { resolveTask, type SalipTask } from '../src/pipeline/tasks.js';
 import { DEV_TASKS, PRESET_OF, REPO_ROOT, devNames, loadDevItem, machineInfo, mean, median, now, OrtMeter, spreadSubset, type DevTask } from './harness.js';
 import { loadNaiveDecoder, naiveSegmentEverything } from './naive.js';
 
@@ -57,7 +57,7 @@ const naiveDecoder = await loadNaiveDecoder(naiveBackend, files.decoder);
 const speedTask: DevTask = 'lung_xray';
 const speedItem = prepareEvalItem(loadDevItem(speedTask, devNames(speedTask)[0]), 256);
 // The targets are stated at 16 x 16 points, whatever grid the task preset uses.
-const params: SegmentEverythingOptions = { ...TASK_PRESETS[PRESET_OF[speedTask]].everything, pointsPerSide: 16 };
+const params: SegmentEverythingOptions = { ...resolveTask(PRESET_OF[speedTask]).everything, pointsPerSide: 16 };
 const embedding = await sam.embed(speedItem.image);
 // Fast mode as the cascade runs it: guided by the exemplar scorer's point affinity (exemplars
 // drawn as in part 2). The scorer caches the exemplar prototypes, so the warm-up round pays for
@@ -154,7 +154,7 @@ async function cascadePass(salip: Salip) {
     const byName = new Map(drawn.scored.map((item) => [item.name, item]));
     const names = spreadSubset([...byName.keys()], imagesPerTask);
     const items = names.map((name) => byName.get(name)!);
-    const preset = TASK_PRESETS[PRESET_OF[task]];
+    const preset = resolveTask(PRESET_OF[task]);
     const row: Record<string, unknown> = { images: names, exemplars: drawn.names };
     for (const mode of ['exact', 'fast'] as const) {
       const cls = preset.classes[0];

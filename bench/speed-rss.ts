@@ -7,14 +7,14 @@ import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
 import { drawExemplars, prepareEvalItem } from '../src/pipeline/evaluate.js';
 import { createSalip } from '../src/pipeline/salip.js';
-import { TASK_PRESETS } from '../src/pipeline/tasks.js';
+import { resolveTask } from '../src/pipeline/tasks.js';
 import { devNames, loadDevItem, now, peakRss } from './harness.js';
 
 const quantize = process.argv[2] === 'int8';
 const salip = await createSalip({ backend: nodeBackend(), sam: { ...defaultSamFiles(), quantize } });
 const all = devNames('lung_xray').map((name) => prepareEvalItem(loadDevItem('lung_xray', name), 256));
 const drawn = drawExemplars(all, 3, 0);
-const preset = TASK_PRESETS['lungs-cxr'];
+const preset = resolveTask('lungs-cxr');
 const task = { ...preset, classes: [{ ...preset.classes[0], exemplars: drawn.exemplars }], everything: { ...preset.everything, mode: 'fast' as const } };
 const t0 = now();
 await salip.segment(drawn.scored[0].image, task);

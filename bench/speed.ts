@@ -30,7 +30,7 @@ import { carryChannelsLast } from '../src/models/graph/channels-last.js';
 import { createSalip } from '../src/pipeline/salip.js';
 import { createSamModel, type SamAdapterModel } from '../src/models/sam/sam.js';
 import { drawExemplars, evaluate, prepareEvalItem } from '../src/pipeline/evaluate.js';
-import { TASK_PRESETS, type SalipTask } from '../src/pipeline/tasks.js';
+import { resolveTask, type SalipTask } from '../src/pipeline/tasks.js';
 import type { ModelSession, TensorData } from '../src/backends/types.js';
 import { prepareVolumeRun } from '../src/pipeline/volume.js';
 import { DEV_TASKS, PRESET_OF, REPO_ROOT, devNames, loadDevItem, machineInfo, mean, median, now, OrtMeter, spreadSubset } from './harness.js';
@@ -176,7 +176,7 @@ async function cascadeFigures() {
     const all = devNames(task).map((name) => prepareEvalItem(loadDevItem(task, name), 256));
     const drawn = drawExemplars(all, 3, 0);
     const items = spreadSubset(drawn.scored.map((i) => i.name), imagesPerTask).map((n) => drawn.scored.find((i) => i.name === n)!);
-    const preset = TASK_PRESETS[PRESET_OF[task]];
+    const preset = resolveTask(PRESET_OF[task]);
     const taskObject: SalipTask = { ...preset, classes: [{ name: preset.classes[0].name, topK: preset.classes[0].topK, exemplars: drawn.exemplars }], everything: { ...preset.everything, mode: 'fast' } };
     const row = (rows[task] ??= {}) as Record<string, { msPerImage: number; cascadeDice: number; gtBoxDice: number; perImageDice: number[]; calls: { encoder: number; decoder: number }; ortMs: number }>;
     for (const variant of ['fp32', 'int8'] as const) {

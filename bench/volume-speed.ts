@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { readNifti } from '../src/io/nifti.js';
 import type { Salip } from '../src/pipeline/salip.js';
 import { drawExemplars, prepareEvalItem } from '../src/pipeline/evaluate.js';
-import { TASK_PRESETS, type SalipTask } from '../src/pipeline/tasks.js';
+import { resolveTask, type SalipTask } from '../src/pipeline/tasks.js';
 import { segmentVolume, type VolumeResult } from '../src/pipeline/volume.js';
 import type { PropagationOptions } from '../src/pipeline/volume-propagation.js';
 import { DATA_DIR, devNames, loadDevItem, now, type OrtMeter } from './harness.js';
 
 export function brainTask(mode: 'exact' | 'fast' = 'exact'): SalipTask {
-  const preset = TASK_PRESETS['brain-mri'];
+  const preset = resolveTask('brain-mri');
   const all = devNames('brain_mri').map((name) => prepareEvalItem(loadDevItem('brain_mri', name), 256));
   const exemplars = drawExemplars(all, 3, 0).exemplars;
   return { ...preset, classes: [{ name: 'brain', topK: 1, exemplars }], everything: { ...preset.everything, mode } };

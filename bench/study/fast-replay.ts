@@ -18,7 +18,7 @@ import { maskDice } from '../../src/core/mask.js';
 import { topK } from '../../src/core/similarity.js';
 import { collectFast, guidedPoints, resolveFastOptions, type FastEverythingOptions } from '../../src/pipeline/stages/everything-fast.js';
 import { SEGMENT_EVERYTHING_DEFAULTS, type CropCandidate } from '../../src/pipeline/stages/segment-everything.js';
-import { TASK_PRESETS } from '../../src/pipeline/tasks.js';
+import { resolveTask } from '../../src/pipeline/tasks.js';
 import type { MaskRecord } from '../../src/pipeline/types.js';
 import { DEV_TASKS, PRESET_OF, mean, poolFromCandidates, type DevTask } from '../harness.js';
 import { loadMobileSam } from './common.js';
@@ -34,7 +34,7 @@ const model = await loadMobileSam();
 const STABILITY_WEIGHT = 10;
 
 for (const task of tasks) {
-  const preset = TASK_PRESETS[PRESET_OF[task]];
+  const preset = resolveTask(PRESET_OF[task]);
   const params = { ...SEGMENT_EVERYTHING_DEFAULTS, ...preset.everything };
   const side = params.pointsPerSide!;
   const offsetIndex = stabilityIndex(params.stabilityScoreOffset!);

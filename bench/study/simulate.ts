@@ -19,7 +19,7 @@ import type { BinaryMask, CocoRle } from '../../src/core/types.js';
 import { drawExemplars, type EvalItem } from '../../src/pipeline/evaluate.js';
 import { createExemplarScorer, type Exemplar, type ExemplarScorerOptions, type Scorer } from '../../src/pipeline/scorers.js';
 import { segmentWithBoxes } from '../../src/pipeline/stages/prompted.js';
-import { TASK_PRESETS } from '../../src/pipeline/tasks.js';
+import { resolveTask } from '../../src/pipeline/tasks.js';
 import type { MaskRecord, SamImageEmbedding, SamModel } from '../../src/pipeline/types.js';
 import { PRESET_OF, REPO_ROOT, mean, type DevTask } from '../harness.js';
 import { cachePath, cachedEmbedding, cachingSam, loadMobileSam, loadTaskItems } from './common.js';
@@ -114,7 +114,7 @@ export async function loadStudy(task: DevTask, sides: number[], scorerOptions: S
     }
     images.push(img);
   }
-  return { task, topK: TASK_PRESETS[PRESET_OF[task]].classes[0].topK ?? 1, exemplarNames: names, images, sam, scorer, exemplars };
+  return { task, topK: resolveTask(PRESET_OF[task]).classes[0].topK ?? 1, exemplarNames: names, images, sam, scorer, exemplars };
 }
 
 function toRecord(pool: RawPool, counts: number[], area: number): MaskRecord {
