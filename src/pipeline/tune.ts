@@ -25,8 +25,8 @@ import type { SamImageEmbedding } from './types.js';
 /**
  * The values each searched parameter may take: the authors' grid for segment-everything and
  * the area maximum, and the settings that decide quality now: the exemplar-guided proposals,
- * refinement passes, box margin, re-scored candidates and their consensus vote, and the exemplar
- * scorer's location, shape, boundary and edge priors.
+ * refinement passes, box margin, mask threshold, re-scored candidates and their consensus vote,
+ * and the exemplar scorer's location, shape, boundary and edge priors.
  */
 export interface TuneSpace {
   pointsPerSide: number[];
@@ -64,6 +64,8 @@ export interface TuneSpace {
   ellipseBoxes: number[];
   /** The exemplar scorer's ellipse weight (with gate 0.1 when on: the fetal preset's pair). */
   ellipseWeight: number[];
+  /** refine.maskThreshold: the logit cut of refined masks (below 0 grows them). */
+  maskThreshold: number[];
 }
 
 export const DEFAULT_TUNE_SPACE: TuneSpace = {
@@ -87,6 +89,7 @@ export const DEFAULT_TUNE_SPACE: TuneSpace = {
   convexHull: [false, true],
   ellipseBoxes: [0, 2],
   ellipseWeight: [0, 800],
+  maskThreshold: [0, -1],
 };
 
 export interface TuneImage {
@@ -125,6 +128,7 @@ export type TuneParams = EverythingParams & {
   convexHull: boolean;
   ellipseBoxes: number;
   ellipseWeight: number;
+  maskThreshold: number;
 };
 
 export interface TuneTrial {
@@ -198,6 +202,7 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
       convexHull: rng.pick(space.convexHull),
       ellipseBoxes: rng.pick(space.ellipseBoxes),
       ellipseWeight: rng.pick(space.ellipseWeight),
+      maskThreshold: rng.pick(space.maskThreshold),
     };
     const task = taskWith(base, params);
     const scorer = salip.scorerFor(task);
@@ -242,14 +247,14 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
 
 /** The task with a trial's settings in place (classes, prompts and exemplars kept). */
 export function taskWith(base: SalipTask, params: TuneParams): SalipTask {
-  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, peelSurroundings, convexHull, ellipseBoxes, ellipseWeight, ...everything } = params;
+  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, peelSurroundings, convexHull, ellipseBoxes, ellipseWeight, maskThreshold, ...everything } = params;
   return withTaskDefaults({
     ...base,
     maxArea: undefined,
     maxAreaFraction,
     everything,
     proposals: proposals ? { ...(base.proposals || {}) } : false,
-    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus, fitEllipse, peelSurroundings, convexHull, ellipseBoxes },
+    refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus, fitEllipse, peelSurroundings, convexHull, ellipseBoxes, maskThreshold },
     exemplarScoring: { ...base.exemplarScoring, locationWeight, shapeWeight, boundaryWeight, edgeWeight, ellipseWeight, ellipseGate: ellipseWeight > 0 ? 0.1 : 0 },
   });
 }

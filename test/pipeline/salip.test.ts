@@ -397,6 +397,7 @@ describe('baselines, evaluate and tune', () => {
     expect(a.task.refine?.peelSurroundings).toBe(a.best.params.peelSurroundings);
     expect(a.task.refine?.convexHull).toBe(a.best.params.convexHull);
     expect(a.task.refine?.ellipseBoxes).toBe(a.best.params.ellipseBoxes);
+    expect(a.task.refine?.maskThreshold).toBe(a.best.params.maskThreshold);
     expect(a.task.exemplarScoring).toMatchObject({ ellipseWeight: a.best.params.ellipseWeight, ellipseGate: a.best.params.ellipseWeight > 0 ? 0.1 : 0 });
     expect(a.task.exemplarScoring).toMatchObject({ boundaryWeight: a.best.params.boundaryWeight, edgeWeight: a.best.params.edgeWeight });
     expect(a.task.proposals === false).toBe(!a.best.params.proposals);
