@@ -12,7 +12,7 @@ import { throwIfAborted } from './stages/options.js';
 import { resolveTask, type SalipTask } from './tasks.js';
 import type { SegmentVolumeOptions, VolumeResult, VolumeRun, VolumeSliceRecord } from './volume-types.js';
 
-export type { SegmentVolumeOptions, VolumeResult, VolumeRun, VolumeSliceRecord } from './volume-types.js';
+export type { PropagationOptions, SegmentVolumeOptions, VolumeResult, VolumeRun, VolumeSliceRecord } from './volume-types.js';
 
 export interface VolumeInput {
   readonly dims: readonly [number, number, number];

@@ -6,7 +6,7 @@
 import { assertArgument } from '../errors.js';
 import type { BoxXYXY } from '../types.js';
 import { nextClearBit, nextSetBit, setBits, windowAnd } from './bitset.js';
-import { type LogitUpscalerGeometry, checkGeometry, composeAxis, createLogitUpscaler } from './upscale.js';
+import { type LogitUpscalerGeometry, checkGeometry, composeAxis } from './upscale.js';
 
 /** What a threshold upscaler found: the mask's area and inclusive box, and its stability score. */
 export interface UpscaledMaskStats {
