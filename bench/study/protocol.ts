@@ -145,6 +145,7 @@ const CONFIGS: Record<string, Config> = {
   'g-iou50': { everything: { predIouThresh: 0.5 } },
   'g-stab0': { everything: { stabilityScoreThresh: 0 } },
   'g-iou50-stab0': { everything: { predIouThresh: 0.5, stabilityScoreThresh: 0 } },
+  tp05: { refine: { maskThreshold: 0.5 } },
   tm05: { refine: { maskThreshold: -0.5 } },
   tm1: { refine: { maskThreshold: -1 } },
   tm15: { refine: { maskThreshold: -1.5 } },
