@@ -18,8 +18,7 @@ import { parseArgs } from 'node:util';
 import { defaultSamFiles } from '../src/backends/default-models.js';
 import { nodeBackend } from '../src/backends/node.js';
 import { createSalip } from '../src/pipeline/salip.js';
-import { prepareVolumeRun, segmentVolume } from '../src/pipeline/volume.js';
-import type { PropagationOptions } from '../src/pipeline/volume-propagation.js';
+import { prepareVolumeRun, segmentVolume, type PropagationOptions } from '../src/pipeline/volume.js';
 import { now, spreadSubset } from './harness.js';
 import { brainTask, loadBrainVolume, volumeDice } from './volume-speed.js';
 

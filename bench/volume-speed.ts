@@ -10,8 +10,7 @@ import { readNifti } from '../src/io/nifti.js';
 import type { Salip } from '../src/pipeline/salip.js';
 import { drawExemplars, prepareEvalItem } from '../src/pipeline/evaluate.js';
 import { resolveTask, type SalipTask } from '../src/pipeline/tasks.js';
-import { segmentVolume, type VolumeResult } from '../src/pipeline/volume.js';
-import type { PropagationOptions } from '../src/pipeline/volume-propagation.js';
+import { segmentVolume, type PropagationOptions, type VolumeResult } from '../src/pipeline/volume.js';
 import { DATA_DIR, devNames, loadDevItem, now, type OrtMeter } from './harness.js';
 
 export function brainTask(mode: 'exact' | 'fast' = 'exact'): SalipTask {

@@ -23,8 +23,6 @@ import { resolveTask, type SalipTask } from './tasks.js';
 import type { SamImageEmbedding } from './types.js';
 import type { PropagationOptions, SegmentVolumeOptions, VolumeResult, VolumeRun, VolumeSliceRecord } from './volume-types.js';
 
-export type { PropagationOptions } from './volume-types.js';
-
 type ResolvedOptions = Required<PropagationOptions>;
 
 const DEFAULTS: Omit<ResolvedOptions, 'minStability' | 'multimask'> = {

@@ -2,7 +2,7 @@
  * The types segmentVolume (volume.ts) and volume propagation (volume-propagation.ts) share: the
  * options of a volume run, its result and per-slice provenance, and the prepared run both
  * strategies work on. In a module of their own so that neither of the two imports the other's
- * types (volume.ts re-exports them, volume-propagation.ts re-exports PropagationOptions).
+ * types (volume.ts re-exports them).
  */
 import type { BinaryMask, RgbImage } from '../core/types.js';
 import type { Salip } from './salip.js';
