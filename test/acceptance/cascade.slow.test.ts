@@ -61,8 +61,8 @@ const THRESHOLDS: Record<ProtocolTask, { mean: number; worst: number; overBox: n
   // Preset heart-cxr (convex hull), measured 0.854 / 0.838 (target 0.85 / 0.82: reached, by
   // little; the other direction 0.859 / 0.824), exemplar-box 0.809.
   jsrt_heart: { mean: 0.85, worst: 0.82, overBox: 0 },
-  // Measured 0.483 / 0.441 (aim 0.70; GT-box SAM itself reaches 0.63), exemplar-box 0.407.
-  jsrt_clavicles: { mean: 0.47, worst: 0.43, overBox: 0 },
+  // Measured 0.519 / 0.466 (aim 0.70; GT-box SAM itself reaches 0.63), exemplar-box 0.407.
+  jsrt_clavicles: { mean: 0.5, worst: 0.45, overBox: 0 },
 };
 
 async function check(taskFolder: ProtocolTask, task: SalipTask): Promise<void> {

@@ -6,7 +6,7 @@
  * blob the exemplars do not look like; scoring after refinement sees that, scoring before it
  * cannot.
  */
-import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRle, maskArea, maskIoU, maskToBox, maskUnion, resizeMaskNearest, voteMasks } from '../../core/mask.js';
+import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRle, maskArea, maskIntersectionArea, maskIoU, maskToBox, maskUnion, resizeMaskNearest, voteMasks } from '../../core/mask.js';
 import { normalizeBox, type ExemplarPrior } from '../../core/exemplar-prior.js';
 import { topK } from '../../core/similarity.js';
 import type { BinaryMask, RgbImage } from '../../core/types.js';
@@ -117,6 +117,17 @@ function refinedRecord(part: RefinedPart, area: number, source: MaskRecord): Mas
   };
 }
 
+/**
+ * Whether two refined masks show the same part: more than half of the smaller one lies inside
+ * the other. Mask IoU misses a mask that holds a chosen lung and as much again beside it (IoU
+ * 0.5 or less), which then took the second lung's place; votedPart() turned it back into the
+ * first lung, so the class had one lung twice.
+ */
+function sharesPart(a: BinaryMask, areaA: number, b: BinaryMask, areaB: number): boolean {
+  const smaller = Math.min(areaA, areaB);
+  return smaller > 0 && maskIntersectionArea(a, b) > 0.5 * smaller;
+}
+
 /** Masks that vote on a chosen part: mask IoU with it at least this. */
 const VOTER_MIN_IOU = 0.3;
 /** Fewer voters than this and the chosen part stays as it is. */
@@ -204,7 +215,7 @@ export async function refineAndRescore(
     const chosen: number[] = [];
     for (const i of order) {
       if (chosen.length >= k) break;
-      if (refined.length > k && chosen.some((j) => maskIoU(refined[i].working, refined[j].working) > 0.5)) continue;
+      if (refined.length > k && chosen.some((j) => sharesPart(refined[i].working, areas[i], refined[j].working, areas[j]))) continue;
       chosen.push(i);
     }
     // Fewer than topK distinct parts (a mask spanning both lungs overlaps each lung by about

@@ -347,6 +347,22 @@ describe('refineAndRescore keeps topK parts', () => {
     expect(out.lungs.chosen).toHaveLength(2);
     expect(out.lungs.chosen.map((c) => c.source.record.bbox[2])).toEqual([58, 40]);
   });
+
+  it('does not take a mask holding a chosen part (and as much beside it) as the second part', async () => {
+    const sam = createFakeSam();
+    const W = 64;
+    const image = testImage(W, W);
+    const embedding = await sam.embed(image);
+    const classes = [{ name: 'lungs', topK: 2 }];
+    // One lung, the same lung with as much tissue beside it (IoU with it under 0.5), the other lung.
+    const [lung, spread, other] = [rectRecord(W, W, [2, 2, 20, 60]), rectRecord(W, W, [2, 2, 40, 60]), rectRecord(W, W, [44, 2, 60, 60])];
+    expect(maskIoU(rectMask(W, W, [[2, 2, 20, 60]]), rectMask(W, W, [[2, 2, 40, 60]]))).toBeLessThan(0.5);
+    const rank = new Map([[lung.area, 3], [spread.area, 2], [other.area, 1]]);
+    const scorer = fnScorer((r) => rank.get(r.area) ?? 0);
+    const retrieval = await retrieve(scorer, image, [lung, spread, other], classes, { embedding });
+    const out = await refineAndRescore(sam, scorer, image, retrieval, classes, { embedding, candidates: 3 });
+    expect(out.lungs.chosen.map((c) => c.source.record.bbox[0])).toEqual([2, 44]);
+  });
 });
 
 describe('refine.fitEllipse', () => {
