@@ -151,6 +151,11 @@ const CONFIGS: Record<string, Config> = {
   tm15: { refine: { maskThreshold: -1.5 } },
   tm2: { refine: { maskThreshold: -2 } },
   tm3: { refine: { maskThreshold: -3 } },
+  // The fetal failures of half 1: the embedding similarity scores a leak 30 points above the tight head.
+  ctx25: { exemplarScoring: { contextShare: 0.25 } },
+  ctx35: { exemplarScoring: { contextShare: 0.35 } },
+  'fetal-x1.5e': { exemplarScoring: { stabilityWeight: 15, locationWeight: 30, shapeWeight: 150, boundaryWeight: 15, edgeWeight: 30, ellipseWeight: 1200 } },
+  'fetal-x2e': { exemplarScoring: { stabilityWeight: 20, locationWeight: 40, shapeWeight: 200, boundaryWeight: 20, edgeWeight: 40, ellipseWeight: 1600 } },
   'fetal-x1.5': { exemplarScoring: { stabilityWeight: 15, locationWeight: 30, shapeWeight: 150, boundaryWeight: 15, edgeWeight: 30 } },
   'fetal-x2': { exemplarScoring: { stabilityWeight: 20, locationWeight: 40, shapeWeight: 200, boundaryWeight: 20, edgeWeight: 40 } },
   'fetal-x3': { exemplarScoring: { stabilityWeight: 30, locationWeight: 60, shapeWeight: 300, boundaryWeight: 30, edgeWeight: 60 } },

@@ -185,6 +185,11 @@ export interface ExemplarScorerOptions {
   similarity?: ExemplarSimilarity;
   /** Width of the context ring in embedding cells (default 3; 48 px of SAM's 1024 frame). */
   contextCells?: number;
+  /**
+   * With 'region+context': the context cosine's share of the similarity, 0-1 (default 0.5, the
+   * mean of the two cosines); 0 scores the region alone, as 'region' does.
+   */
+  contextShare?: number;
   contrast?: ExemplarContrast;
   /**
    * Adds this times the candidate's SAM stability score (0-1) to its similarity (100 x cosine),
@@ -298,6 +303,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   const minPartRatio = scorerNumber(options, 'minPartRatio', 0, 1);
   const ellipseWeight = scorerNumber(options, 'ellipseWeight', 0);
   const ellipseGate = scorerNumber(options, 'ellipseGate', 0, 1);
+  const contextShare = scorerNumber(options, 'contextShare', 0.5, 1);
   const edgeWeight = scorerNumber(options, 'edgeWeight', 0);
   const peerEdgeWeight = scorerNumber(options, 'peerEdgeWeight', 0);
   const peerEdgeShare = scorerNumber(options, 'peerEdgeShare', 0.6, 1);
@@ -391,7 +397,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}` : ''}` : ''}${peerEdgeWeight > 0 ? `:peeredge${peerEdgeWeight}:${peerEdgeShare}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}` : ''}` : ''}${peerEdgeWeight > 0 ? `:peeredge${peerEdgeWeight}:${peerEdgeShare}` : ''}${contextShare !== 0.5 && similarity === 'region+context' ? `:context${contextShare}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -461,7 +467,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
         const edge = edges && (edgeWeight > 0 || peerEdgeWeight > 0) ? edgeOfRecord(record, edges, mask) : 0;
         outlineEdges[i] = edge;
         protos.forEach((p, c) => {
-          const similarityScore = f.context && p.context ? 50 * (cosine(f.region, p.region) + cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
+          const similarityScore =
+            f.context && p.context ? 100 * ((1 - contextShare) * cosine(f.region, p.region) + contextShare * cosine(f.context, p.context)) : 100 * cosine(f.region, p.region);
           const location = locations[c]
             ? locationWeight * locations[c].consistency * priorBoxAgreement(locations[c], boxXywhToXyxy(record.bbox), imageWidth, imageHeight)
             : 0;
@@ -495,7 +502,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
 }
 
 /** The scorer's numeric option `key` (its fallback when absent): a finite number from 0 to `max`. */
-function scorerNumber(options: ExemplarScorerOptions, key: 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate' | 'peerEdgeWeight' | 'peerEdgeShare', fallback: number, max = Infinity): number {
+function scorerNumber(options: ExemplarScorerOptions, key: 'contextShare' | 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate' | 'peerEdgeWeight' | 'peerEdgeShare', fallback: number, max = Infinity): number {
   const v = options[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
     const range = max === Infinity ? 'a number >= 0' : `a number 0..${max}`;

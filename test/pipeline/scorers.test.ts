@@ -251,6 +251,24 @@ describe('createExemplarScorer', () => {
     expect(classScores(table, 'red')[0]).toBeCloseTo(similarity === 'region' ? 100 : 50, 3);
   });
 
+  it('weighs the context cosine by contextShare (0 scores the region alone)', async () => {
+    const sam = colourSam();
+    const embedding = await sam.embed(image);
+    const exemplars = { red: [redExemplar], green: [greenExemplar] };
+    const scores = async (contextShare: number) => {
+      const scorer = createExemplarScorer(sam, exemplars, { contrast: 'none', stabilityWeight: 0, contextShare });
+      return { name: scorer.name, red: classScores(await scorer.score({ image, embedding, candidates, classes: [{ name: 'red' }, { name: 'green' }] }), 'red') };
+    };
+    // Region cosine 1, context cosine 0 (see above): the score is 100 x the region's share.
+    expect((await scores(0.25)).red[0]).toBeCloseTo(75, 3);
+    expect((await scores(0.25)).name).toContain(':context0.25');
+    expect((await scores(0.5)).name).not.toContain(':context');
+    const region = createExemplarScorer(sam, exemplars, { similarity: 'region', contrast: 'none', stabilityWeight: 0 });
+    const regionScores = classScores(await region.score({ image, embedding, candidates, classes: [{ name: 'red' }, { name: 'green' }] }), 'red');
+    Array.from((await scores(0)).red).forEach((v, i) => expect(v).toBeCloseTo(regionScores[i], 4));
+    expect(() => createExemplarScorer(sam, exemplars, { contextShare: 1.5 })).toThrow(/contextShare: expected a number 0..1, got 1.5/);
+  });
+
   it("'image-mean' contrast subtracts the image's mean feature from region and context", async () => {
     const sam = colourSam();
     // Target: red left half, green right half (mean colour (0.5, 0.5, 0)); the red half minus the
