@@ -155,7 +155,6 @@ const CONFIGS: Record<string, Config> = {
   ctx25: { exemplarScoring: { contextShare: 0.25 } },
   ctx35: { exemplarScoring: { contextShare: 0.35 } },
   'fetal-x1.5e': { exemplarScoring: { stabilityWeight: 15, locationWeight: 30, shapeWeight: 150, boundaryWeight: 15, edgeWeight: 30, ellipseWeight: 1200 } },
-  'fetal-x2e': { exemplarScoring: { stabilityWeight: 20, locationWeight: 40, shapeWeight: 200, boundaryWeight: 20, edgeWeight: 40, ellipseWeight: 1600 } },
   'fetal-x1.5': { exemplarScoring: { stabilityWeight: 15, locationWeight: 30, shapeWeight: 150, boundaryWeight: 15, edgeWeight: 30 } },
   'fetal-x2': { exemplarScoring: { stabilityWeight: 20, locationWeight: 40, shapeWeight: 200, boundaryWeight: 20, edgeWeight: 40 } },
   'fetal-x3': { exemplarScoring: { stabilityWeight: 30, locationWeight: 60, shapeWeight: 300, boundaryWeight: 30, edgeWeight: 60 } },
