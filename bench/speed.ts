@@ -61,8 +61,11 @@ const started = now();
 async function modelTimes() {
   const fp32 = await createSamModel(backend, files);
   const int8 = await createSamModel(backend, { ...files, quantize: true });
+  // int8 weights (u8s8 kernels): faster with VNNI, saturating without it (quantizeModel's weightType).
+  const int8S8 = await createSamModel(backend, { ...files, quantize: { weightType: 'int8' } });
   const images = DEV_TASKS.map((task) => prepareEvalItem(loadDevItem(task, devNames(task)[0]), 256).image);
-  const enc = { fp32: [] as number[], int8: [] as number[] };
+  const enc = { fp32: [] as number[], int8: [] as number[], int8S8: [] as number[] };
+  let relErrS8 = 0;
   let relErr = 0;
   for (let round = 0; round <= runs; round++) {
     for (const image of images) {
@@ -73,9 +76,13 @@ async function modelTimes() {
       t = now();
       const b = await int8.embed(image);
       const qMs = now() - t;
+      t = now();
+      const c = await int8S8.embed(image);
+      const sMs = now() - t;
       if (round === 0) continue;
       enc.fp32.push(fpMs);
       enc.int8.push(qMs);
+      enc.int8S8.push(sMs);
       let num = 0;
       let den = 0;
       for (let i = 0; i < a.data.length; i++) {
@@ -83,12 +90,15 @@ async function modelTimes() {
         den += a.data[i] ** 2;
       }
       relErr = Math.max(relErr, Math.sqrt(num / den));
+      let numS8 = 0;
+      for (let i = 0; i < a.data.length; i++) numS8 += (a.data[i] - c.data[i]) ** 2;
+      relErrS8 = Math.max(relErrS8, Math.sqrt(numS8 / den));
     }
   }
   // The decoder alone, one point prompt per call, on a real embedding: the whole graph as the
   // adapter loads it (multi-mask edit, `masks` pruned) and the split decoder's prompt part.
   const embedding = await fp32.embed(images[0]);
-  await Promise.all([fp32.dispose(), int8.dispose()]);
+  await Promise.all([fp32.dispose(), int8.dispose(), int8S8.dispose()]);
   const prepared = prepareSamDecoder(new Uint8Array(readFileSync(files.decoder)), { exposeMultimask: true, dropOutputs: ['masks'] }).bytes;
   // The decoder as exported (fp32, int8) and channels-last (carryChannelsLast, then int8).
   const channelsLast = carryChannelsLast(prepared).bytes;
@@ -100,6 +110,9 @@ async function modelTimes() {
     fp32ChannelsLast: channelsLast,
     int8ChannelsLast: quantizeModel(channelsLast).bytes,
     int8ChannelsLastAllInt8: quantizeModel(channelsLast, { keepFloatDefaults: false }).bytes,
+    // The weight formats of quantizeModel: int8 (u8s8 kernels) and int8 in 7 bits (reduceRange).
+    int8ChannelsLastS8: quantizeModel(channelsLast, { weightType: 'int8' }).bytes,
+    int8ChannelsLastS7: quantizeModel(channelsLast, { weightType: 'int8', reduceRange: true }).bytes,
   };
   type Variant = keyof typeof variants;
   const names = Object.keys(variants) as Variant[];
@@ -150,9 +163,11 @@ async function modelTimes() {
   // Per call, medians of the per-round ratios, every variant against the exported fp32 graph.
   const speedups = (key: 'whole' | 'split') => Object.fromEntries(names.filter((v) => v !== 'fp32').map((v) => [v, ratio(key, 'fp32', v)]));
   const figures = {
-    encoderMs: { fp32: median(enc.fp32), int8: median(enc.int8) },
+    encoderMs: { fp32: median(enc.fp32), int8: median(enc.int8), int8S8: median(enc.int8S8) },
     encoderSpeedup: median(enc.fp32.map((f, i) => f / enc.int8[i])),
+    encoderSpeedupS8: median(enc.fp32.map((f, i) => f / enc.int8S8[i])),
     embeddingRelativeError: relErr,
+    embeddingRelativeErrorS8: relErrS8,
     decoderWholeMs: ms('whole'),
     decoderSplitPromptMs: ms('split'),
     decoderWholeSpeedup: speedups('whole'),

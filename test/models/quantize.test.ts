@@ -58,8 +58,8 @@ async function run(bytes: Uint8Array): Promise<Record<string, Float32Array>> {
 }
 
 /** x @ W with x quantized as DynamicQuantizeLinear does (uint8, per tensor) and W per column. */
-function int8Reference(x: Float32Array, w: Float32Array, k: number, n: number): Float32Array {
-  const { q, scale } = quantizePerColumn(w, k, n);
+function int8Reference(x: Float32Array, w: Float32Array, k: number, n: number, levels = 127): Float32Array {
+  const { q, scale } = quantizePerColumn(w, k, n, levels);
   const lo = Math.min(0, ...x);
   const hi = Math.max(0, ...x);
   const step = (hi - lo) / 255;
@@ -97,6 +97,13 @@ describe('quantizePerColumn', () => {
     for (let i = 0; i < w.length; i++) expect(Math.abs(q[i] * scale[i % 2] - w[i])).toBeLessThanOrEqual(scale[i % 2] / 2 + 1e-7);
   });
 
+  it('quantizes to 7 bits with levels 63, and refuses other level counts by name', () => {
+    const { q, scale } = quantizePerColumn(Float32Array.from([1, -100, 0.5, 50, -0.25, 0]), 3, 2, 63);
+    expect(Array.from(scale)).toEqual([1 / 63, 100 / 63].map((v) => Math.fround(v)));
+    expect([q[0], q[1]]).toEqual([63, -63]);
+    expect(() => quantizePerColumn(new Float32Array(4), 2, 2, 128)).toThrow(/quantizePerColumn: levels: expected an integer from 1 to 127, got 128/);
+  });
+
   it('keeps a zero column finite', () => {
     const { q, scale } = quantizePerColumn(new Float32Array(4), 2, 2);
     expect(Array.from(scale)).toEqual([1, 1]);
@@ -113,10 +120,42 @@ describe('quantizeModel', () => {
     const [fp, q] = [await run(model), await run(report.bytes)];
     // The runtime computes exactly the int8 arithmetic (uint8 activations, int8 weights)...
     expect(relativeError(int8Reference(input, Float32Array.from(weights(K, N, 1)), K, N), q.y1)).toBeLessThan(1e-5);
-    // ...whose error on these cancelling sums is a few per cent of the float result.
+    // ...whose error on these cancelling sums is a few per cent of the float result. The Gemm is
+    // the case that saturates int8 weights' 16-bit sums on x86 CPUs without VNNI (0.34 there):
+    // the default uint8 weights must not, whatever the CPU.
     expect(relativeError(fp.y1, q.y1)).toBeLessThan(0.06);
     expect(relativeError(fp.y2, q.y2)).toBeLessThan(0.06);
     expect(relativeError(fp.y1, q.y1)).toBeGreaterThan(0);
+  });
+
+  it('stores weights as uint8 around 128 by default, as int8 on request, and in 7 bits with reduceRange', async () => {
+    const model = twoLayerModel();
+    const stored = (options: Parameters<typeof quantizeModel>[1]) => {
+      const inits = decodeOnnx(quantizeModel(model, options).bytes, 'test').graph!.initializer!;
+      const w = inits.find((t) => t.name!.endsWith('w_q'))!;
+      const zp = inits.find((t) => t.name!.endsWith('w_zp'))!;
+      return { type: w.dataType, values: Array.from(w.dataType === 2 ? new Uint8Array(w.rawData!) : new Int8Array(w.rawData!.buffer, w.rawData!.byteOffset, w.rawData!.length)), zp: { dims: zp.dims!.map(Number), bytes: Array.from(zp.rawData!) } };
+    };
+    const u8 = stored({});
+    const s8 = stored({ weightType: 'int8' });
+    expect(u8.type).toBe(2);
+    expect(u8.zp).toEqual({ dims: [], bytes: [128] });
+    expect(s8.type).toBe(3);
+    expect(s8.zp).toEqual({ dims: [N], bytes: new Array(N).fill(0) });
+    // The same integers, shifted by the zero point: MatMulInteger gives the same products.
+    expect(u8.values).toEqual(s8.values.map((v) => v + 128));
+    expect(Math.max(...s8.values.map(Math.abs))).toBe(127);
+    const s7 = stored({ weightType: 'int8', reduceRange: true });
+    expect(Math.max(...s7.values.map(Math.abs))).toBe(63);
+    const u7 = stored({ reduceRange: true });
+    expect(Math.min(...u7.values)).toBe(65);
+    expect(Math.max(...u7.values)).toBe(191);
+    // 7-bit int8 weights cannot saturate a 16-bit pair sum (255 x 63 x 2 < 32767), so they are
+    // within int8 error on every CPU too, and computed exactly as the 7-bit reference.
+    const [fp, q7] = [await run(model), await run(quantizeModel(model, { weightType: 'int8', reduceRange: true }).bytes)];
+    expect(relativeError(int8Reference(input, Float32Array.from(weights(K, N, 1)), K, N, 63), q7.y1)).toBeLessThan(1e-5);
+    expect(relativeError(fp.y1, q7.y1)).toBeLessThan(0.1);
+    expect(relativeError(fp.y2, q7.y2)).toBeLessThan(0.1);
   });
 
   it('quantizes an activation read by two layers once, and drops the float weights', () => {
@@ -157,7 +196,7 @@ describe('quantizeModel', () => {
     expect(quantizeModel(named, { keepFloatDefaults: false, keepFloat: [tokenSide] }).quantized).toEqual([imageSide]);
   });
 
-  it('salip quantize keeps the token side float unless --quantize-token-side', async () => {
+  it('salip quantize keeps the token side float unless --quantize-token-side, and stores int8 weights with --weight-type int8', async () => {
     const model = decodeOnnx(twoLayerModel(), 'test');
     model.graph!.node![0].name = '/transformer/layers.0/mlp/lin1/MatMul';
     const dir = mkdtempSync(join(tmpdir(), 'salip-quant-cli-'));
@@ -170,6 +209,9 @@ describe('quantizeModel', () => {
       lines.length = 0;
       expect(await runQuantize([input, join(dir, 'b.onnx')], { quantizeTokenSide: true }, (s) => lines.push(s))).toBe(0);
       expect(lines[0]).toMatch(/^quantized 2 nodes .*kept in float: 0$/);
+      expect(await runQuantize([input, join(dir, 'c.onnx')], { weightType: 'int8' }, () => {})).toBe(0);
+      const weight = decodeOnnx(new Uint8Array(readFileSync(join(dir, 'c.onnx'))), 'test').graph!.initializer!.find((t) => t.name!.endsWith('w_q'))!;
+      expect(weight.dataType).toBe(3);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -182,6 +224,8 @@ describe('quantizeModel', () => {
     expect(() => quantizeModel(twoLayerModel(), { ops: ['Conv' as never] })).toThrow(/options.ops/);
     expect(() => quantizeModel(twoLayerModel(), { minWeightElements: 0 })).toThrow(/minWeightElements/);
     expect(() => quantizeModel(twoLayerModel(), { keepFloatDefaults: 'no' as never })).toThrow(/options.keepFloatDefaults: expected true or false/);
+    expect(() => quantizeModel(twoLayerModel(), { weightType: 'int4' as never })).toThrow(/options.weightType: expected 'uint8' or 'int8', got "int4"/);
+    expect(() => quantizeModel(twoLayerModel(), { reduceRange: 1 as never })).toThrow(/options.reduceRange: expected true or false, got 1/);
   });
 });
 
@@ -210,6 +254,9 @@ describe('derived model cache', () => {
     expect(quantizeTag({ keepFloat: ['a'] })).not.toBe(quantizeTag({}));
     expect(quantizeTag({ keepFloatDefaults: false })).not.toBe(quantizeTag({}));
     expect(quantizeTag({ keepFloatDefaults: true })).toBe(quantizeTag({}));
+    expect(quantizeTag({ weightType: 'uint8', reduceRange: false })).toBe(quantizeTag({}));
+    expect(quantizeTag({ weightType: 'int8' })).not.toBe(quantizeTag({}));
+    expect(quantizeTag({ reduceRange: true })).not.toBe(quantizeTag({}));
     expect(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/salip');
     expect(defaultCacheDir({})).toMatch(/\.cache\/salip$/);
   });

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { SalipError } from '../../core/errors.js';
 import { readFileBytes, writeFileAtomic } from '../../backends/node-files.js';
-import { quantizeModel } from '../../models/graph/quantize.js';
+import { quantizeModel, type QuantizedWeightType } from '../../models/graph/quantize.js';
 import type { CommandSpec } from '../args.js';
 import { OUTPUT_FLAGS, checkOutputPath, type Options } from './shared.js';
 
@@ -20,6 +20,8 @@ export const QUANTIZE_COMMAND: CommandSpec = {
     'keep-float': { type: 'string', valueName: '<node,node,...>', description: "comma-separated node names to keep in float (besides a SAM decoder's token-side products, always float)" },
     'min-weight-elements': { type: 'integer', min: 1, description: 'weights smaller than this stay float (default 4096)' },
     'quantize-token-side': { type: 'boolean', description: "quantize a SAM decoder's token-side products too (SAM_DECODER_KEEP_FLOAT; faster by nothing measurable, costs Dice: docs/performance.md)" },
+    'weight-type': { type: 'string', choices: ['uint8', 'int8'], description: "how weights are stored (default uint8: exact on every CPU; int8 is faster on CPUs with VNNI and saturates on x86 CPUs without it: docs/performance.md)" },
+    'reduce-range': { type: 'boolean', description: 'quantize weights to 7 bits (what keeps int8 weights from saturating on CPUs without VNNI; costs precision)' },
     ...OUTPUT_FLAGS,
   },
   examples: ['salip quantize encoder.onnx encoder.int8.onnx', 'salip quantize sam.onnx sam.int8.onnx --keep-float /transformer/final_attn_token_to_image/k_proj/MatMul'],
@@ -35,6 +37,8 @@ export async function runQuantize(positionals: readonly string[], o: Options, lo
     keepFloat,
     minWeightElements: o.minWeightElements as number | undefined,
     keepFloatDefaults: o.quantizeTokenSide !== true,
+    weightType: o.weightType as QuantizedWeightType | undefined,
+    reduceRange: o.reduceRange === true,
   });
   await writeFileAtomic(output, report.bytes, { force });
   const mb = (n: number) => (n / 1e6).toFixed(1);

@@ -3,11 +3,12 @@
  * Python quantize_dynamic, which segment-anything uses for its quantized decoder export).
  *
  * Each MatMul / Gemm whose weight is a constant 2-D float matrix [K, N] becomes
- *   DynamicQuantizeLinear(A) -> MatMulInteger(A_u8, W_s8, A_zp, W_zp) -> Cast -> Mul(A_scale * W_scale)
- * with W quantized symmetrically per output column (scale = max |W[:, n]| / 127, zero point 0).
- * Activations are quantized at run time (uint8, per tensor), once per tensor even when several
- * MatMuls read it (the Q/K/V projections). These are standard ONNX ops that ONNX Runtime fuses
- * into its u8s8 kernels (VNNI on x86) and that onnxruntime-web's wasm build runs too.
+ *   DynamicQuantizeLinear(A) -> MatMulInteger(A_u8, W_q, A_zp, W_zp) -> Cast -> Mul(A_scale * W_scale)
+ * with W quantized symmetrically per output column (scale = max |W[:, n]| / 127) and stored as
+ * uint8 around a zero point of 128 (default) or as int8 around 0 (weightType). Activations are
+ * quantized at run time (uint8, per tensor), once per tensor even when several MatMuls read it
+ * (the Q/K/V projections). These are standard ONNX ops that ONNX Runtime runs with its u8u8 or
+ * u8s8 kernels and that onnxruntime-web's wasm build runs too.
  *
  * Convolutions stay float: ONNX Runtime's CPU ConvInteger takes uint8 weights only, and the
  * MobileSAM encoder's convolutions hold a sixth of its weights (measured: not where the time is).
@@ -16,6 +17,7 @@ import { SalipError } from '../../core/errors.js';
 import {
   FLOAT,
   INT8,
+  UINT8,
   decodeOnnx,
   defaultOpset,
   encodeOnnx,
@@ -32,7 +34,7 @@ import {
 } from './onnx.js';
 
 /** Bumped whenever the quantized graph for the same input and options changes (cache key). */
-export const QUANTIZER_VERSION = 2;
+export const QUANTIZER_VERSION = 3;
 
 /** The node names of a Meta-style SAM decoder's products that run on the prompt and output tokens. */
 function samDecoderTokenSideNames(): string[] {
@@ -84,7 +86,25 @@ export interface QuantizeOptions {
    * would lose precision in uint8.
    */
   minWeightElements?: number;
+  /**
+   * How the weights are stored (default 'uint8'). 'uint8': values 1..255 around a zero point of
+   * 128, so MatMulInteger runs ONNX Runtime's u8u8 kernels, exact on every CPU. 'int8': -127..127
+   * with zero point 0, the u8s8 kernels, faster where the CPU has VNNI (AVX512-VNNI, AVX-VNNI, Arm
+   * dot product) but wrong on x86 CPUs with AVX2 and no VNNI, where the kernel adds two
+   * uint8 x int8 products in 16 bits and saturates (ONNX Runtime's quantization docs; measured: a
+   * Gemm 34 % off on an AMD EPYC without VNNI). The two give the same products where neither
+   * saturates. Use 'int8' only on CPUs known to have VNNI, or with reduceRange.
+   */
+  weightType?: QuantizedWeightType;
+  /**
+   * Quantize weights to 7 bits (-63..63, or 65..191 around 128; default false): what ONNX
+   * Runtime's reduce_range does, so 'int8' weights cannot saturate a 16-bit sum on AVX2. Costs
+   * half the weight precision; with 'uint8' there is nothing to avoid.
+   */
+  reduceRange?: boolean;
 }
+
+export type QuantizedWeightType = 'uint8' | 'int8';
 
 export interface QuantizeReport {
   /** The quantized model, serialised. */
@@ -99,6 +119,8 @@ export interface QuantizeReport {
 
 const DEFAULT_OPS: readonly QuantizableOp[] = ['MatMul', 'Gemm'];
 const DEFAULT_MIN_WEIGHT = 4096;
+
+const WEIGHT_TYPES: readonly QuantizedWeightType[] = ['uint8', 'int8'];
 
 function checkOptions(options: QuantizeOptions): Required<Omit<QuantizeOptions, 'keepFloatDefaults'>> {
   const ops = options.ops ?? DEFAULT_OPS;
@@ -117,11 +139,25 @@ function checkOptions(options: QuantizeOptions): Required<Omit<QuantizeOptions, 
   if (!Number.isInteger(minWeightElements) || minWeightElements < 1) {
     throw new SalipError('INVALID_ARGUMENT', `quantizeModel: options.minWeightElements: expected a positive integer, got ${String(minWeightElements)}`);
   }
-  return { ops, keepFloat: defaults ? [...keepFloat, ...SAM_DECODER_KEEP_FLOAT] : keepFloat, minWeightElements };
+  const weightType = options.weightType ?? 'uint8';
+  if (!WEIGHT_TYPES.includes(weightType)) {
+    throw new SalipError('INVALID_ARGUMENT', `quantizeModel: options.weightType: expected ${WEIGHT_TYPES.map((t) => `'${t}'`).join(' or ')}, got ${JSON.stringify(weightType)}`);
+  }
+  const reduceRange = options.reduceRange ?? false;
+  if (typeof reduceRange !== 'boolean') {
+    throw new SalipError('INVALID_ARGUMENT', `quantizeModel: options.reduceRange: expected true or false, got ${JSON.stringify(reduceRange)}`);
+  }
+  return { ops, keepFloat: defaults ? [...keepFloat, ...SAM_DECODER_KEEP_FLOAT] : keepFloat, minWeightElements, weightType, reduceRange };
 }
 
-/** Symmetric per-column int8 quantization of a row-major [K, N] matrix. */
-export function quantizePerColumn(w: Float32Array, k: number, n: number): { q: Int8Array; scale: Float32Array } {
+/**
+ * Symmetric per-column int8 quantization of a row-major [K, N] matrix: q = round(w / scale) with
+ * |q| <= levels (127, or 63 for 7-bit weights) and scale = max |w[:, n]| / levels.
+ */
+export function quantizePerColumn(w: Float32Array, k: number, n: number, levels = 127): { q: Int8Array; scale: Float32Array } {
+  if (!Number.isInteger(levels) || levels < 1 || levels > 127) {
+    throw new SalipError('INVALID_ARGUMENT', `quantizePerColumn: levels: expected an integer from 1 to 127, got ${String(levels)}`);
+  }
   const scale = new Float32Array(n);
   for (let r = 0; r < k; r++) {
     const row = r * n;
@@ -131,13 +167,23 @@ export function quantizePerColumn(w: Float32Array, k: number, n: number): { q: I
     }
   }
   // A zero column keeps scale 1 so dequantisation stays finite (its values are all 0 anyway).
-  for (let c = 0; c < n; c++) scale[c] = scale[c] > 0 ? scale[c] / 127 : 1;
+  for (let c = 0; c < n; c++) scale[c] = scale[c] > 0 ? scale[c] / levels : 1;
   const q = new Int8Array(k * n);
   for (let r = 0; r < k; r++) {
     const row = r * n;
-    for (let c = 0; c < n; c++) q[row + c] = Math.max(-127, Math.min(127, Math.round(w[row + c] / scale[c])));
+    for (let c = 0; c < n; c++) q[row + c] = Math.max(-levels, Math.min(levels, Math.round(w[row + c] / scale[c])));
   }
   return { q, scale };
+}
+
+/**
+ * The weight and its zero point as stored: int8 as is (zero point 0 per column), or uint8 shifted
+ * by 128 (one zero point of 128), which MatMulInteger subtracts again: the same integer products.
+ */
+function weightTensors(prefix: string, q: Int8Array, k: number, n: number, type: QuantizedWeightType): TensorProto[] {
+  if (type === 'int8') return [makeTensor(`${prefix}w_q`, INT8, [k, n], q), makeTensor(`${prefix}w_zp`, INT8, [n], new Int8Array(n))];
+  const shifted = Uint8Array.from(q, (v) => v + 128);
+  return [makeTensor(`${prefix}w_q`, UINT8, [k, n], shifted), makeTensor(`${prefix}w_zp`, UINT8, [], Uint8Array.of(128))];
 }
 
 /** Transposes a row-major [rows, cols] matrix. */
@@ -180,7 +226,7 @@ function gemmBias(node: NodeProto, inits: Map<string, TensorProto>, prefix: stri
 
 /** Dynamically quantizes a model's MatMul/Gemm weights to int8 (see the file comment). */
 export function quantizeModel(modelBytes: Uint8Array, options: QuantizeOptions = {}): QuantizeReport {
-  const { ops, keepFloat, minWeightElements } = checkOptions(options);
+  const { ops, keepFloat, minWeightElements, weightType, reduceRange } = checkOptions(options);
   const model: ModelProto = decodeOnnx(modelBytes, 'quantizeModel');
   const opset = defaultOpset(model);
   if (opset < 11) {
@@ -220,18 +266,14 @@ export function quantizeModel(modelBytes: Uint8Array, options: QuantizeOptions =
       quantizedActivations.set(input, activation);
       nodes.push(makeNode('DynamicQuantizeLinear', `${prefix}dql`, [input], [...activation]));
     }
-    const { q, scale } = quantizePerColumn(weight.w, weight.k, weight.n);
-    newInits.push(
-      makeTensor(`${prefix}w_s8`, INT8, [weight.k, weight.n], q),
-      makeTensor(`${prefix}w_zp`, INT8, [weight.n], new Int8Array(weight.n)),
-      makeTensor(`${prefix}w_scale`, FLOAT, [weight.n], scale),
-    );
+    const { q, scale } = quantizePerColumn(weight.w, weight.k, weight.n, reduceRange ? 63 : 127);
+    newInits.push(...weightTensors(prefix, q, weight.k, weight.n, weightType), makeTensor(`${prefix}w_scale`, FLOAT, [weight.n], scale));
     before += weight.w.length * 4;
-    after += q.length + weight.n * 5;
+    after += q.length + weight.n * 4 + (weightType === 'int8' ? weight.n : 1);
     const output = node.output![0];
     const product = bias ? `${prefix}product` : output;
     nodes.push(
-      makeNode('MatMulInteger', `${prefix}matmul`, [activation[0], `${prefix}w_s8`, activation[2], `${prefix}w_zp`], [`${prefix}i32`]),
+      makeNode('MatMulInteger', `${prefix}matmul`, [activation[0], `${prefix}w_q`, activation[2], `${prefix}w_zp`], [`${prefix}i32`]),
       makeNode('Cast', `${prefix}cast`, [`${prefix}i32`], [`${prefix}f32`], [intAttribute('to', FLOAT)]),
       makeNode('Mul', `${prefix}scales`, [activation[1], `${prefix}w_scale`], [`${prefix}scale`]),
       makeNode('Mul', `${prefix}dequant`, [`${prefix}f32`, `${prefix}scale`], [product]),

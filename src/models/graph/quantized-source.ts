@@ -14,12 +14,12 @@ export function quantizeOptionsOf(setting: QuantizeSetting, field: string): Quan
   if (setting === undefined || setting === false) return undefined;
   if (setting === true) return {};
   if (typeof setting === 'object' && setting !== null && !Array.isArray(setting)) return setting;
-  throw new SalipError('INVALID_ARGUMENT', `${field}: expected true, false or quantize options { ops?, keepFloat?, keepFloatDefaults?, minWeightElements? }, got ${describeValue(setting)}`);
+  throw new SalipError('INVALID_ARGUMENT', `${field}: expected true, false or quantize options { ops?, keepFloat?, keepFloatDefaults?, minWeightElements?, weightType?, reduceRange? }, got ${describeValue(setting)}`);
 }
 
 /** A short stable tag for the quantizer version and options (part of the cache key). */
 export function quantizeTag(options: QuantizeOptions): string {
-  const canonical = JSON.stringify([options.ops ?? null, [...(options.keepFloat ?? [])].sort(), options.minWeightElements ?? null, options.keepFloatDefaults ?? true]);
+  const canonical = JSON.stringify([options.ops ?? null, [...(options.keepFloat ?? [])].sort(), options.minWeightElements ?? null, options.keepFloatDefaults ?? true, options.weightType ?? 'uint8', options.reduceRange ?? false]);
   // FNV-1a: the tag only has to tell option sets apart, the source model is hashed separately.
   let h = 0x811c9dc5;
   for (let i = 0; i < canonical.length; i++) h = Math.imul(h ^ canonical.charCodeAt(i), 0x01000193) >>> 0;
