@@ -158,6 +158,9 @@ const CONFIGS: Record<string, Config> = {
   'fetal-x1.5': { exemplarScoring: { stabilityWeight: 15, locationWeight: 30, shapeWeight: 150, boundaryWeight: 15, edgeWeight: 30 } },
   'fetal-x2': { exemplarScoring: { stabilityWeight: 20, locationWeight: 40, shapeWeight: 200, boundaryWeight: 20, edgeWeight: 40 } },
   'fetal-x3': { exemplarScoring: { stabilityWeight: 30, locationWeight: 60, shapeWeight: 300, boundaryWeight: 30, edgeWeight: 60 } },
+  // Exemplar boxes centred on the alike region (fetal 182: no proposal lies on a small head).
+  centred: { proposals: { centredBoxes: true } },
+  'centred-only': { proposals: { centredBoxes: true, eachExemplarBox: false } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };

@@ -10,11 +10,12 @@
  *   each place looks like the exemplars' region in SAM's embedding), as PerSAM does with its
  *   location confidence map: the most alike place as a positive point, the least alike as a
  *   negative point, and the box of the alike region around the peak.
+ * - 'exemplar-centred-box' (optional): each exemplar's box, centred on the alike region.
  *
  * Each record carries `proposer`, so the result says which proposer made each candidate.
  */
 import { createThresholdUpscaler, pointGrid, upscalerGeometry } from '../../core/everything/index.js';
-import { denormalizeBox, exemplarPrior, type ExemplarPrior } from '../../core/exemplar-prior.js';
+import { denormalizeBox, exemplarPrior, type ExemplarPrior, type NormalizedBox } from '../../core/exemplar-prior.js';
 import { boxXyxyToXywh, createMask, encodeRleInBox } from '../../core/mask.js';
 import type { BoxXYXY } from '../../core/types.js';
 import { exemplarPriorOf, type ClassSpec, type Scorer } from '../scorers.js';
@@ -39,9 +40,16 @@ export interface ProposalSettings {
    * alike (default 0.5): the region around the peak whose box becomes a prompt.
    */
   similarityLevel?: number;
+  /**
+   * Each exemplar's part box, moved so that its centre is the centre of the alike region of the
+   * similarity map (default false; needs `similarity`): the sizes the exemplars show, where this
+   * image looks like them. The exemplars' own boxes sit where the organ was in their images; where
+   * the organ moves between images (a fetal head in the uterus) none of them may lie on it.
+   */
+  centredBoxes?: boolean;
 }
 
-export const PROPOSAL_DEFAULTS: Required<ProposalSettings> = { exemplarBox: true, eachExemplarBox: false, similarity: true, similarityGrid: 32, similarityLevel: 0.5 };
+export const PROPOSAL_DEFAULTS: Required<ProposalSettings> = { exemplarBox: true, eachExemplarBox: false, similarity: true, similarityGrid: 32, similarityLevel: 0.5, centredBoxes: false };
 
 /** A prompt with the name of the proposer that made it. */
 export interface ProposalPrompt {
@@ -69,11 +77,38 @@ export function priorPrompts(prior: ExemplarPrior, width: number, height: number
   return prior.parts.map((part) => ({ proposer: 'exemplar-box', prompt: { box: denormalizeBox(part, width, height) }, multimask }));
 }
 
+/** One alike region of a similarity map: its peak (grid index) and the box of the region around it. */
+export interface AlikeRegion {
+  readonly peak: number;
+  readonly box: BoxXYXY;
+}
+
 /**
- * Prompts from a similarity map sampled at `points` (x, y pairs in image pixels on a side x side
- * grid, row-major): per part, the peak as a positive point with the map's lowest point as a
- * negative one (multi-mask), and the box of the alike region around the peak with the peak
- * (single mask). Each further part takes the highest point outside the regions already used.
+ * The alike regions of a similarity map sampled at `points` (x, y pairs in image pixels on a
+ * side x side grid, row-major), one per part: the grid points around the highest one that lie
+ * above `level` of the way from the map's median to that peak. Each further part takes the
+ * highest point outside the regions already used.
+ */
+export function alikeRegions(affinity: Float32Array, points: Float32Array, side: number, parts: number, level: number): AlikeRegion[] {
+  const n = side * side;
+  const sorted = Float32Array.from(affinity).sort();
+  const median = sorted[n >> 1];
+  const used = new Uint8Array(n);
+  const out: AlikeRegion[] = [];
+  for (let part = 0; part < parts; part++) {
+    let peak = -1;
+    for (let i = 0; i < n; i++) if (!used[i] && (peak < 0 || affinity[i] > affinity[peak])) peak = i;
+    if (peak < 0) break;
+    const threshold = median + level * (affinity[peak] - median);
+    out.push({ peak, box: regionBox(growRegion(affinity, side, peak, threshold, used), points) });
+  }
+  return out;
+}
+
+/**
+ * Prompts from a similarity map (as alikeRegions reads it): per part, the peak as a positive
+ * point with the map's lowest point as a negative one (multi-mask), and the box of the alike
+ * region around the peak with the peak (single mask).
  */
 export function similarityPrompts(
   affinity: Float32Array,
@@ -83,24 +118,35 @@ export function similarityPrompts(
   level: number,
   multimask: boolean,
 ): ProposalPrompt[] {
-  const n = side * side;
-  const sorted = Float32Array.from(affinity).sort();
-  const median = sorted[n >> 1];
   let low = 0;
-  for (let i = 1; i < n; i++) if (affinity[i] < affinity[low]) low = i;
-  const used = new Uint8Array(n);
-  const out: ProposalPrompt[] = [];
+  for (let i = 1; i < side * side; i++) if (affinity[i] < affinity[low]) low = i;
   const at = (i: number) => ({ x: points[2 * i], y: points[2 * i + 1] });
-  for (let part = 0; part < parts; part++) {
-    let peak = -1;
-    for (let i = 0; i < n; i++) if (!used[i] && (peak < 0 || affinity[i] > affinity[peak])) peak = i;
-    if (peak < 0) break;
-    const threshold = median + level * (affinity[peak] - median);
-    const region = growRegion(affinity, side, peak, threshold, used);
-    const pos = at(peak);
-    const neg = at(low);
-    out.push({ proposer: 'similarity', prompt: { points: [{ ...pos, label: 1 }, { ...neg, label: 0 }] }, multimask });
-    out.push({ proposer: 'similarity', prompt: { box: regionBox(region, points), points: [{ ...pos, label: 1 }] }, multimask: false });
+  return alikeRegions(affinity, points, side, parts, level).flatMap(({ peak, box }) => [
+    { proposer: 'similarity', prompt: { points: [{ ...at(peak), label: 1 }, { ...at(low), label: 0 }] }, multimask },
+    { proposer: 'similarity', prompt: { box, points: [{ ...at(peak), label: 1 }] }, multimask: false },
+  ]);
+}
+
+/**
+ * Each exemplar's part boxes (normalised, one list per exemplar) at the size they have in a
+ * width x height image, centred on the alike region whose centre is nearest their own, and
+ * shifted back inside the image where they would cross its edge.
+ */
+export function centredBoxPrompts(exemplarParts: readonly (readonly NormalizedBox[])[], regions: readonly AlikeRegion[], width: number, height: number, multimask: boolean): ProposalPrompt[] {
+  if (regions.length === 0) return [];
+  const centres = regions.map(({ box }) => [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]);
+  const out: ProposalPrompt[] = [];
+  for (const parts of exemplarParts) {
+    for (const part of parts) {
+      const [x0, y0, x1, y1] = denormalizeBox(part, width, height);
+      // Pixel boxes are inclusive (denormalizeBox): x1 - x0 fits in width - 1.
+      const [bw, bh] = [x1 - x0, y1 - y0];
+      const own = [(x0 + x1) / 2, (y0 + y1) / 2];
+      const [cx, cy] = centres.reduce((best, c) => (Math.hypot(c[0] - own[0], c[1] - own[1]) < Math.hypot(best[0] - own[0], best[1] - own[1]) ? c : best));
+      const left = Math.round(Math.max(0, Math.min(width - 1 - bw, cx - bw / 2)));
+      const top = Math.round(Math.max(0, Math.min(height - 1 - bh, cy - bh / 2)));
+      out.push({ proposer: 'exemplar-centred-box', prompt: { box: [left, top, left + bw, top + bh] }, multimask });
+    }
   }
   return out;
 }
@@ -181,6 +227,11 @@ export async function proposalPrompts(sam: SamModel, classes: readonly ClassSpec
     if (settings.similarity && sam.info.supportsPoints && options.scorer) {
       const map = await similarityMap(options.scorer, cls, options.embedding, settings.similarityGrid, options.signal);
       if (map) prompts.push(...similarityPrompts(map.affinity, map.points, settings.similarityGrid, cls.topK ?? 1, settings.similarityLevel, multimask));
+      if (map && settings.centredBoxes) {
+        const regions = alikeRegions(map.affinity, map.points, settings.similarityGrid, cls.topK ?? 1, settings.similarityLevel);
+        const parts = cls.exemplars!.map((e) => exemplarPrior([e.mask], cls.topK ?? 1).parts);
+        prompts.push(...centredBoxPrompts(parts, regions, w, h, multimask));
+      }
     }
   }
   return prompts;

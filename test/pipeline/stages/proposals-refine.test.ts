@@ -7,7 +7,7 @@ import { createMask, encodeRle, maskArea, maskDice, maskIoU, segmentWithBoxes, t
 import { maskToBox, resizeMaskBilinear, voteMasks } from '../../../src/core/mask.js';
 import { pointGrid } from '../../../src/core/everything/index.js';
 import type { BinaryMask, BoxXYXY } from '../../../src/core/types.js';
-import { decodeProposals, proposeCandidates, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
+import { alikeRegions, centredBoxPrompts, decodeProposals, proposeCandidates, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
 import { cleanPart, ellipseBox, ellipsePart, largestComponent, refine, refineBox, resolveRefineSettings, widenBox } from '../../../src/pipeline/stages/refine.js';
 import { exemplarBoxSam, oracleRetrieval } from '../../../src/pipeline/baselines.js';
 import { candidatesPerPart, distinctCandidates, refineAndRescore } from '../../../src/pipeline/stages/rescore.js';
@@ -289,6 +289,19 @@ describe('similarity proposals', () => {
     expect(prompts[3].prompt.box).toEqual([50, 50, 70, 70]);
   });
 
+  it('centres each exemplar box on the nearest alike region, keeping its size, inside the image', () => {
+    const regions = alikeRegions(affinity, points, side, 2, 0.5);
+    expect(regions.map((r) => r.box)).toEqual([[10, 10, 30, 30], [50, 50, 70, 70]]);
+    // Two exemplars of one part each: [0, 0, 15, 7] in pixels, nearest the first region's centre
+    // (20, 20), and [40, 40, 79, 79], nearer the second (60, 60), which would cross the right and
+    // bottom edges there.
+    const parts = [[[0, 0, 0.2, 0.1]], [[0.5, 0.5, 1, 1]]] as Array<Array<[number, number, number, number]>>;
+    const prompts = centredBoxPrompts(parts, regions, 80, 80, true);
+    expect(prompts.map((p) => p.prompt.box)).toEqual([[13, 17, 28, 24], [40, 40, 79, 79]]);
+    expect(prompts.every((p) => p.proposer === 'exemplar-centred-box' && p.multimask)).toBe(true);
+    expect(centredBoxPrompts(parts, [], 80, 80, true)).toEqual([]);
+  });
+
   it('decodes prompts into records tagged with their proposer, every mask of a multi-mask prompt', async () => {
     const sam = createFakeSam();
     const image = testImage(80, 80);
@@ -327,6 +340,12 @@ describe('similarity proposals', () => {
     expect(box.bbox).toEqual([15, 20, 34, 39]);
     const positive = out.records.find((r) => r.proposer === 'similarity')!.pointCoords[0];
     expect(Math.hypot(positive[0] - 50, positive[1] - 50)).toBeLessThan(4);
+    // centredBoxes: each exemplar's box (30 x 40 and 40 x 40 px of 80) centred on the alike region around (50, 50).
+    const centred = await proposeCandidates(sam, [{ name: 'organ', exemplars }], { embedding, scorer: affinityScorer, similarityGrid: 16, centredBoxes: true });
+    expect(centred.decoderCalls).toBe(5);
+    const boxes = centred.records.filter((r) => r.proposer === 'exemplar-centred-box').map((r) => r.bbox);
+    expect(boxes.map((b) => [b[2], b[3]])).toEqual([[29, 39], [39, 39]]);
+    for (const b of boxes) expect(Math.hypot(b[0] + b[2] / 2 - 50, b[1] + b[3] / 2 - 50)).toBeLessThan(4);
     const none = await proposeCandidates(sam, [{ name: 'organ', exemplars }], { embedding, scorer: affinityScorer, exemplarBox: false, similarity: false });
     expect(none.decoderCalls).toBe(0);
   });
