@@ -161,6 +161,9 @@ const CONFIGS: Record<string, Config> = {
   // Exemplar boxes centred on the alike region (fetal 182: no proposal lies on a small head).
   centred: { proposals: { centredBoxes: true } },
   'centred-only': { proposals: { centredBoxes: true, eachExemplarBox: false } },
+  // Box prompts around the brightest elliptical rings (fetal 182: the skull is there, no grid point finds the head).
+  rings: { proposals: { rings: true } },
+  rings1: { proposals: { rings: true, ringCount: 1 } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };

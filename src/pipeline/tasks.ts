@@ -248,7 +248,7 @@ export function validateTask(task: unknown): SalipTask {
     bad('maxAreaFraction', 'a number in (0, 1]', t.maxAreaFraction);
   }
   if (t.everything !== undefined && (typeof t.everything !== 'object' || t.everything === null)) bad('everything', 'an object', t.everything);
-  checkSettings(t.proposals, 'proposals', { exemplarBox: 'boolean', eachExemplarBox: 'boolean', similarity: 'boolean', similarityGrid: [4, 128, true], similarityLevel: [0, 1, false], centredBoxes: 'boolean' }, bad, true);
+  checkSettings(t.proposals, 'proposals', { exemplarBox: 'boolean', eachExemplarBox: 'boolean', similarity: 'boolean', similarityGrid: [4, 128, true], similarityLevel: [0, 1, false], centredBoxes: 'boolean', rings: 'boolean', ringCount: [1, 20, true] }, bad, true);
   checkSettings(t.refine, 'refine', { iterations: [1, 8, true], candidates: [1, 32, true], fillHoles: 'boolean', largestComponent: 'boolean', convexHull: 'boolean', multimaskAlternatives: 'boolean', maskThreshold: [-20, 20, false], boxMargin: [0, 1, false], keepRetrieved: 'boolean', consensus: [0, 1, false], fitEllipse: 'boolean', peelSurroundings: 'boolean', ellipseBoxes: [0, 4, true] }, bad);
   checkSettings(t.exemplarScoring, 'exemplarScoring', { stabilityWeight: [0, 1000, false], locationWeight: [0, 1000, false], shapeWeight: [0, 1000, false], boundaryWeight: [0, 1000, false], edgeWeight: [0, 1000, false], minPartRatio: [0, 1, false], ellipseWeight: [0, 1000, false], ellipseGate: [0, 1, false], peerEdgeWeight: [0, 1000, false], peerEdgeShare: [0, 1, false], contextCells: [1, 16, true], contextShare: [0, 1, false] }, bad, false, {
     similarity: ['region+context', 'region'],

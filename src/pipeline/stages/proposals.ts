@@ -11,13 +11,18 @@
  *   location confidence map: the most alike place as a positive point, the least alike as a
  *   negative point, and the box of the alike region around the peak.
  * - 'exemplar-centred-box' (optional): each exemplar's box, centred on the alike region.
+ * - 'ring' (optional): the box of each of the image's brightest elliptical rings of the
+ *   exemplars' size (core/rings.ts).
  *
  * Each record carries `proposer`, so the result says which proposer made each candidate.
  */
 import { createThresholdUpscaler, pointGrid, upscalerGeometry } from '../../core/everything/index.js';
 import { denormalizeBox, exemplarPrior, type ExemplarPrior, type NormalizedBox } from '../../core/exemplar-prior.js';
 import { boxXyxyToXywh, createMask, encodeRleInBox } from '../../core/mask.js';
-import type { BoxXYXY } from '../../core/types.js';
+import { luminanceOf } from '../../core/boundary-prior.js';
+import { SalipError } from '../../core/errors.js';
+import { brightRings } from '../../core/rings.js';
+import type { BoxXYXY, RgbImage } from '../../core/types.js';
 import { exemplarPriorOf, type ClassSpec, type Scorer } from '../scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { throwIfAborted, type StageControl } from './options.js';
@@ -47,9 +52,17 @@ export interface ProposalSettings {
    * the organ moves between images (a fetal head in the uterus) none of them may lie on it.
    */
   centredBoxes?: boolean;
+  /**
+   * Box prompts around the image's brightest elliptical rings (default false; core/rings.ts): a
+   * skull in ultrasound, whose inside SAM splits into brain and wall when prompted by points.
+   * Their size is bounded by the exemplars' (half to one and a half times their boxes).
+   */
+  rings?: boolean;
+  /** How many rings are proposed (default 3). */
+  ringCount?: number;
 }
 
-export const PROPOSAL_DEFAULTS: Required<ProposalSettings> = { exemplarBox: true, eachExemplarBox: false, similarity: true, similarityGrid: 32, similarityLevel: 0.5, centredBoxes: false };
+export const PROPOSAL_DEFAULTS: Required<ProposalSettings> = { exemplarBox: true, eachExemplarBox: false, similarity: true, similarityGrid: 32, similarityLevel: 0.5, centredBoxes: false, rings: false, ringCount: 3 };
 
 /** A prompt with the name of the proposer that made it. */
 export interface ProposalPrompt {
@@ -64,6 +77,8 @@ export interface ProposalOptions extends ProposalSettings, StageControl {
   embedding: SamImageEmbedding;
   /** The scorer whose pointAffinity draws the similarity map. */
   scorer?: Scorer;
+  /** The image the embedding is of (needed by `rings`). */
+  image?: RgbImage;
 }
 
 /** The exemplar prior of a class (parts = its topK), or undefined for a class without exemplars. */
@@ -211,6 +226,37 @@ export async function similarityMap(
   return { affinity, points };
 }
 
+/**
+ * The semi-axis range of rings for a class: half the smallest exemplar box's half side to one and
+ * a half times the largest's, at the size of a width x height image.
+ */
+export function ringRadii(exemplarParts: readonly (readonly NormalizedBox[])[], width: number, height: number): { minRadius: number; maxRadius: number } {
+  let small = Infinity;
+  let large = 0;
+  for (const parts of exemplarParts) {
+    for (const part of parts) {
+      const [x0, y0, x1, y1] = denormalizeBox(part, width, height);
+      small = Math.min(small, (x1 - x0 + 1) / 2, (y1 - y0 + 1) / 2);
+      large = Math.max(large, (x1 - x0 + 1) / 2, (y1 - y0 + 1) / 2);
+    }
+  }
+  const minRadius = Math.max(2, small / 2);
+  return { minRadius, maxRadius: Math.max(minRadius, Math.min(large * 1.5, Math.max(width, height) / 2)) };
+}
+
+/** Box prompts around the brightest rings of `image` within the radii. */
+export function ringPrompts(image: RgbImage, radii: { minRadius: number; maxRadius: number }, count: number, multimask: boolean): ProposalPrompt[] {
+  const { width: w, height: h } = image;
+  return brightRings(luminanceOf(image), { ...radii, count }).map(({ ellipse: e }) => {
+    const c = Math.cos(e.angle);
+    const s = Math.sin(e.angle);
+    const hx = Math.hypot(e.semiMajor * c, e.semiMinor * s);
+    const hy = Math.hypot(e.semiMajor * s, e.semiMinor * c);
+    const box: BoxXYXY = [Math.max(0, Math.round(e.cx - hx)), Math.max(0, Math.round(e.cy - hy)), Math.min(w - 1, Math.round(e.cx + hx)), Math.min(h - 1, Math.round(e.cy + hy))];
+    return { proposer: 'ring', prompt: { box }, multimask };
+  });
+}
+
 /** The proposal prompts for every class described by exemplars. */
 export async function proposalPrompts(sam: SamModel, classes: readonly ClassSpec[], options: ProposalOptions): Promise<ProposalPrompt[]> {
   const settings = { ...PROPOSAL_DEFAULTS, ...options };
@@ -232,6 +278,11 @@ export async function proposalPrompts(sam: SamModel, classes: readonly ClassSpec
         const parts = cls.exemplars!.map((e) => exemplarPrior([e.mask], cls.topK ?? 1).parts);
         prompts.push(...centredBoxPrompts(parts, regions, w, h, multimask));
       }
+    }
+    if (settings.rings) {
+      if (!options.image) throw new SalipError('INVALID_ARGUMENT', 'proposals: rings needs options.image (the image the embedding is of)');
+      const parts = cls.exemplars!.map((e) => exemplarPrior([e.mask], cls.topK ?? 1).parts);
+      prompts.push(...ringPrompts(options.image, ringRadii(parts, w, h), settings.ringCount, false));
     }
   }
   return prompts;

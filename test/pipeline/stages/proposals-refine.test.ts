@@ -7,7 +7,7 @@ import { createMask, encodeRle, maskArea, maskDice, maskIoU, segmentWithBoxes, t
 import { maskToBox, resizeMaskBilinear, voteMasks } from '../../../src/core/mask.js';
 import { pointGrid } from '../../../src/core/everything/index.js';
 import type { BinaryMask, BoxXYXY } from '../../../src/core/types.js';
-import { alikeRegions, centredBoxPrompts, decodeProposals, proposeCandidates, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
+import { alikeRegions, centredBoxPrompts, decodeProposals, proposeCandidates, ringPrompts, ringRadii, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
 import { cleanPart, ellipseBox, ellipsePart, largestComponent, refine, refineBox, resolveRefineSettings, widenBox } from '../../../src/pipeline/stages/refine.js';
 import { exemplarBoxSam, oracleRetrieval } from '../../../src/pipeline/baselines.js';
 import { candidatesPerPart, distinctCandidates, refineAndRescore } from '../../../src/pipeline/stages/rescore.js';
@@ -348,6 +348,41 @@ describe('similarity proposals', () => {
     for (const b of boxes) expect(Math.hypot(b[0] + b[2] / 2 - 50, b[1] + b[3] / 2 - 50)).toBeLessThan(4);
     const none = await proposeCandidates(sam, [{ name: 'organ', exemplars }], { embedding, scorer: affinityScorer, exemplarBox: false, similarity: false });
     expect(none.decoderCalls).toBe(0);
+  });
+});
+
+describe('ring proposals', () => {
+  const skull = { cx: 40, cy: 36, semiMajor: 20, semiMinor: 14, angle: 0 };
+
+  it('bounds the ring size by the exemplars: half the smallest half side to 1.5 x the largest', () => {
+    // Boxes of 20 x 10 and 40 x 30 pixels in an 80 x 80 image: half sides 10, 5, 20 and 15.
+    const parts = [[[0, 0, 0.25, 0.125]], [[0.5, 0.5, 1, 0.875]]] as Array<Array<[number, number, number, number]>>;
+    expect(ringRadii(parts, 80, 80)).toEqual({ minRadius: 2.5, maxRadius: 30 });
+    // Never beyond half the image.
+    expect(ringRadii([[[0, 0, 1, 1]]], 80, 80).maxRadius).toBe(40);
+  });
+
+  it("boxes the image's ring as a prompt tagged 'ring'", () => {
+    const prompts = ringPrompts(skullImage(skull, 80), { minRadius: 8, maxRadius: 30 }, 1, true);
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0].proposer).toBe('ring');
+    const box = prompts[0].prompt.box!;
+    for (const [got, want] of box.map((v, i) => [v, [20, 22, 60, 50][i]])) expect(Math.abs(got - want)).toBeLessThanOrEqual(2);
+  });
+
+  it('proposes ring boxes from the image passed with the embedding, and needs that image', async () => {
+    const sam = createFakeSam();
+    const image = skullImage(skull, 80);
+    const embedding = await sam.embed(image);
+    const exemplars = [{ image: skullImage(skull, 80), mask: ellipseMask(skull, 80, 80) }];
+    const classes = [{ name: 'head', exemplars }];
+    const out = await proposeCandidates(sam, classes, { embedding, image, exemplarBox: false, similarity: false, rings: true, ringCount: 2 });
+    expect(out.decoderCalls).toBeGreaterThanOrEqual(1);
+    const ring = out.records.find((r) => r.proposer === 'ring')!;
+    const [x, y, w, h] = ring.bbox;
+    expect(Math.abs(x + w / 2 - skull.cx)).toBeLessThanOrEqual(2);
+    expect(Math.abs(y + h / 2 - skull.cy)).toBeLessThanOrEqual(2);
+    await expect(proposeCandidates(sam, classes, { embedding, exemplarBox: false, similarity: false, rings: true })).rejects.toThrow(/proposals: rings needs options.image/);
   });
 });
 
