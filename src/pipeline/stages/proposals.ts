@@ -244,8 +244,12 @@ export function ringRadii(exemplarParts: readonly (readonly NormalizedBox[])[], 
   return { minRadius, maxRadius: Math.max(minRadius, Math.min(large * 1.5, Math.max(width, height) / 2)) };
 }
 
-/** Box prompts around the brightest rings of `image` within the radii. */
-export function ringPrompts(image: RgbImage, radii: { minRadius: number; maxRadius: number }, count: number, multimask: boolean): ProposalPrompt[] {
+/**
+ * Box prompts around the brightest rings of `image` within the radii, one mask each: the box of a
+ * ring asks for what it encloses. With SAM's other granularities too (half a head, the brain
+ * inside) the fetal heads' held-out means were the same and the worst draw lower (0.861 vs 0.880).
+ */
+export function ringPrompts(image: RgbImage, radii: { minRadius: number; maxRadius: number }, count: number): ProposalPrompt[] {
   const { width: w, height: h } = image;
   return brightRings(luminanceOf(image), { ...radii, count }).map(({ ellipse: e }) => {
     const c = Math.cos(e.angle);
@@ -253,7 +257,7 @@ export function ringPrompts(image: RgbImage, radii: { minRadius: number; maxRadi
     const hx = Math.hypot(e.semiMajor * c, e.semiMinor * s);
     const hy = Math.hypot(e.semiMajor * s, e.semiMinor * c);
     const box: BoxXYXY = [Math.max(0, Math.round(e.cx - hx)), Math.max(0, Math.round(e.cy - hy)), Math.min(w - 1, Math.round(e.cx + hx)), Math.min(h - 1, Math.round(e.cy + hy))];
-    return { proposer: 'ring', prompt: { box }, multimask };
+    return { proposer: 'ring', prompt: { box }, multimask: false };
   });
 }
 
@@ -282,7 +286,7 @@ export async function proposalPrompts(sam: SamModel, classes: readonly ClassSpec
     if (settings.rings) {
       if (!options.image) throw new SalipError('INVALID_ARGUMENT', 'proposals: rings needs options.image (the image the embedding is of)');
       const parts = cls.exemplars!.map((e) => exemplarPrior([e.mask], cls.topK ?? 1).parts);
-      prompts.push(...ringPrompts(options.image, ringRadii(parts, w, h), settings.ringCount, false));
+      prompts.push(...ringPrompts(options.image, ringRadii(parts, w, h), settings.ringCount));
     }
   }
   return prompts;

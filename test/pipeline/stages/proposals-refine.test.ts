@@ -363,9 +363,10 @@ describe('ring proposals', () => {
   });
 
   it("boxes the image's ring as a prompt tagged 'ring'", () => {
-    const prompts = ringPrompts(skullImage(skull, 80), { minRadius: 8, maxRadius: 30 }, 1, true);
+    const prompts = ringPrompts(skullImage(skull, 80), { minRadius: 8, maxRadius: 30 }, 1);
     expect(prompts).toHaveLength(1);
     expect(prompts[0].proposer).toBe('ring');
+    expect(prompts[0].multimask).toBe(false);
     const box = prompts[0].prompt.box!;
     for (const [got, want] of box.map((v, i) => [v, [20, 22, 60, 50][i]])) expect(Math.abs(got - want)).toBeLessThanOrEqual(2);
   });
