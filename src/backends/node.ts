@@ -2,6 +2,7 @@
  * Backend over onnxruntime-node: models from file paths, file URLs or bytes; readBytes from
  * the file system.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,33 @@ export interface NodeBackendOptions {
    * or ~/.cache/salip; false: keep them in memory only.
    */
   modelCacheDir?: string | false;
+  /**
+   * How int8 copies store weights when the quantize options do not say (Backend.int8Weights).
+   * Default 'auto': 'int8' on x86 CPUs whose flags in /proc/cpuinfo include avx512_vnni or
+   * avx_vnni, where ONNX Runtime's u8s8 kernels are exact and fastest, else 'uint8'.
+   */
+  int8Weights?: 'uint8' | 'int8' | 'auto';
+}
+
+/**
+ * The int8 weight format for a CPU, from the text of /proc/cpuinfo and process.arch: 'int8' only
+ * on x86-64 with a VNNI flag (AVX512-VNNI or AVX-VNNI: the dot product sums in 32 bits), else
+ * 'uint8' (AVX2 alone adds pairs of uint8 x int8 products in 16 bits and saturates; elsewhere we
+ * have not measured, and uint8 is exact everywhere).
+ */
+export function int8WeightsForCpu(cpuinfo: string, arch: string): 'uint8' | 'int8' {
+  if (arch !== 'x64') return 'uint8';
+  const flags = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1].split(/\s+/) ?? [];
+  return flags.includes('avx512_vnni') || flags.includes('avx_vnni') ? 'int8' : 'uint8';
+}
+
+/** This machine's int8 weight format (uint8 when /proc/cpuinfo cannot be read: not Linux). */
+function detectInt8Weights(): 'uint8' | 'int8' {
+  try {
+    return int8WeightsForCpu(readFileSync('/proc/cpuinfo', 'utf8'), process.arch);
+  } catch {
+    return 'uint8';
+  }
 }
 
 /** Turns a path string, file: URL string or file URL into a file-system path. */
@@ -95,8 +123,13 @@ export function startNodeWorker(script: string): ScriptWorker {
 
 /** Creates a Backend over onnxruntime-node. */
 export function nodeBackend(options: NodeBackendOptions = {}): Backend {
+  const int8Weights = options.int8Weights ?? 'auto';
+  if (!['uint8', 'int8', 'auto'].includes(int8Weights)) {
+    throw new SalipError('INVALID_ARGUMENT', `nodeBackend: options.int8Weights: expected 'uint8', 'int8' or 'auto', got ${describeValue(int8Weights)}`);
+  }
   const backend: Backend = {
     name: 'node',
+    int8Weights: int8Weights === 'auto' ? detectInt8Weights() : int8Weights,
     batchedPrompts: prefersBatchedPrompts(options.executionProviders),
     derivedModels: options.modelCacheDir === false ? undefined : fileModelCache(options.modelCacheDir),
     async loadModel(source: ModelSource, sessionOpts = {}) {

@@ -102,6 +102,13 @@ export interface Backend {
    * in the user's cache folder; without it (the web) derived models are made in memory per load.
    */
   readonly derivedModels?: DerivedModelCache;
+  /**
+   * Optional: how int8 copies (`quantize`) store their weights on this runtime when the quantize
+   * options do not say: 'uint8' (the default when unset) is computed exactly by ONNX Runtime on
+   * every CPU; 'int8' runs its faster u8s8 kernels, exact only where the CPU has VNNI (on x86
+   * CPUs with AVX2 and no VNNI they saturate). Both give the same masks where they are exact.
+   */
+  readonly int8Weights?: 'uint8' | 'int8';
 }
 
 /** A store of derived model bytes, keyed by the source model's bytes and a tag naming the derivation. */

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeBackend } from '../../src/backends/node.js';
+import { int8WeightsForCpu, nodeBackend } from '../../src/backends/node.js';
 import { runQuantize } from '../../src/cli/commands/quantize.js';
 import { defaultCacheDir, derivedModelPath, fileModelCache } from '../../src/backends/model-cache.js';
 import { decodeOnnx, encodeOnnx } from '../../src/models/graph/onnx.js';
@@ -229,13 +229,48 @@ describe('quantizeModel', () => {
   });
 });
 
+describe('int8 weight format per backend', () => {
+  const weightTypeOf = (bytes: Uint8Array) => decodeOnnx(bytes, 'test').graph!.initializer!.find((t) => t.name!.endsWith('w_q'))!.dataType;
+
+  it("stores weights as the backend prefers when the options do not say, as the options say when they do, uint8 without a preference", async () => {
+    const model = twoLayerModel();
+    const memory = { ...backend, derivedModels: undefined };
+    expect(weightTypeOf(await quantizedBytes({ ...memory, int8Weights: 'int8' }, model, {}))).toBe(3);
+    expect(weightTypeOf(await quantizedBytes({ ...memory, int8Weights: 'int8' }, model, { weightType: 'uint8' }))).toBe(2);
+    expect(weightTypeOf(await quantizedBytes({ ...memory, int8Weights: undefined }, model, {}))).toBe(2);
+  });
+
+  it('picks int8 only on x86-64 with a VNNI flag', () => {
+    const cpuinfo = (flags: string) => `processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme sse2 avx2 ${flags}\nbugs\t\t: spectre_v1\n`;
+    expect(int8WeightsForCpu(cpuinfo('avx512f avx512_vnni'), 'x64')).toBe('int8');
+    expect(int8WeightsForCpu(cpuinfo('avx_vnni'), 'x64')).toBe('int8');
+    expect(int8WeightsForCpu(cpuinfo('avx512f avx512bw'), 'x64')).toBe('uint8');
+    expect(int8WeightsForCpu(cpuinfo('avx512_vnni'), 'arm64')).toBe('uint8');
+    expect(int8WeightsForCpu('', 'x64')).toBe('uint8');
+  });
+
+  it("nodeBackend reads this machine's CPU by default, takes a choice, and refuses a bad one by name", () => {
+    let cpuinfo = '';
+    try {
+      cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      // not Linux: the backend falls back to uint8, as int8WeightsForCpu('') does
+    }
+    expect(nodeBackend({ modelCacheDir: false }).int8Weights).toBe(int8WeightsForCpu(cpuinfo, process.arch));
+    expect(nodeBackend({ modelCacheDir: false, int8Weights: 'int8' }).int8Weights).toBe('int8');
+    expect(nodeBackend({ modelCacheDir: false, int8Weights: 'uint8' }).int8Weights).toBe('uint8');
+    expect(() => nodeBackend({ int8Weights: 'int4' as never })).toThrow(/nodeBackend: options.int8Weights: expected 'uint8', 'int8' or 'auto', got "int4"/);
+  });
+});
+
 describe('derived model cache', () => {
   const dir = mkdtempSync(join(tmpdir(), 'salip-cache-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('makes a quantized copy once and reads it back the second time', async () => {
     const cache = fileModelCache(dir);
-    const cached = { ...backend, derivedModels: cache };
+    // No CPU preference: uint8 weights, the tag of the options as given.
+    const cached = { ...backend, int8Weights: undefined, derivedModels: cache };
     const model = twoLayerModel();
     const first = await quantizedBytes(cached, model, {});
     expect(readdirSync(join(dir, 'models'))).toEqual([derivedModelPath(dir, model, quantizeTag({})).split('/').pop()]);

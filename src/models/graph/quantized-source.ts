@@ -33,8 +33,12 @@ export async function sourceBytes(backend: Backend, source: ModelSource): Promis
   return backend.readBytes(source);
 }
 
-/** The int8 copy of `bytes` under `options`, cached by the backend when it can. */
+/**
+ * The int8 copy of `bytes` under `options`, cached by the backend when it can. Weights are stored
+ * as the options say, else as the backend prefers for its CPU (Backend.int8Weights), else uint8.
+ */
 export async function quantizedBytes(backend: Backend, bytes: Uint8Array, options: QuantizeOptions): Promise<Uint8Array> {
-  const make = () => quantizeModel(bytes, options).bytes;
-  return backend.derivedModels ? backend.derivedModels.getOrCreate(bytes, quantizeTag(options), make) : make();
+  const resolved: QuantizeOptions = options.weightType ? options : { ...options, weightType: backend.int8Weights ?? 'uint8' };
+  const make = () => quantizeModel(bytes, resolved).bytes;
+  return backend.derivedModels ? backend.derivedModels.getOrCreate(bytes, quantizeTag(resolved), make) : make();
 }
