@@ -89,9 +89,10 @@ export interface QuantizeOptions {
   /**
    * How the weights are stored (default 'uint8'). 'uint8': values 1..255 around a zero point of
    * 128, so MatMulInteger runs ONNX Runtime's u8u8 kernels, exact on every CPU. 'int8': -127..127
-   * with zero point 0, the u8s8 kernels, faster where the CPU has VNNI (AVX512-VNNI, AVX-VNNI) but wrong on x86 CPUs with AVX2 and no VNNI, where the kernel adds two
-   * uint8 x int8 products in 16 bits and saturates (ONNX Runtime's quantization docs; measured: a
-   * Gemm 34 % off on an AMD EPYC without VNNI). The two give the same products where neither
+   * with zero point 0, the u8s8 kernels, faster where the CPU has VNNI (AVX512-VNNI, AVX-VNNI)
+   * but wrong on x86 CPUs with AVX2 and no VNNI, where the kernel adds two uint8 x int8 products
+   * in 16 bits and saturates (ONNX Runtime's quantization docs; measured: a Gemm 34 % off on an
+   * AMD EPYC without VNNI). The two give the same products where neither
    * saturates. Use 'int8' only on CPUs known to have VNNI, or with reduceRange. (`quantize` in a
    * model config leaves the choice to the backend when this is unset: Backend.int8Weights.)
    */
