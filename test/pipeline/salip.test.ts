@@ -21,6 +21,8 @@ import {
 } from '../../src/index.js';
 import { nodeBackend } from '../../src/backends/node.js';
 import { createBatchingFakeSam, createFakeSam, testImage } from '../helpers/fake-sam.js';
+import { skullImage } from '../helpers/masks.js';
+import { ellipseMask } from '../../src/core/ellipse.js';
 
 const noBackend: Backend = {
   name: 'none',
@@ -95,6 +97,9 @@ describe('tasks', () => {
     [{ classes: [{ name: 'a', prompts: ['a'] }], refine: { itterations: 2 } }, 'task.refine.itterations'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: 'yes' }, 'task.proposals'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: { similarityLevel: 2 } }, 'task.proposals.similarityLevel'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: { rings: 'yes' } }, 'task.proposals.rings'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: { ringCount: 0 } }, 'task.proposals.ringCount'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: { centredBoxes: 1 } }, 'task.proposals.centredBoxes'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], exemplarScoring: { locationWeight: -1 } }, 'task.exemplarScoring.locationWeight'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], exemplarScoring: { contrast: 'bright' } }, 'task.exemplarScoring.contrast'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], workingSize: 0 }, 'task.workingSize'],
@@ -270,6 +275,22 @@ describe('createSalip', () => {
     const result = await salip.segment(image, task);
     expect(typeof result.everything.options.fast.guide).toBe('function');
     expect(result.everything.stats.decoderCalls).toBeGreaterThanOrEqual(Math.round(FAST_EVERYTHING_DEFAULTS.guideFraction * 64));
+    await salip.dispose();
+  });
+
+  it("a task with proposals.rings puts the ring's box candidate in the pool, from the working image", async () => {
+    const salip = await createSalip({ backend: noBackend, sam: createFakeSam() });
+    const skull = { cx: 40, cy: 36, semiMajor: 20, semiMinor: 14, angle: 0 };
+    // The input is twice the working size: rings are looked for on the working image.
+    const image = skullImage({ ...skull, cx: 80, cy: 72, semiMajor: 40, semiMinor: 28 }, 160);
+    const exemplar = { image: skullImage(skull, 80), mask: ellipseMask(skull, 80, 80) };
+    const task: SalipTask = { name: 'head', classes: [{ name: 'head', exemplars: [exemplar], topK: 1 }], workingSize: 80, everything: { pointsPerSide: 4 }, proposals: { rings: true, ringCount: 1 } };
+    const result = await salip.segment(image, task);
+    const rings = result.pool.filter((r) => r.proposer === 'ring');
+    expect(rings).toHaveLength(1);
+    const [x, y, w, h] = rings[0].bbox;
+    expect(Math.abs(x + w / 2 - skull.cx)).toBeLessThanOrEqual(2);
+    expect(Math.abs(y + h / 2 - skull.cy)).toBeLessThanOrEqual(2);
     await salip.dispose();
   });
 
