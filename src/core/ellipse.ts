@@ -199,6 +199,16 @@ export function ellipseCircumference(ellipse: Ellipse): number {
   return Math.PI * (p + q) * (1 + (3 * h) / (10 + Math.sqrt(4 - 3 * h)));
 }
 
+/** The ellipse's bounding box [x0, y0, x1, y1] in continuous pixel coordinates (not rounded or clipped). */
+export function ellipseBounds(ellipse: Ellipse): [number, number, number, number] {
+  const { cx, cy, semiMajor: a, semiMinor: b, angle } = ellipse;
+  const c = Math.cos(angle);
+  const s = Math.sin(angle);
+  const hx = Math.hypot(a * c, b * s);
+  const hy = Math.hypot(a * s, b * c);
+  return [cx - hx, cy - hy, cx + hx, cy + hy];
+}
+
 /** Area of the filled ellipse, square pixels (pi x semi-axes). */
 export function ellipseArea(ellipse: Ellipse): number {
   return Math.PI * ellipse.semiMajor * ellipse.semiMinor;

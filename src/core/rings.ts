@@ -16,7 +16,7 @@
  * Pure: luminance in, ellipses out.
  */
 import type { Luminance } from './boundary-prior.js';
-import { type Ellipse, conicToEllipse, fitConic } from './ellipse.js';
+import { type Ellipse, conicToEllipse, ellipseBounds, fitConic } from './ellipse.js';
 import { SalipError } from './errors.js';
 
 export interface RingOptions {
@@ -141,19 +141,13 @@ function fitRing(points: number[], rMin: number, rMax: number): Ellipse | undefi
   return e;
 }
 
+/** IoU of the two ellipses' bounding boxes. */
 function ellipseBoxIoU(a: Ellipse, b: Ellipse): number {
-  const box = (e: Ellipse) => {
-    const c = Math.cos(e.angle);
-    const s = Math.sin(e.angle);
-    const hx = Math.hypot(e.semiMajor * c, e.semiMinor * s);
-    const hy = Math.hypot(e.semiMajor * s, e.semiMinor * c);
-    return [e.cx - hx, e.cy - hy, e.cx + hx, e.cy + hy];
-  };
-  const [p, q] = [box(a), box(b)];
+  const [p, q] = [ellipseBounds(a), ellipseBounds(b)];
   const iw = Math.max(0, Math.min(p[2], q[2]) - Math.max(p[0], q[0]));
   const ih = Math.max(0, Math.min(p[3], q[3]) - Math.max(p[1], q[1]));
   const inter = iw * ih;
-  const area = (r: number[]) => (r[2] - r[0]) * (r[3] - r[1]);
+  const area = (r: readonly number[]) => (r[2] - r[0]) * (r[3] - r[1]);
   return inter / (area(p) + area(q) - inter);
 }
 
@@ -206,7 +200,9 @@ export function brightRings(luminance: Luminance, options: RingOptions): Ring[] 
         const px = c.x + radius[k] * cos[k] - ell.cx;
         const py = c.y + radius[k] * sin[k] - ell.cy;
         const r = Math.hypot(px, py);
-        if (r > 0 && Math.abs(r - radiusAlong(ell, px / r, py / r)) <= ON_ELLIPSE * radiusAlong(ell, px / r, py / r)) kept.push(c.x + radius[k] * cos[k], c.y + radius[k] * sin[k]);
+        if (r === 0) continue;
+        const along = radiusAlong(ell, px / r, py / r);
+        if (Math.abs(r - along) <= ON_ELLIPSE * along) kept.push(c.x + radius[k] * cos[k], c.y + radius[k] * sin[k]);
       }
       return kept;
     };
