@@ -19,10 +19,11 @@
 import { createThresholdUpscaler, pointGrid, upscalerGeometry } from '../../core/everything/index.js';
 import { denormalizeBox, exemplarPrior, type ExemplarPrior, type NormalizedBox } from '../../core/exemplar-prior.js';
 import { boxXyxyToXywh, createMask, encodeRleInBox } from '../../core/mask.js';
-import { luminanceOf } from '../../core/boundary-prior.js';
+import { ellipseBounds } from '../../core/ellipse.js';
 import { SalipError } from '../../core/errors.js';
 import { brightRings } from '../../core/rings.js';
 import type { BoxXYXY, RgbImage } from '../../core/types.js';
+import { luminanceOfImage } from '../exemplar-cues.js';
 import { exemplarPriorOf, type ClassSpec, type Scorer } from '../scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { throwIfAborted, type StageControl } from './options.js';
@@ -133,10 +134,15 @@ export function similarityPrompts(
   level: number,
   multimask: boolean,
 ): ProposalPrompt[] {
+  return regionPrompts(alikeRegions(affinity, points, side, parts, level), affinity, points, multimask);
+}
+
+/** similarityPrompts from alike regions already found on the map. */
+function regionPrompts(regions: readonly AlikeRegion[], affinity: Float32Array, points: Float32Array, multimask: boolean): ProposalPrompt[] {
   let low = 0;
-  for (let i = 1; i < side * side; i++) if (affinity[i] < affinity[low]) low = i;
+  for (let i = 1; i < affinity.length; i++) if (affinity[i] < affinity[low]) low = i;
   const at = (i: number) => ({ x: points[2 * i], y: points[2 * i + 1] });
-  return alikeRegions(affinity, points, side, parts, level).flatMap(({ peak, box }) => [
+  return regions.flatMap(({ peak, box }) => [
     { proposer: 'similarity', prompt: { points: [{ ...at(peak), label: 1 }, { ...at(low), label: 0 }] }, multimask },
     { proposer: 'similarity', prompt: { box, points: [{ ...at(peak), label: 1 }] }, multimask: false },
   ]);
@@ -251,12 +257,9 @@ export function ringRadii(exemplarParts: readonly (readonly NormalizedBox[])[], 
  */
 export function ringPrompts(image: RgbImage, radii: { minRadius: number; maxRadius: number }, count: number): ProposalPrompt[] {
   const { width: w, height: h } = image;
-  return brightRings(luminanceOf(image), { ...radii, count }).map(({ ellipse: e }) => {
-    const c = Math.cos(e.angle);
-    const s = Math.sin(e.angle);
-    const hx = Math.hypot(e.semiMajor * c, e.semiMinor * s);
-    const hy = Math.hypot(e.semiMajor * s, e.semiMinor * c);
-    const box: BoxXYXY = [Math.max(0, Math.round(e.cx - hx)), Math.max(0, Math.round(e.cy - hy)), Math.min(w - 1, Math.round(e.cx + hx)), Math.min(h - 1, Math.round(e.cy + hy))];
+  return brightRings(luminanceOfImage(image), { ...radii, count }).map(({ ellipse }) => {
+    const [x0, y0, x1, y1] = ellipseBounds(ellipse);
+    const box: BoxXYXY = [Math.max(0, Math.round(x0)), Math.max(0, Math.round(y0)), Math.min(w - 1, Math.round(x1)), Math.min(h - 1, Math.round(y1))];
     return { proposer: 'ring', prompt: { box }, multimask: false };
   });
 }
@@ -270,23 +273,25 @@ export async function proposalPrompts(sam: SamModel, classes: readonly ClassSpec
   for (const cls of classes) {
     const prior = classPrior(cls);
     if (!prior) continue;
+    const parts = cls.topK ?? 1;
+    // Each exemplar's own prior, made once for the proposers that read it.
+    let ownPriors: ExemplarPrior[] | undefined;
+    const eachPrior = () => (ownPriors ??= cls.exemplars!.map((e) => exemplarPrior([e.mask], parts)));
     if (settings.exemplarBox) prompts.push(...priorPrompts(prior, w, h, multimask));
     if (settings.eachExemplarBox && cls.exemplars!.length > 1) {
-      for (const exemplar of cls.exemplars!) prompts.push(...priorPrompts(exemplarPrior([exemplar.mask], cls.topK ?? 1), w, h, multimask).map((p) => ({ ...p, proposer: 'exemplar-each-box' })));
+      for (const own of eachPrior()) prompts.push(...priorPrompts(own, w, h, multimask).map((p) => ({ ...p, proposer: 'exemplar-each-box' })));
     }
     if (settings.similarity && sam.info.supportsPoints && options.scorer) {
       const map = await similarityMap(options.scorer, cls, options.embedding, settings.similarityGrid, options.signal);
-      if (map) prompts.push(...similarityPrompts(map.affinity, map.points, settings.similarityGrid, cls.topK ?? 1, settings.similarityLevel, multimask));
-      if (map && settings.centredBoxes) {
-        const regions = alikeRegions(map.affinity, map.points, settings.similarityGrid, cls.topK ?? 1, settings.similarityLevel);
-        const parts = cls.exemplars!.map((e) => exemplarPrior([e.mask], cls.topK ?? 1).parts);
-        prompts.push(...centredBoxPrompts(parts, regions, w, h, multimask));
+      if (map) {
+        const regions = alikeRegions(map.affinity, map.points, settings.similarityGrid, parts, settings.similarityLevel);
+        prompts.push(...regionPrompts(regions, map.affinity, map.points, multimask));
+        if (settings.centredBoxes) prompts.push(...centredBoxPrompts(eachPrior().map((own) => own.parts), regions, w, h, multimask));
       }
     }
     if (settings.rings) {
       if (!options.image) throw new SalipError('INVALID_ARGUMENT', 'proposals: rings needs options.image (the image the embedding is of)');
-      const parts = cls.exemplars!.map((e) => exemplarPrior([e.mask], cls.topK ?? 1).parts);
-      prompts.push(...ringPrompts(options.image, ringRadii(parts, w, h), settings.ringCount));
+      prompts.push(...ringPrompts(options.image, ringRadii(eachPrior().map((own) => own.parts), w, h), settings.ringCount));
     }
   }
   return prompts;
