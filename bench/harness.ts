@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { int8WeightsForCpu } from '../src/backends/node.js';
+import { detectInt8Weights } from '../src/backends/node.js';
 import type { Backend } from '../src/backends/types.js';
 import { decodeImage, decodeMask } from '../src/io/image-codecs.js';
 import { boxNms } from '../src/core/everything/index.js';
@@ -35,18 +35,10 @@ export function machineInfo() {
     platform: `${process.platform} ${process.arch}`,
     loadAverage: loadavg().map((v) => Number(v.toFixed(2))),
     // The int8 weight format nodeBackend() picks here (uint8 unless the CPU has VNNI): int8 speed depends on it.
-    int8Weights: int8WeightsForCpu(cpuinfo(), process.arch),
+    int8Weights: detectInt8Weights(),
   };
 }
 
-/** /proc/cpuinfo's text, or '' where there is none (not Linux). */
-function cpuinfo(): string {
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return '';
-  }
-}
 
 /** Sums the ONNX Runtime run time a backend reports, per label, between start() and read(). */
 export class OrtMeter {

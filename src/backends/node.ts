@@ -45,7 +45,7 @@ export function int8WeightsForCpu(cpuinfo: string, arch: string): 'uint8' | 'int
 }
 
 /** This machine's int8 weight format (uint8 when /proc/cpuinfo cannot be read: not Linux). */
-function detectInt8Weights(): 'uint8' | 'int8' {
+export function detectInt8Weights(): 'uint8' | 'int8' {
   try {
     return int8WeightsForCpu(readFileSync('/proc/cpuinfo', 'utf8'), process.arch);
   } catch {
