@@ -168,11 +168,6 @@ const CONFIGS: Record<string, Config> = {
   // pool, so another proposer's candidates can turn it on for the rest).
   margin: { exemplarScoring: { ellipseGate: 0, ellipseMargin: 0.1 } },
   'margin-rings': { proposals: { rings: true }, exemplarScoring: { ellipseGate: 0, ellipseMargin: 0.1 } },
-  // The gate looks at every candidate within 1 or 2 points of the top (near-ties of one mask's refinements).
-  spread1: { exemplarScoring: { ellipseGateSpread: 1 } },
-  'spread1-rings': { proposals: { rings: true }, exemplarScoring: { ellipseGateSpread: 1 } },
-  spread2: { exemplarScoring: { ellipseGateSpread: 2 } },
-  'spread2-rings': { proposals: { rings: true }, exemplarScoring: { ellipseGateSpread: 2 } },
   margin05: { exemplarScoring: { ellipseGate: 0, ellipseMargin: 0.05 } },
   'margin05-rings': { proposals: { rings: true }, exemplarScoring: { ellipseGate: 0, ellipseMargin: 0.05 } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },

@@ -248,13 +248,6 @@ export interface ExemplarScorerOptions {
    */
   ellipseGate?: number;
   /**
-   * With the gate: candidates whose score without the ellipse term is within this many points of
-   * the top one count as the top too, and the term stays off when any of them is within the gate
-   * (default 0: the top one alone). A near-tie between refinements of one mask should not decide
-   * whether the term applies to the whole image.
-   */
-  ellipseGateSpread?: number;
-  /**
    * Only the part of a candidate's ellipse shortfall beyond this margin costs (0-1; default 0).
    * Unlike the gate, which looks at the image's other candidates, this is decided per candidate:
    * adding candidates to the pool (another proposer) cannot turn the term on for the others.
@@ -318,7 +311,6 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   const ellipseWeight = scorerNumber(options, 'ellipseWeight', 0);
   const ellipseGate = scorerNumber(options, 'ellipseGate', 0, 1);
   const ellipseMargin = scorerNumber(options, 'ellipseMargin', 0, 1);
-  const ellipseGateSpread = scorerNumber(options, 'ellipseGateSpread', 0);
   const contextShare = scorerNumber(options, 'contextShare', 0.5, 1);
   const edgeWeight = scorerNumber(options, 'edgeWeight', 0);
   const peerEdgeWeight = scorerNumber(options, 'peerEdgeWeight', 0);
@@ -413,7 +405,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}${ellipseGateSpread > 0 ? `:spread${ellipseGateSpread}` : ''}` : ''}${ellipseMargin > 0 ? `:margin${ellipseMargin}` : ''}` : ''}${peerEdgeWeight > 0 ? `:peeredge${peerEdgeWeight}:${peerEdgeShare}` : ''}${contextShare !== 0.5 && similarity === 'region+context' ? `:context${contextShare}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}` : ''}${ellipseMargin > 0 ? `:margin${ellipseMargin}` : ''}` : ''}${peerEdgeWeight > 0 ? `:peeredge${peerEdgeWeight}:${peerEdgeShare}` : ''}${contextShare !== 0.5 && similarity === 'region+context' ? `:context${contextShare}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -506,13 +498,9 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       if (edges && ellipseWeight > 0 && n > 0) {
         const ellipseOf = (i: number) => ellipseOfRecord(ctx.candidates[i], edges);
         for (let c = 0; c < nClasses; c++) {
-          if (ellipseGate > 0) {
-            let topScore = -Infinity;
-            for (let i = 0; i < n; i++) if (scores[c * n + i] > topScore) topScore = scores[c * n + i];
-            let leadersEllipse = -Infinity;
-            for (let i = 0; i < n; i++) if (scores[c * n + i] >= topScore - ellipseGateSpread) leadersEllipse = Math.max(leadersEllipse, ellipseOf(i));
-            if (leadersEllipse >= ellipsePriors[c] - ellipseGate) continue;
-          }
+          let top = 0;
+          for (let i = 1; i < n; i++) if (scores[c * n + i] > scores[c * n + top]) top = i;
+          if (ellipseGate > 0 && ellipseOf(top) >= ellipsePriors[c] - ellipseGate) continue;
           for (let i = 0; i < n; i++) scores[c * n + i] += ellipseWeight * Math.min(0, ellipseOf(i) - ellipsePriors[c] + ellipseMargin);
         }
       }
@@ -522,7 +510,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
 }
 
 /** The scorer's numeric option `key` (its fallback when absent): a finite number from 0 to `max`. */
-function scorerNumber(options: ExemplarScorerOptions, key: 'contextShare' | 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate' | 'ellipseGateSpread' | 'ellipseMargin' | 'peerEdgeWeight' | 'peerEdgeShare', fallback: number, max = Infinity): number {
+function scorerNumber(options: ExemplarScorerOptions, key: 'contextShare' | 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate' | 'ellipseMargin' | 'peerEdgeWeight' | 'peerEdgeShare', fallback: number, max = Infinity): number {
   const v = options[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
     const range = max === Infinity ? 'a number >= 0' : `a number 0..${max}`;

@@ -451,28 +451,6 @@ describe('createExemplarScorer', () => {
     expect(() => createExemplarScorer(sam, {}, { ellipseGate: 2 })).toThrow(/ellipseGate/);
   });
 
-  it('ellipseGateSpread: candidates within the spread of the top one count as leaders for the gate', async () => {
-    const { sam, organ, leak, image, embedding, exemplars } = await leakedEllipseScene();
-    // Stability puts the leak (falls short by more than the gate) just ahead of the organ (no shortfall).
-    const tight = { ...record(organ), stabilityScore: 0 };
-    const leaky = { ...record(leak), stabilityScore: 1 };
-    const score = (o: object) =>
-      createExemplarScorer(sam, exemplars, { stabilityWeight: 50, ...o }).score({ image, embedding, candidates: [tight, leaky], classes: [{ name: 'red' }] });
-    const plain = await score({});
-    const lead = plain.scores[1] - plain.scores[0];
-    expect(lead).toBeGreaterThan(1);
-    // Top one alone: the leak leads and falls short, so the term applies (the leak pays).
-    const gated = await score({ ellipseWeight: 100, ellipseGate: 0.1 });
-    expect(gated.scores[1]).toBeLessThan(plain.scores[1] - 10);
-    // A spread wider than the lead: the organ is a leader too, it is an ellipse, the term stays off.
-    const wide = createExemplarScorer(sam, exemplars, { stabilityWeight: 50, ellipseWeight: 100, ellipseGate: 0.1, ellipseGateSpread: lead + 0.5 });
-    expect(wide.name).toMatch(/:gate0.1:spread/);
-    expect(Array.from((await score({ ellipseWeight: 100, ellipseGate: 0.1, ellipseGateSpread: lead + 0.5 })).scores)).toEqual(Array.from(plain.scores));
-    // A spread under the lead changes nothing.
-    expect(Array.from((await score({ ellipseWeight: 100, ellipseGate: 0.1, ellipseGateSpread: lead - 0.5 })).scores)).toEqual(Array.from(gated.scores));
-    expect(() => createExemplarScorer(sam, {}, { ellipseGateSpread: -1 })).toThrow(/ellipseGateSpread/);
-  });
-
   it('ellipseMargin: only the shortfall beyond the margin costs, decided per candidate whatever else is in the pool', async () => {
     const { sam, organ, leak, image, embedding, exemplars } = await leakedEllipseScene();
     const edges = edgeMap(luminanceOf(image));
