@@ -164,12 +164,6 @@ const CONFIGS: Record<string, Config> = {
   // Box prompts around the brightest elliptical rings (fetal 182: the skull is there, no grid point finds the head).
   rings: { proposals: { rings: true } },
   rings1: { proposals: { rings: true, ringCount: 1 } },
-  // The ellipse term's tolerance per candidate instead of the image gate (the gate depends on the
-  // pool, so another proposer's candidates can turn it on for the rest).
-  margin: { exemplarScoring: { ellipseGate: 0, ellipseMargin: 0.1 } },
-  'margin-rings': { proposals: { rings: true }, exemplarScoring: { ellipseGate: 0, ellipseMargin: 0.1 } },
-  margin05: { exemplarScoring: { ellipseGate: 0, ellipseMargin: 0.05 } },
-  'margin05-rings': { proposals: { rings: true }, exemplarScoring: { ellipseGate: 0, ellipseMargin: 0.05 } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };

@@ -248,13 +248,6 @@ export interface ExemplarScorerOptions {
    */
   ellipseGate?: number;
   /**
-   * Only the part of a candidate's ellipse shortfall beyond this margin costs (0-1; default 0).
-   * Unlike the gate, which looks at the image's other candidates, this is decided per candidate:
-   * adding candidates to the pool (another proposer) cannot turn the term on for the others.
-   * Small shortfalls between tight candidates are noise either way.
-   */
-  ellipseMargin?: number;
-  /**
    * Subtracts this times how far the candidate's outline edge strength falls below
    * `peerEdgeShare` of the strongest outline among the image's candidates of a plausible size
    * (not under `minPartRatio`): where a leak's outline runs over flat tissue and the tight
@@ -310,7 +303,6 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   const minPartRatio = scorerNumber(options, 'minPartRatio', 0, 1);
   const ellipseWeight = scorerNumber(options, 'ellipseWeight', 0);
   const ellipseGate = scorerNumber(options, 'ellipseGate', 0, 1);
-  const ellipseMargin = scorerNumber(options, 'ellipseMargin', 0, 1);
   const contextShare = scorerNumber(options, 'contextShare', 0.5, 1);
   const edgeWeight = scorerNumber(options, 'edgeWeight', 0);
   const peerEdgeWeight = scorerNumber(options, 'peerEdgeWeight', 0);
@@ -405,7 +397,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}` : ''}${ellipseMargin > 0 ? `:margin${ellipseMargin}` : ''}` : ''}${peerEdgeWeight > 0 ? `:peeredge${peerEdgeWeight}:${peerEdgeShare}` : ''}${contextShare !== 0.5 && similarity === 'region+context' ? `:context${contextShare}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}` : ''}` : ''}${peerEdgeWeight > 0 ? `:peeredge${peerEdgeWeight}:${peerEdgeShare}` : ''}${contextShare !== 0.5 && similarity === 'region+context' ? `:context${contextShare}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -501,7 +493,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
           let top = 0;
           for (let i = 1; i < n; i++) if (scores[c * n + i] > scores[c * n + top]) top = i;
           if (ellipseGate > 0 && ellipseOf(top) >= ellipsePriors[c] - ellipseGate) continue;
-          for (let i = 0; i < n; i++) scores[c * n + i] += ellipseWeight * Math.min(0, ellipseOf(i) - ellipsePriors[c] + ellipseMargin);
+          for (let i = 0; i < n; i++) scores[c * n + i] += ellipseWeight * Math.min(0, ellipseOf(i) - ellipsePriors[c]);
         }
       }
       return { classNames: ctx.classes.map((c) => c.name), candidateCount: n, scores };
@@ -510,7 +502,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
 }
 
 /** The scorer's numeric option `key` (its fallback when absent): a finite number from 0 to `max`. */
-function scorerNumber(options: ExemplarScorerOptions, key: 'contextShare' | 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate' | 'ellipseMargin' | 'peerEdgeWeight' | 'peerEdgeShare', fallback: number, max = Infinity): number {
+function scorerNumber(options: ExemplarScorerOptions, key: 'contextShare' | 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate' | 'peerEdgeWeight' | 'peerEdgeShare', fallback: number, max = Infinity): number {
   const v = options[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
     const range = max === Infinity ? 'a number >= 0' : `a number 0..${max}`;

@@ -451,30 +451,6 @@ describe('createExemplarScorer', () => {
     expect(() => createExemplarScorer(sam, {}, { ellipseGate: 2 })).toThrow(/ellipseGate/);
   });
 
-  it('ellipseMargin: only the shortfall beyond the margin costs, decided per candidate whatever else is in the pool', async () => {
-    const { sam, organ, leak, image, embedding, exemplars } = await leakedEllipseScene();
-    const edges = edgeMap(luminanceOf(image));
-    const shortfall = ellipseConsistency(organ, edges) - ellipseConsistency(leak, edges);
-    expect(shortfall).toBeGreaterThan(0.15);
-    const tight = { ...record(organ), stabilityScore: 1 };
-    const leaky = { ...record(leak), stabilityScore: 0 };
-    const score = (o: object, candidates: MaskRecord[]) =>
-      createExemplarScorer(sam, exemplars, { stabilityWeight: 50, ...o }).score({ image, embedding, candidates, classes: [{ name: 'red' }] });
-    const scorer = createExemplarScorer(sam, exemplars, { ellipseWeight: 100, ellipseMargin: 0.1 });
-    expect(scorer.name).toMatch(/:ellipse100:margin0.1$/);
-    const plain = await score({}, [tight, leaky]);
-    const margined = await score({ ellipseWeight: 100, ellipseMargin: 0.1 }, [tight, leaky]);
-    // The organ has no shortfall; the leak pays for what lies beyond the margin only.
-    expect(margined.scores[0]).toBeCloseTo(plain.scores[0], 4);
-    expect(plain.scores[1] - margined.scores[1]).toBeCloseTo(100 * (shortfall - 0.1), 3);
-    // Unlike the gate, the leak's score does not depend on whether the organ is in the pool.
-    const alone = await score({ ellipseWeight: 100, ellipseMargin: 0.1 }, [leaky]);
-    expect(alone.scores[0]).toBeCloseTo(margined.scores[1], 4);
-    // A margin wider than the shortfall: no cost.
-    expect((await score({ ellipseWeight: 100, ellipseMargin: 0.9 }, [leaky])).scores[0]).toBeCloseTo((await score({}, [leaky])).scores[0], 4);
-    expect(() => createExemplarScorer(sam, {}, { ellipseMargin: -0.1 })).toThrow(/ellipseMargin/);
-  });
-
   it('peerEdgeWeight: an outline weaker than the share of the image\'s strongest candidate outline costs weight x the gap', async () => {
     const { sam, organ, leak, image, embedding, exemplars } = await leakedEllipseScene();
     const candidates = [record(organ), record(leak)];
