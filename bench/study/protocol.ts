@@ -164,9 +164,6 @@ const CONFIGS: Record<string, Config> = {
   // Box prompts around the brightest elliptical rings (fetal 182: the skull is there, no grid point finds the head).
   rings: { proposals: { rings: true } },
   rings1: { proposals: { rings: true, ringCount: 1 } },
-  // Masks that leaked into the background along the image's edge (lungs into the arm).
-  border50: { exemplarScoring: { borderWeight: 50 } },
-  border200: { exemplarScoring: { borderWeight: 200 } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };

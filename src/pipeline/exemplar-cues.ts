@@ -5,7 +5,6 @@
  * held) and asked for by the scorer, the proposals and the refinement alike.
  */
 import { boundaryContrast, boundaryPrior, luminanceOf, type BoundaryPrior, type Luminance } from '../core/boundary-prior.js';
-import { borderContact, borderPrior } from '../core/border-prior.js';
 import { edgeMap, edgePrior, outlineEdgeStrength, type EdgeMap } from '../core/edge-prior.js';
 import { ellipseConsistency } from '../core/ellipse.js';
 import { exemplarPrior, smallestExemplarPart, type ExemplarPrior } from '../core/exemplar-prior.js';
@@ -114,13 +113,3 @@ export const ellipseOfRecord = perRecordOn<EdgeMap>(ellipseConsistency);
 export const exemplarPeelOf: (list: readonly Exemplar[]) => PeelPrior | undefined = oncePer((list) =>
   peelPrior(list.map((e) => ({ mask: e.mask, luminance: luminanceOfImage(e.image) }))),
 );
-
-/** The exemplars' border allowance (core/border-prior.ts), once per list. */
-export const exemplarBorderOf: (list: readonly Exemplar[]) => number = oncePer((list) => borderPrior(list.map((e) => borderContact(e.mask))));
-/** Border contact of pool records, per record mask (weakly held). */
-const recordBorders = new WeakMap<object, number>();
-export function borderOfRecord(record: MaskRecord, mask = recordMask(record)): number {
-  let v = recordBorders.get(record.segmentation);
-  if (v === undefined) recordBorders.set(record.segmentation, (v = borderContact(mask())));
-  return v;
-}

@@ -11,8 +11,7 @@ import { priorBoxAgreement } from '../core/exemplar-prior.js';
 import { shapePriorAgreement } from '../core/shape-prior.js';
 import { boundaryAgreement } from '../core/boundary-prior.js';
 import { edgeAgreement } from '../core/edge-prior.js';
-import { borderExcess } from '../core/border-prior.js';
-import { borderOfRecord, edgeMapOfImage, edgeOfRecord, exemplarBorderOf, ellipseOfRecord, exemplarEdgeOf, exemplarEllipseOf, contrastOfRecord, exemplarBoundaryOf, exemplarPriorOf, exemplarShapesOf, luminanceOfImage, recordMask, shapeOfRecord, smallestExemplarPartOf } from './exemplar-cues.js';
+import { edgeMapOfImage, edgeOfRecord, ellipseOfRecord, exemplarEdgeOf, exemplarEllipseOf, contrastOfRecord, exemplarBoundaryOf, exemplarPriorOf, exemplarShapesOf, luminanceOfImage, recordMask, shapeOfRecord, smallestExemplarPartOf } from './exemplar-cues.js';
 import { contextRingCoverage, imageCoverage, maskCoverage, pointWindowFeatures, pooledFeature, rleCoverage, type EmbeddingGrid } from '../core/pooling.js';
 import { renderVisualPrompt, type VisualPromptMode } from '../core/prompts.js';
 import { cosine, ensembleMean, l2Normalize, scaledCosineScores } from '../core/similarity.js';
@@ -227,12 +226,6 @@ export interface ExemplarScorerOptions {
    */
   edgeWeight?: number;
   /**
-   * Subtracts this times how much more of the candidate's outline lies on the image's edge than
-   * the most of any exemplar's (0-1; core/border-prior.ts), so that a mask that leaked into the
-   * background along the edge of the picture loses to the organ's own. Default 0 (off).
-   */
-  borderWeight?: number;
-  /**
    * Candidates smaller than this fraction of the smallest exemplar part (areas as fractions of
    * their images) lose SMALL_PART_PENALTY points, below any candidate of a plausible size: a
    * speck of speckle or a vessel is never the organ, however alike its few embedding cells look.
@@ -312,7 +305,6 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   const ellipseGate = scorerNumber(options, 'ellipseGate', 0, 1);
   const contextShare = scorerNumber(options, 'contextShare', 0.5, 1);
   const edgeWeight = scorerNumber(options, 'edgeWeight', 0);
-  const borderWeight = scorerNumber(options, 'borderWeight', 0);
   const peerEdgeWeight = scorerNumber(options, 'peerEdgeWeight', 0);
   const peerEdgeShare = scorerNumber(options, 'peerEdgeShare', 0.6, 1);
   const withContext = similarity === 'region+context';
@@ -405,7 +397,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     });
 
   return {
-    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${borderWeight > 0 ? `:border${borderWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}` : ''}` : ''}${peerEdgeWeight > 0 ? `:peeredge${peerEdgeWeight}:${peerEdgeShare}` : ''}${contextShare !== 0.5 && similarity === 'region+context' ? `:context${contextShare}` : ''}`,
+    name: `exemplar:${similarity}:${contrast}:stability${stabilityWeight}${locationWeight > 0 ? `:location${locationWeight}` : ''}${shapeWeight > 0 ? `:shape${shapeWeight}` : ''}${boundaryWeight > 0 ? `:boundary${boundaryWeight}` : ''}${edgeWeight > 0 ? `:edge${edgeWeight}` : ''}${minPartRatio > 0 ? `:minpart${minPartRatio}` : ''}${ellipseWeight > 0 ? `:ellipse${ellipseWeight}${ellipseGate > 0 ? `:gate${ellipseGate}` : ''}` : ''}${peerEdgeWeight > 0 ? `:peeredge${peerEdgeWeight}:${peerEdgeShare}` : ''}${contextShare !== 0.5 && similarity === 'region+context' ? `:context${contextShare}` : ''}`,
     /**
      * Cosine between the feature pooled over the 3 x 3 embedding cells around each point (minus
      * the image mean under 'image-mean' contrast) and each class's region prototype.
@@ -459,7 +451,6 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
       const luminance = boundaryWeight > 0 ? luminanceOfImage(ctx.image) : undefined;
       const edgePriors = edgeWeight > 0 ? lists.map((list) => exemplarEdgeOf(list)) : [];
       const edges = edgeWeight > 0 || ellipseWeight > 0 || peerEdgeWeight > 0 ? edgeMapOfImage(ctx.image) : undefined;
-      const borderPriors = borderWeight > 0 ? lists.map((list) => exemplarBorderOf(list)) : [];
       const ellipsePriors = ellipseWeight > 0 ? lists.map((list) => exemplarEllipseOf(list)) : [];
       const imageArea = imageWidth * imageHeight;
       const partFloors = minPartRatio > 0 ? lists.map((list, c) => minPartRatio * smallestExemplarPartOf(list, ctx.classes[c].topK ?? 1) * imageArea) : [];
@@ -474,7 +465,6 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
         const shape = shapeWeight > 0 ? shapeOfRecord(record, mask) : undefined;
         const contrast = luminance ? contrastOfRecord(record, luminance, mask) : 0;
         const edge = edges && (edgeWeight > 0 || peerEdgeWeight > 0) ? edgeOfRecord(record, edges, mask) : 0;
-        const border = borderWeight > 0 ? borderOfRecord(record, mask) : 0;
         outlineEdges[i] = edge;
         protos.forEach((p, c) => {
           const similarityScore =
@@ -485,9 +475,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
           const shapeScore = shape ? shapeWeight * shapePriorAgreement(classShapes[c], shape) : 0;
           const boundaryScore = luminance ? boundaryWeight * boundaryAgreement(boundaries[c], contrast) : 0;
           const edgeScore = edgeWeight > 0 ? edgeWeight * edgeAgreement(edgePriors[c], edge) : 0;
-          const borderScore = borderWeight > 0 ? borderWeight * borderExcess(borderPriors[c], border) : 0;
           const tooSmall = underFloor(c, i) ? SMALL_PART_PENALTY : 0;
-          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore - borderScore - tooSmall;
+          scores[c * n + i] = similarityScore + prior + location + shapeScore + boundaryScore + edgeScore - tooSmall;
         });
       });
       if (peerEdgeWeight > 0 && n > 0) {
@@ -513,7 +502,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
 }
 
 /** The scorer's numeric option `key` (its fallback when absent): a finite number from 0 to `max`. */
-function scorerNumber(options: ExemplarScorerOptions, key: 'contextShare' | 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'borderWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate' | 'peerEdgeWeight' | 'peerEdgeShare', fallback: number, max = Infinity): number {
+function scorerNumber(options: ExemplarScorerOptions, key: 'contextShare' | 'stabilityWeight' | 'locationWeight' | 'shapeWeight' | 'boundaryWeight' | 'edgeWeight' | 'minPartRatio' | 'ellipseWeight' | 'ellipseGate' | 'peerEdgeWeight' | 'peerEdgeShare', fallback: number, max = Infinity): number {
   const v = options[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
     const range = max === Infinity ? 'a number >= 0' : `a number 0..${max}`;

@@ -398,31 +398,6 @@ describe('createExemplarScorer', () => {
     expect(() => createExemplarScorer(sam, {}, { edgeWeight: Number.POSITIVE_INFINITY })).toThrow(/edgeWeight/);
   });
 
-  it('borderWeight: a candidate whose outline runs along the image edge more than the exemplars\' loses weight x the excess', async () => {
-    const sam = colourSam();
-    const image = paint(64, 64, [
-      { x0: 0, y0: 0, x1: 64, y1: 64, colour: GREEN },
-      { x0: 20, y0: 20, x1: 44, y1: 44, colour: RED },
-    ]);
-    const organ = rectMask(64, 64, { x0: 20, y0: 20, x1: 44, y1: 44 });
-    const leak = rectMask(64, 64, { x0: 20, y0: 20, x1: 64, y1: 44 });
-    const embedding = await sam.embed(image);
-    const exemplars = { red: [{ image, mask: organ }] };
-    const candidates = [record(organ), record(leak)];
-    const plain = await createExemplarScorer(sam, exemplars, { stabilityWeight: 0 }).score({ image, embedding, candidates, classes: [{ name: 'red' }] });
-    const scorer = createExemplarScorer(sam, exemplars, { stabilityWeight: 0, borderWeight: 100 });
-    expect(scorer.name).toMatch(/:border100$/);
-    const b = await scorer.score({ image, embedding, candidates, classes: [{ name: 'red' }] });
-    expect(b.scores[0]).toBeCloseTo(plain.scores[0], 4);
-    // The leak's outline: 24 of its 132 pixels on the right edge; the exemplar touches none.
-    expect(plain.scores[1] - b.scores[1]).toBeCloseTo((100 * 24) / 132, 3);
-    // An exemplar that reaches the edge as far allows it.
-    const lenient = await createExemplarScorer(sam, { red: [{ image, mask: leak }] }, { stabilityWeight: 0, borderWeight: 100 }).score({ image, embedding, candidates, classes: [{ name: 'red' }] });
-    const lenientPlain = await createExemplarScorer(sam, { red: [{ image, mask: leak }] }, { stabilityWeight: 0 }).score({ image, embedding, candidates, classes: [{ name: 'red' }] });
-    expect(Array.from(lenient.scores)).toEqual(Array.from(lenientPlain.scores));
-    expect(() => createExemplarScorer(sam, {}, { borderWeight: -1 })).toThrow(/borderWeight/);
-  });
-
   /** A red elliptical organ on flat green, the exemplar of itself; a leak adds a strip of green to its right. */
   async function leakedEllipseScene() {
     const sam = colourSam();
