@@ -66,6 +66,8 @@ export interface TuneSpace {
   ellipseWeight: number[];
   /** refine.maskThreshold: the logit cut of refined masks (below 0 grows them). */
   maskThreshold: number[];
+  /** proposals.rings: box prompts around the image's brightest elliptical rings (with proposals on). */
+  rings: boolean[];
 }
 
 export const DEFAULT_TUNE_SPACE: TuneSpace = {
@@ -90,6 +92,7 @@ export const DEFAULT_TUNE_SPACE: TuneSpace = {
   ellipseBoxes: [0, 2],
   ellipseWeight: [0, 800],
   maskThreshold: [0, -1],
+  rings: [false, true],
 };
 
 export interface TuneImage {
@@ -129,6 +132,7 @@ export type TuneParams = EverythingParams & {
   ellipseBoxes: number;
   ellipseWeight: number;
   maskThreshold: number;
+  rings: boolean;
 };
 
 export interface TuneTrial {
@@ -203,6 +207,7 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
       ellipseBoxes: rng.pick(space.ellipseBoxes),
       ellipseWeight: rng.pick(space.ellipseWeight),
       maskThreshold: rng.pick(space.maskThreshold),
+      rings: rng.pick(space.rings),
     };
     const task = taskWith(base, params);
     const scorer = salip.scorerFor(task);
@@ -247,13 +252,13 @@ export async function tune(salip: Salip, images: readonly TuneImage[], options: 
 
 /** The task with a trial's settings in place (classes, prompts and exemplars kept). */
 export function taskWith(base: SalipTask, params: TuneParams): SalipTask {
-  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, peelSurroundings, convexHull, ellipseBoxes, ellipseWeight, maskThreshold, ...everything } = params;
+  const { maxAreaFraction, proposals, refineIterations, refineCandidates, locationWeight, shapeWeight, boxMargin, boundaryWeight, edgeWeight, consensus, fitEllipse, peelSurroundings, convexHull, ellipseBoxes, ellipseWeight, maskThreshold, rings, ...everything } = params;
   return withTaskDefaults({
     ...base,
     maxArea: undefined,
     maxAreaFraction,
     everything,
-    proposals: proposals ? { ...(base.proposals || {}) } : false,
+    proposals: proposals ? { ...(base.proposals || {}), rings } : false,
     refine: { ...base.refine, iterations: refineIterations, candidates: refineCandidates, boxMargin, consensus, fitEllipse, peelSurroundings, convexHull, ellipseBoxes, maskThreshold },
     exemplarScoring: { ...base.exemplarScoring, locationWeight, shapeWeight, boundaryWeight, edgeWeight, ellipseWeight, ellipseGate: ellipseWeight > 0 ? 0.1 : 0 },
   });

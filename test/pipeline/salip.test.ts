@@ -422,6 +422,11 @@ describe('baselines, evaluate and tune', () => {
     expect(a.task.exemplarScoring).toMatchObject({ ellipseWeight: a.best.params.ellipseWeight, ellipseGate: a.best.params.ellipseWeight > 0 ? 0.1 : 0 });
     expect(a.task.exemplarScoring).toMatchObject({ boundaryWeight: a.best.params.boundaryWeight, edgeWeight: a.best.params.edgeWeight });
     expect(a.task.proposals === false).toBe(!a.best.params.proposals);
+    // The ring proposals are searched with the proposals on, and written into the tuned task.
+    const ringed = await tune(salip, images, { task: TASK, objective: 'labelled', iterations: 1, seed: 7, space: { ...space, proposals: [true], rings: [true] } });
+    expect(ringed.task.proposals && ringed.task.proposals.rings).toBe(true);
+    const plainRings = await tune(salip, images, { task: TASK, objective: 'labelled', iterations: 1, seed: 7, space: { ...space, proposals: [true], rings: [false] } });
+    expect(plainRings.task.proposals && plainRings.task.proposals.rings).toBe(false);
     expect(a.task.classes).toEqual(TASK.classes);
     expect(new Set(a.trials.map((t) => `${t.params.refineIterations}/${t.params.refineCandidates}`)).size).toBeGreaterThan(1);
     const free = await tune(salip, images.map((i) => ({ image: i.image })), { task: TASK, objective: 'label-free', iterations: 2, seed: 1, space });
