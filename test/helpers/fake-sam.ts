@@ -8,6 +8,7 @@
  * padding bottom/right), exactly as a Meta decoder's low_res_masks are laid out.
  */
 import { longestSideSize, type RgbImage, type SamImageEmbedding, type SamModel, type SamPrompt, type SamDecodeResult } from '../../src/index.js';
+import type { BinaryMask, BoxXYXY } from '../../src/core/types.js';
 
 export const RADII = [3, 6, 10];
 export const IOUS = [0.95, 0.5, 0.9];
@@ -86,6 +87,44 @@ export function createBatchingFakeSam(): { sam: FakeSam; sizes: number[] } {
     return Promise.all(points.map((p) => sam.decode(embedding, { points: [p] }, options)));
   };
   return { sam, sizes };
+}
+
+/** A fake SAM (a new one unless given) and its embedding of the image: where a stage test starts. */
+export async function embedWithFakeSam(image: RgbImage, sam: FakeSam = createFakeSam()): Promise<{ sam: FakeSam; image: RgbImage; embedding: SamImageEmbedding }> {
+  return { sam, image, embedding: await sam.embed(image) };
+}
+
+/** Wraps sam.decode so that `seen` gets every prompt just before it is decoded; returns the same sam. */
+export function watchDecodes(sam: FakeSam, seen: (prompt: SamPrompt) => void): FakeSam {
+  const decode = sam.decode.bind(sam);
+  sam.decode = (embedding, prompt, options) => {
+    seen(prompt);
+    return decode(embedding, prompt, options);
+  };
+  return sam;
+}
+
+/**
+ * A fake SAM whose box prompts give the mask maskFor(box) says (inside(x, y) in image pixels:
+ * logit +8, else -8; one mask, IoU 0.9); other prompts decode as createFakeSam's do.
+ */
+export function fakeSamWithBoxMasks(maskFor: (box: BoxXYXY) => (x: number, y: number) => boolean): FakeSam {
+  const sam = createFakeSam();
+  const decode = sam.decode.bind(sam);
+  sam.decode = async (embedding, prompt, options) => {
+    if (!prompt.box) return decode(embedding, prompt, options);
+    const inside = maskFor(prompt.box);
+    const scale = embedding.transform.scaleX;
+    const logits = new Float32Array(256 * 256);
+    for (let i = 0; i < 256; i++) for (let j = 0; j < 256; j++) logits[i * 256 + j] = inside(((j + 0.5) * 4) / scale, ((i + 0.5) * 4) / scale) ? 8 : -8;
+    return { lowResLogits: [logits], iouPredictions: Float32Array.of(0.9), lowResSize: 256 };
+  };
+  return sam;
+}
+
+/** Whether image point (x, y) falls on a set pixel of the mask (coordinates floored, clamped to the last column and row). */
+export function onMask(mask: BinaryMask): (x: number, y: number) => boolean {
+  return (x, y) => mask.data[Math.min(mask.height - 1, Math.floor(y)) * mask.width + Math.min(mask.width - 1, Math.floor(x))] === 1;
 }
 
 /** A grey image with a bright rectangle, for stages that look at pixels. */

@@ -13,7 +13,7 @@ import { isSalipError } from '../../../src/core/errors.js';
 import { createRandom } from '../../../src/core/random.js';
 import { segmentEverything, type SegmentEverythingOptions } from '../../../src/pipeline/stages/segment-everything.js';
 import { threadCandidateMaker, workerCandidateMaker, type CandidateMaker } from '../../../src/pipeline/stages/candidate-makers.js';
-import { createBatchingFakeSam, createFakeSam, testImage } from '../../helpers/fake-sam.js';
+import { createBatchingFakeSam, createFakeSam, testImage, watchDecodes } from '../../helpers/fake-sam.js';
 
 const geometry: LogitUpscalerGeometry = { lowResSize: 32, inputSize: 128, resizedWidth: 128, resizedHeight: 96, outWidth: 48, outHeight: 36 };
 const filter = { maskThreshold: 0, stabilityScoreOffset: 0.5, stabilityScoreThresh: 0.3, cropBox: [0, 0, 48, 36] as [number, number, number, number], imageBox: [0, 0, 48, 36] as [number, number, number, number] };
@@ -172,20 +172,10 @@ describe('segmentEverything with a concurrent candidate maker', () => {
 
   it('fast mode decodes guided points ahead of their turn while it waits, and reports progress for every prompted point', async () => {
     const order: string[] = [];
-    const sam = createFakeSam();
-    const decode = sam.decode.bind(sam);
-    sam.decode = (embedding, prompt, opts) => {
-      order.push(`${prompt.points![0].x},${prompt.points![0].y}`);
-      return decode(embedding, prompt, opts);
-    };
+    const sam = watchDecodes(createFakeSam(), (prompt) => order.push(`${prompt.points![0].x},${prompt.points![0].y}`));
     const options: SegmentEverythingOptions = { ...base, ...settings[3][1], pointsPerBatch: 1 };
-    const plainSam = createFakeSam();
-    const plainDecode = plainSam.decode.bind(plainSam);
     const plainOrder: string[] = [];
-    plainSam.decode = (embedding, prompt, opts) => {
-      plainOrder.push(`${prompt.points![0].x},${prompt.points![0].y}`);
-      return plainDecode(embedding, prompt, opts);
-    };
+    const plainSam = watchDecodes(createFakeSam(), (prompt) => plainOrder.push(`${prompt.points![0].x},${prompt.points![0].y}`));
     await segmentEverything(plainSam, image, options);
     const progress: number[] = [];
     await segmentEverything(sam, image, { ...options, candidateMaker: shuffledMaker(3), onProgress: (e) => e.message === undefined && progress.push(e.done) });
@@ -215,12 +205,9 @@ describe('segmentEverything with a concurrent candidate maker', () => {
   it('an abort during exact mode with judgings in flight rejects with ABORTED', async () => {
     const controller = new AbortController();
     let calls = 0;
-    const sam = createFakeSam();
-    const decode = sam.decode.bind(sam);
-    sam.decode = (embedding, prompt, opts) => {
+    const sam = watchDecodes(createFakeSam(), () => {
       if (++calls === 10) controller.abort();
-      return decode(embedding, prompt, opts);
-    };
+    });
     const error = await segmentEverything(sam, image, { ...base, pointsPerBatch: 4, signal: controller.signal, candidateMaker: shuffledMaker(4) }).catch((e: unknown) => e);
     expect(isSalipError(error) && error.code).toBe('ABORTED');
     expect(calls).toBeLessThan(64);

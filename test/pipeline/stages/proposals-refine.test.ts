@@ -14,42 +14,18 @@ import { candidatesPerPart, distinctCandidates, refineAndRescore } from '../../.
 import { retrieve } from '../../../src/pipeline/stages/retrieve.js';
 import type { SamPrompt } from '../../../src/pipeline/types.js';
 import { exemplarPrior } from '../../../src/core/exemplar-prior.js';
-import { createFakeSam, testImage } from '../../helpers/fake-sam.js';
+import { createFakeSam, embedWithFakeSam, fakeSamWithBoxMasks, onMask, testImage, watchDecodes } from '../../helpers/fake-sam.js';
+import { rectMask, rectRecord } from '../../helpers/records.js';
 import { ellipseMask, type Ellipse } from '../../../src/core/ellipse.js';
 import { brainSlice, skullImage } from '../../helpers/masks.js';
 import { edgeMap } from '../../../src/core/edge-prior.js';
 import { luminanceOf } from '../../../src/core/boundary-prior.js';
 import { resolveTask } from '../../../src/pipeline/tasks.js';
 
-function rectMask(width: number, height: number, boxes: BoxXYXY[]): BinaryMask {
-  const m = createMask(width, height);
-  for (const [x0, y0, x1, y1] of boxes) for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) m.data[y * width + x] = 1;
-  return m;
-}
-
-function rectRecord(width: number, height: number, box: BoxXYXY): MaskRecord {
-  const mask = rectMask(width, height, [box]);
-  return {
-    segmentation: encodeRle(mask),
-    area: maskArea(mask),
-    bbox: [box[0], box[1], box[2] - box[0], box[3] - box[1]],
-    predictedIou: 0.9,
-    pointCoords: [],
-    stabilityScore: 0.9,
-    cropBox: [0, 0, width, height],
-    maskIndex: 0,
-  };
-}
-
 /** A fake SAM that records every prompt it decodes. */
 function recordingFakeSam() {
-  const sam = createFakeSam();
   const prompts: SamPrompt[] = [];
-  const decode = sam.decode.bind(sam);
-  sam.decode = (embedding, prompt, options) => {
-    prompts.push(prompt);
-    return decode(embedding, prompt, options);
-  };
+  const sam = watchDecodes(createFakeSam(), (prompt) => prompts.push(prompt));
   return { sam, prompts };
 }
 
@@ -69,8 +45,7 @@ function fnScorer(fn: (r: MaskRecord) => number): Scorer {
 describe('refineBox', () => {
   it('feeds each later pass the box of the previous mask and its low-res logits', async () => {
     const { sam, prompts } = recordingFakeSam();
-    const image = testImage(64, 48);
-    const embedding = await sam.embed(image);
+    const { embedding } = await embedWithFakeSam(testImage(64, 48), sam);
     const part = await refineBox(sam, embedding, [10, 8, 30, 20], resolveRefineSettings({ iterations: 3 }), undefined);
     expect(part.passes).toBe(3);
     expect(prompts).toHaveLength(3);
@@ -132,9 +107,7 @@ describe('refineAndRescore', () => {
   const pool = [rectRecord(W, H, [2, 2, 12, 12]), rectRecord(W, H, [20, 20, 50, 50]), rectRecord(W, H, [21, 21, 50, 50]), rectRecord(W, H, [40, 2, 60, 20])];
 
   it('lets the scorer choose after refinement, so a bad first pick is replaced', async () => {
-    const sam = createFakeSam();
-    const image = testImage(W, H);
-    const embedding = await sam.embed(image);
+    const { sam, image, embedding } = await embedWithFakeSam(testImage(W, H));
     const classes = [{ name: 'organ', topK: 1 }];
     // Raw: the small box wins. Refined: the scorer prefers the larger mask.
     const rawFirst = fnScorer((r) => (r.area < 200 ? 100 : r.area / 100));
@@ -152,9 +125,7 @@ describe('refineAndRescore', () => {
   });
 
   it('skips candidates whose box repeats one already taken, and parts that refine into a chosen one', async () => {
-    const sam = createFakeSam();
-    const image = testImage(W, H);
-    const embedding = await sam.embed(image);
+    const { sam, image, embedding } = await embedWithFakeSam(testImage(W, H));
     const classes = [{ name: 'lungs', topK: 2 }];
     const retrieval = await retrieve(fnScorer((r) => r.area), image, pool, classes, { embedding });
     const distinct = distinctCandidates(retrieval, 0, 3);
@@ -166,9 +137,7 @@ describe('refineAndRescore', () => {
   });
 
   it('keepRetrieved keeps the retrieved candidates in the running, at no decoder call, resized smoothly to the output', async () => {
-    const sam = createFakeSam();
-    const image = testImage(W, H);
-    const embedding = await sam.embed(image);
+    const { sam, image, embedding } = await embedWithFakeSam(testImage(W, H));
     // An L-shaped candidate: the fake SAM refines its box into the filled box, which "leaks".
     const l = rectMask(W, H, [[10, 10, 20, 40], [10, 30, 40, 40]]);
     const lRecord: MaskRecord = { ...rectRecord(W, H, [10, 10, 40, 40]), segmentation: encodeRle(l), area: maskArea(l) };
@@ -202,9 +171,7 @@ describe('consensus', () => {
 
   it('refine.consensus replaces the chosen part by the vote of the masks overlapping it, each leak dropped', async () => {
     const [W, H] = [64, 64];
-    const sam = createFakeSam();
-    const image = testImage(W, H);
-    const embedding = await sam.embed(image);
+    const { sam, image, embedding } = await embedWithFakeSam(testImage(W, H));
     // One organ [20..40]^2; four boxes of it, each leaking a different way; one unrelated box.
     const boxes: BoxXYXY[] = [[20, 20, 50, 40], [20, 10, 40, 40], [12, 20, 40, 40], [20, 20, 40, 48], [2, 2, 8, 8]];
     const pool = boxes.map((b) => rectRecord(W, H, b));
@@ -235,9 +202,7 @@ describe('candidatesPerPart', () => {
   it('deals the retrieval order out over the exemplar parts, so every part reaches the re-scoring', async () => {
     const W = 64;
     const H = 64;
-    const sam = createFakeSam();
-    const image = testImage(W, H);
-    const embedding = await sam.embed(image);
+    const { sam, image, embedding } = await embedWithFakeSam(testImage(W, H));
     // Left lung candidates outscore the right lung's: the five best are all left.
     // The left ones overlap each other by mask IoU > 0.5: one left lung, seen six times.
     const left = [[4, 8, 26, 56], [5, 9, 25, 55], [4, 20, 26, 56], [4, 10, 24, 56], [5, 12, 26, 54], [4, 8, 26, 50]] as BoxXYXY[];
@@ -303,9 +268,7 @@ describe('similarity proposals', () => {
   });
 
   it('decodes prompts into records tagged with their proposer, every mask of a multi-mask prompt', async () => {
-    const sam = createFakeSam();
-    const image = testImage(80, 80);
-    const embedding = await sam.embed(image);
+    const { sam, embedding } = await embedWithFakeSam(testImage(80, 80));
     const records = await decodeProposals(
       sam,
       [
@@ -321,9 +284,7 @@ describe('similarity proposals', () => {
   });
 
   it('proposes the exemplars\' mean box and similarity prompts for a class with exemplars, nothing for one without', async () => {
-    const sam = createFakeSam();
-    const image = testImage(80, 80);
-    const embedding = await sam.embed(image);
+    const { sam, embedding } = await embedWithFakeSam(testImage(80, 80));
     const exemplars = [
       { image: testImage(80, 80), mask: rectMask(80, 80, [[10, 20, 39, 59]]) },
       { image: testImage(40, 40), mask: rectMask(40, 40, [[10, 10, 29, 29]]) },
@@ -372,9 +333,7 @@ describe('ring proposals', () => {
   });
 
   it('proposes ring boxes from the image passed with the embedding, and needs that image', async () => {
-    const sam = createFakeSam();
-    const image = skullImage(skull, 80);
-    const embedding = await sam.embed(image);
+    const { sam, image, embedding } = await embedWithFakeSam(skullImage(skull, 80));
     const exemplars = [{ image: skullImage(skull, 80), mask: ellipseMask(skull, 80, 80) }];
     const classes = [{ name: 'head', exemplars }];
     const out = await proposeCandidates(sam, classes, { embedding, image, exemplarBox: false, similarity: false, rings: true, ringCount: 2 });
@@ -389,10 +348,8 @@ describe('ring proposals', () => {
 
 describe('refineAndRescore keeps topK parts', () => {
   it('fills up with the best of the rest when every other part overlaps the first chosen', async () => {
-    const sam = createFakeSam();
     const W = 64;
-    const image = testImage(W, W);
-    const embedding = await sam.embed(image);
+    const { sam, image, embedding } = await embedWithFakeSam(testImage(W, W));
     const classes = [{ name: 'lungs', topK: 2 }];
     // The largest mask (both lungs) wins; each single lung overlaps it by IoU > 0.5.
     const pool = [rectRecord(W, W, [2, 2, 60, 60]), rectRecord(W, W, [2, 2, 40, 60]), rectRecord(W, W, [20, 2, 60, 60])];
@@ -404,10 +361,8 @@ describe('refineAndRescore keeps topK parts', () => {
   });
 
   it('does not take a mask holding a chosen part (and as much beside it) as the second part', async () => {
-    const sam = createFakeSam();
     const W = 64;
-    const image = testImage(W, W);
-    const embedding = await sam.embed(image);
+    const { sam, image, embedding } = await embedWithFakeSam(testImage(W, W));
     const classes = [{ name: 'lungs', topK: 2 }];
     // One lung, the same lung with as much tissue beside it (IoU with it under 0.5), the other lung.
     const [lung, spread, other] = [rectRecord(W, W, [2, 2, 20, 60]), rectRecord(W, W, [2, 2, 40, 60]), rectRecord(W, W, [44, 2, 60, 60])];
@@ -427,23 +382,12 @@ describe('refine.fitEllipse', () => {
   const head = ellipseMask(skull, S, S);
   /** The fake SAM, except that every box gives the head leaked into the flat tissue on its right. */
   function leakingSam() {
-    const sam = createFakeSam();
-    const decode = sam.decode.bind(sam);
-    const leaked = (x: number, y: number) => head.data[Math.min(S - 1, Math.floor(y)) * S + Math.min(S - 1, Math.floor(x))] === 1 || (x >= 90 && x < 124 && y >= 50 && y < 80);
-    sam.decode = async (embedding, prompt, options) => {
-      if (!prompt.box) return decode(embedding, prompt, options);
-      const scale = embedding.transform.scaleX;
-      const logits = new Float32Array(256 * 256);
-      for (let i = 0; i < 256; i++) for (let j = 0; j < 256; j++) logits[i * 256 + j] = leaked(((j + 0.5) * 4) / scale, ((i + 0.5) * 4) / scale) ? 8 : -8;
-      return { lowResLogits: [logits], iouPredictions: Float32Array.of(0.9), lowResSize: 256 };
-    };
-    return sam;
+    const inHead = onMask(head);
+    return fakeSamWithBoxMasks(() => (x, y) => inHead(x, y) || (x >= 90 && x < 124 && y >= 50 && y < 80));
   }
 
   it('replaces the chosen part by the ellipse on the skull, reports it at the output size, at no decoder call', async () => {
-    const sam = leakingSam();
-    const image = skullImage(skull, S);
-    const embedding = await sam.embed(image);
+    const { sam, image, embedding } = await embedWithFakeSam(skullImage(skull, S), leakingSam());
     const classes = [{ name: 'head', topK: 1 }];
     const retrieval = await retrieve(fnScorer((r) => r.area), image, [rectRecord(S, S, [20, 38, 100, 94])], classes, { embedding });
     const plain = await refineAndRescore(sam, fnScorer((r) => r.area), image, retrieval, classes, { embedding });
@@ -496,19 +440,13 @@ describe('refine.ellipseBoxes', () => {
    * when the box does. Records every box it is given.
    */
   function leakUnlessTightSam() {
-    const sam = createFakeSam();
-    const decode = sam.decode.bind(sam);
+    const inHead = onMask(head);
     const boxes: BoxXYXY[] = [];
-    sam.decode = async (embedding, prompt, options) => {
-      if (!prompt.box) return decode(embedding, prompt, options);
-      boxes.push(prompt.box);
-      const leaks = prompt.box[2] > headBox[2] + 4;
-      const inside = (x: number, y: number) => head.data[Math.min(S - 1, Math.floor(y)) * S + Math.min(S - 1, Math.floor(x))] === 1 || (leaks && x >= 90 && x < 124 && y >= 42 && y < 90);
-      const scale = embedding.transform.scaleX;
-      const logits = new Float32Array(256 * 256);
-      for (let i = 0; i < 256; i++) for (let j = 0; j < 256; j++) logits[i * 256 + j] = inside(((j + 0.5) * 4) / scale, ((i + 0.5) * 4) / scale) ? 8 : -8;
-      return { lowResLogits: [logits], iouPredictions: Float32Array.of(0.9), lowResSize: 256 };
-    };
+    const sam = fakeSamWithBoxMasks((box) => {
+      boxes.push(box);
+      const leaks = box[2] > headBox[2] + 4;
+      return (x, y) => inHead(x, y) || (leaks && x >= 90 && x < 124 && y >= 42 && y < 90);
+    });
     return { sam, boxes };
   }
   /** Prefers the smaller mask: the tight head over its leak, once both are in the running. */
@@ -517,8 +455,7 @@ describe('refine.ellipseBoxes', () => {
 
   it('refines each candidate again from its ellipse box, re-scores every mask, and decodes a repeated box once', async () => {
     const { sam, boxes } = leakUnlessTightSam();
-    const image = skullImage(skull, S);
-    const embedding = await sam.embed(image);
+    const { image, embedding } = await embedWithFakeSam(skullImage(skull, S), sam);
     // Two retrieved candidates whose boxes both leak, into the same mask.
     const retrieval = await retrieve(fnScorer((r) => r.area), image, [rectRecord(S, S, [20, 38, 124, 94]), rectRecord(S, S, [18, 30, 126, 100])], classes, { embedding });
     const plain = await refineAndRescore(sam, smaller, image, retrieval, classes, { embedding, candidates: 2 });
@@ -560,28 +497,12 @@ describe('refine.peelSurroundings', () => {
   const slice = brainSlice(S);
   /** The fake SAM, except that every box gives the brain with its CSF gap (as MobileSAM does on T1 slices). */
   function gapSam() {
-    const sam = createFakeSam();
-    const decode = sam.decode.bind(sam);
-    sam.decode = async (embedding, prompt, options) => {
-      if (!prompt.box) return decode(embedding, prompt, options);
-      const scale = embedding.transform.scaleX;
-      const logits = new Float32Array(256 * 256);
-      for (let i = 0; i < 256; i++) {
-        for (let j = 0; j < 256; j++) {
-          const x = Math.min(S - 1, Math.floor(((j + 0.5) * 4) / scale));
-          const y = Math.min(S - 1, Math.floor(((i + 0.5) * 4) / scale));
-          logits[i * 256 + j] = slice.withGap.data[y * S + x] ? 8 : -8;
-        }
-      }
-      return { lowResLogits: [logits], iouPredictions: Float32Array.of(0.9), lowResSize: 256 };
-    };
-    return sam;
+    return fakeSamWithBoxMasks(() => onMask(slice.withGap));
   }
   const exemplar = brainSlice(S, { scale: 0.8 });
 
   it('peels the gap off the chosen part with the exemplars\' threshold, at no decoder call, at any output size', async () => {
-    const sam = gapSam();
-    const embedding = await sam.embed(slice.image);
+    const { sam, embedding } = await embedWithFakeSam(slice.image, gapSam());
     const withExemplars = [{ name: 'brain', topK: 1, exemplars: [{ image: exemplar.image, mask: exemplar.brain }] }];
     const retrieval = await retrieve(fnScorer((r) => r.area), slice.image, [rectRecord(S, S, [10, 10, 50, 50])], withExemplars, { embedding });
     const plain = await refineAndRescore(sam, fnScorer((r) => r.area), slice.image, retrieval, withExemplars, { embedding });

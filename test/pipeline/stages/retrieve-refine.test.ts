@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   createMask,
-  encodeRle,
   filterCandidates,
   maskArea,
   maskDice,
@@ -10,28 +9,12 @@ import {
   segmentWithBoxes,
   segmentWithPoints,
   segmentWithPrompts,
-  type MaskRecord,
   type Scorer,
 } from '../../../src/index.js';
 import { createLogitUpscaler, stabilityScore, upscalerGeometry } from '../../../src/core/everything/index.js';
 import { maskFromLogits } from '../../../src/core/mask.js';
-import { createFakeSam, testImage } from '../../helpers/fake-sam.js';
-
-/** A record whose mask is the given rectangle (inclusive box, as SAM records it). */
-function rectRecord(width: number, height: number, x0: number, y0: number, x1: number, y1: number): MaskRecord {
-  const mask = createMask(width, height);
-  for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) mask.data[y * width + x] = 1;
-  return {
-    segmentation: encodeRle(mask),
-    area: maskArea(mask),
-    bbox: [x0, y0, x1 - x0, y1 - y0],
-    predictedIou: 0.9,
-    pointCoords: [[(x0 + x1) / 2, (y0 + y1) / 2]],
-    stabilityScore: 0.9,
-    cropBox: [0, 0, width, height],
-    maskIndex: 0,
-  };
-}
+import { createFakeSam, embedWithFakeSam, testImage } from '../../helpers/fake-sam.js';
+import { rectRecord } from '../../helpers/records.js';
 
 /** Scores candidates by a fixed table: class c, candidate i -> table[c][i]. */
 function tableScorer(table: number[][]): Scorer & { calls: number } {
@@ -50,7 +33,7 @@ function tableScorer(table: number[][]): Scorer & { calls: number } {
 }
 
 describe('filterCandidates', () => {
-  const pool = [rectRecord(20, 20, 0, 0, 19, 19), rectRecord(20, 20, 2, 2, 5, 5), rectRecord(20, 20, 7, 3, 7, 9)];
+  const pool = [rectRecord(20, 20, [0, 0, 19, 19], { pointAtCentre: true }), rectRecord(20, 20, [2, 2, 5, 5], { pointAtCentre: true }), rectRecord(20, 20, [7, 3, 7, 9], { pointAtCentre: true })];
   it('drops areas at or above the maximum and zero-area boxes', () => {
     const f = filterCandidates(pool, 400, { maxArea: 400 });
     expect(f.keptIndex).toEqual([1]);
@@ -70,7 +53,7 @@ describe('filterCandidates', () => {
 
 describe('retrieve', () => {
   const image = testImage(20, 20);
-  const pool = [rectRecord(20, 20, 0, 0, 3, 3), rectRecord(20, 20, 5, 5, 9, 9), rectRecord(20, 20, 10, 10, 15, 15), rectRecord(20, 20, 0, 0, 19, 19)];
+  const pool = [rectRecord(20, 20, [0, 0, 3, 3], { pointAtCentre: true }), rectRecord(20, 20, [5, 5, 9, 9], { pointAtCentre: true }), rectRecord(20, 20, [10, 10, 15, 15], { pointAtCentre: true }), rectRecord(20, 20, [0, 0, 19, 19], { pointAtCentre: true })];
 
   it('picks top-k per class by score, with margins over the best unchosen', async () => {
     const scorer = tableScorer([
@@ -117,9 +100,7 @@ describe('prompted segmentation and refine', () => {
   });
 
   it('gives the masks and stability scores of thresholding the upscaled logits (the plain path)', async () => {
-    const sam = createFakeSam();
-    const image = testImage(60, 44);
-    const embedding = await sam.embed(image);
+    const { sam, image, embedding } = await embedWithFakeSam(testImage(60, 44));
     const prompts = [{ points: [{ x: 20, y: 15, label: 1 as const }] }, { points: [{ x: 41.5, y: 30, label: 1 as const }] }, { box: [3, 5, 17, 31] as [number, number, number, number] }];
     for (const [outWidth, outHeight] of [[60, 44], [97, 71], [31, 23]]) {
       for (const maskThreshold of [0, 0.7, -2.5]) {
@@ -152,8 +133,8 @@ describe('prompted segmentation and refine', () => {
   it('refines each class with the boxes of its chosen candidates', async () => {
     const sam = createFakeSam();
     const image = testImage(40, 40);
-    const a = rectRecord(40, 40, 2, 2, 11, 11);
-    const b = rectRecord(40, 40, 20, 20, 29, 35);
+    const a = rectRecord(40, 40, [2, 2, 11, 11], { pointAtCentre: true });
+    const b = rectRecord(40, 40, [20, 20, 29, 35], { pointAtCentre: true });
     const refined = await refine(sam, image, {
       lungs: [
         { index: 0, record: a, score: 1, rank: 0, margin: 0 },
