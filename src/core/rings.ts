@@ -170,13 +170,14 @@ export function brightRings(luminance: Luminance, options: RingOptions): Ring[] 
   const rMax = Math.ceil(maxRadius * 1.2);
   // 1. Centres on a grid of a quarter of the smallest radius, scored by the mean ray hit.
   const step = Math.max(2, Math.round(minRadius / 4));
-  const centres: Array<{ x: number; y: number; score: number }> = [];
+  // Each centre keeps its hits' radii for the fit below (a few kilobytes per hundred centres).
+  const centres: Array<{ x: number; y: number; score: number; radius: Float64Array }> = [];
   for (let y = step / 2; y < h; y += step) {
     for (let x = step / 2; x < w; x += step) {
-      const { value } = rayHits(ridge, w, h, x, y, rMin, rMax, cos, sin);
+      const { radius, value } = rayHits(ridge, w, h, x, y, rMin, rMax, cos, sin);
       let sum = 0;
       for (const v of value) sum += v;
-      centres.push({ x, y, score: sum / rays });
+      centres.push({ x, y, score: sum / rays, radius });
     }
   }
   centres.sort((a, b) => b.score - a.score);
@@ -187,7 +188,7 @@ export function brightRings(luminance: Luminance, options: RingOptions): Ring[] 
     if (taken.length >= FITTED_CENTRES) break;
     if (taken.some((t) => Math.hypot(t.x - c.x, t.y - c.y) < minRadius / 2)) continue;
     taken.push(c);
-    const { radius } = rayHits(ridge, w, h, c.x, c.y, rMin, rMax, cos, sin);
+    const { radius } = c;
     const points: number[] = [];
     for (let k = 0; k < rays; k++) if (Number.isFinite(radius[k])) points.push(c.x + radius[k] * cos[k], c.y + radius[k] * sin[k]);
     let e = fitRing(points, minRadius, maxRadius);
