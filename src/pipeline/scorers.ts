@@ -219,8 +219,8 @@ export interface ExemplarScorerOptions {
    */
   boundaryWeight?: number;
   /**
-   * Adds this times how much stronger the image's edges under the candidate's outline are than
-   * under the exemplars' (log2 of the ratio, clamped to -1..1; core/edge-prior.ts), so that a mask
+   * Adds this times how much weaker the image's edges under the candidate's outline are than
+   * under the exemplars' (log2 of the ratio, clamped to -1..0; core/edge-prior.ts), so that a mask
    * that leaked through a gap in the organ's wall, whose outline then runs through flat tissue,
    * loses to one whose outline follows the wall. Default 0 (off).
    */

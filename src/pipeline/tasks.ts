@@ -8,6 +8,7 @@ import { VISUAL_PROMPT_MODES, type VisualPromptMode } from '../core/prompts.js';
 import { PROMPT_ENSEMBLES } from './prompt-ensembles.js';
 import type { ClassSpec, ExemplarScorerOptions, Scorer } from './scorers.js';
 import type { CandidateMaker } from './stages/candidate-makers.js';
+import { SEGMENT_EVERYTHING_DEFAULTS } from './stages/everything-options.js';
 import { PROPOSAL_DEFAULTS, type ProposalSettings } from './stages/proposals.js';
 import type { RefineSettings } from './stages/refine.js';
 import type { FastEverythingOptions, SegmentEverythingOptions } from './stages/segment-everything.js';
@@ -247,7 +248,12 @@ export function validateTask(task: unknown): SalipTask {
   if (t.maxAreaFraction !== undefined && !(typeof t.maxAreaFraction === 'number' && t.maxAreaFraction > 0 && t.maxAreaFraction <= 1)) {
     bad('maxAreaFraction', 'a number in (0, 1]', t.maxAreaFraction);
   }
-  if (t.everything !== undefined && (typeof t.everything !== 'object' || t.everything === null)) bad('everything', 'an object', t.everything);
+  if (t.everything !== undefined && (typeof t.everything !== 'object' || t.everything === null || Array.isArray(t.everything))) bad('everything', 'an object', t.everything);
+  // Segment-everything checks the values when it runs (some depend on the SAM); the keys are
+  // checked here, so a typo (pointPerSide) fails when the task is read instead of being ignored.
+  for (const key of Object.keys((t.everything as object | undefined) ?? {})) {
+    if (!EVERYTHING_KEYS.includes(key)) bad(`everything.${key}`, `a known setting (${EVERYTHING_KEYS.join(', ')})`, key);
+  }
   checkSettings(t.proposals, 'proposals', { exemplarBox: 'boolean', eachExemplarBox: 'boolean', similarity: 'boolean', similarityGrid: [4, 128, true], similarityLevel: [0, 1, false], centredBoxes: 'boolean', rings: 'boolean', ringCount: [1, 20, true] }, bad, true);
   checkSettings(t.refine, 'refine', { iterations: [1, 8, true], candidates: [1, 32, true], fillHoles: 'boolean', largestComponent: 'boolean', convexHull: 'boolean', multimaskAlternatives: 'boolean', maskThreshold: [-20, 20, false], boxMargin: [0, 1, false], keepRetrieved: 'boolean', consensus: [0, 1, false], fitEllipse: 'boolean', peelSurroundings: 'boolean', ellipseBoxes: [0, 4, true] }, bad);
   checkSettings(t.exemplarScoring, 'exemplarScoring', { stabilityWeight: [0, 1000, false], locationWeight: [0, 1000, false], shapeWeight: [0, 1000, false], boundaryWeight: [0, 1000, false], edgeWeight: [0, 1000, false], minPartRatio: [0, 1, false], ellipseWeight: [0, 1000, false], ellipseGate: [0, 1, false], peerEdgeWeight: [0, 1000, false], peerEdgeShare: [0, 1, false], contextCells: [1, 16, true], contextShare: [0, 1, false] }, bad, false, {
@@ -256,6 +262,9 @@ export function validateTask(task: unknown): SalipTask {
   });
   return { name: (t.name as string | undefined) ?? 'custom', ...(t as object) } as SalipTask;
 }
+
+/** The segment-everything options a task may set (SegmentEverythingOptions less the per-call ones). */
+const EVERYTHING_KEYS: readonly string[] = [...Object.keys(SEGMENT_EVERYTHING_DEFAULTS), 'multimask', 'mode', 'fast', 'promptsPerRun', 'boxScales'];
 
 type SettingRule = 'boolean' | [min: number, max: number, integer: boolean];
 

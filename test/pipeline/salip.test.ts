@@ -103,8 +103,16 @@ describe('tasks', () => {
     [{ classes: [{ name: 'a', prompts: ['a'] }], exemplarScoring: { locationWeight: -1 } }, 'task.exemplarScoring.locationWeight'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], exemplarScoring: { contrast: 'bright' } }, 'task.exemplarScoring.contrast'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], workingSize: 0 }, 'task.workingSize'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], everything: { pointPerSide: 8 } }, 'task.everything.pointPerSide'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], everything: [16] }, 'task.everything'],
   ])('refuses bad cascade settings by field: %j', (task, field) => {
     expect(() => validateTask(task)).toThrow(field);
+  });
+
+  it('accepts every segment-everything setting a task may give, and the presets as JSON', () => {
+    const everything = { pointsPerSide: 8, pointsPerBatch: 16, predIouThresh: 0.5, stabilityScoreThresh: 0, stabilityScoreOffset: 1, boxNmsThresh: 0.7, cropNLayers: 0, cropNmsThresh: 0.7, cropOverlapRatio: 0.3, cropNPointsDownscaleFactor: 1, minMaskRegionArea: 0, maskThreshold: 0, multimask: true, mode: 'fast', fast: {}, promptsPerRun: 4, boxScales: [1] };
+    expect(validateTask({ classes: [{ name: 'a', prompts: ['a'] }], everything }).everything).toEqual(everything);
+    for (const preset of Object.values(TASK_PRESETS)) expect(() => validateTask(JSON.parse(JSON.stringify(preset)))).not.toThrow();
   });
 
   it.each([

@@ -2,7 +2,8 @@
  * Proposals beyond the uniform grid: prompts made from the exemplars, decoded into candidates
  * that join segment-everything's pool and face the same scorer. Segment-everything only offers
  * what a grid point happens to land on; an organ whose parts SAM splits or merges with its
- * neighbours (the heart and the mediastinum) may never be offered whole. Two proposers:
+ * neighbours (the heart and the mediastinum) may never be offered whole. Two proposers run by
+ * default, two more on request:
  *
  * - 'exemplar-box': the exemplars' mean box per part (core/exemplar-prior.ts), scaled to the
  *   image: where the organ usually is, at its usual size.
@@ -28,7 +29,7 @@ import { exemplarPriorOf, type ClassSpec, type Scorer } from '../scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
 import { throwIfAborted, type StageControl } from './options.js';
 
-/** Which proposers run; both default to on for classes described by exemplars. */
+/** Which proposers run for classes described by exemplars (the box and similarity ones by default). */
 export interface ProposalSettings {
   /** The exemplars' mean box per part as a box prompt (default true). */
   exemplarBox?: boolean;
