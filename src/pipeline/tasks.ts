@@ -216,6 +216,11 @@ export function validateTask(task: unknown): SalipTask {
     throw new SalipError('INVALID_TASK', `task.${field}: expected ${expected}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}`);
   };
   if (typeof task !== 'object' || task === null || Array.isArray(task)) bad('', 'an object');
+  if ((task as { extends?: unknown }).extends !== undefined) {
+    const { extends: preset, ...own } = task as Record<string, unknown>;
+    if (typeof preset !== 'string' || !Object.hasOwn(TASK_PRESETS, preset)) bad('extends', `a preset name (${Object.keys(TASK_PRESETS).join(', ')})`, preset);
+    return validateTask(overPreset(TASK_PRESETS[preset as TaskPresetName], own));
+  }
   const t = task as Record<string, unknown>;
   if (t.name !== undefined && typeof t.name !== 'string') bad('name', 'a string', t.name);
   if (!Array.isArray(t.classes) || t.classes.length === 0) bad('classes', 'a non-empty array', t.classes);
@@ -261,6 +266,30 @@ export function validateTask(task: unknown): SalipTask {
     contrast: ['none', 'image-mean'],
   });
   return { name: (t.name as string | undefined) ?? 'custom', ...(t as object) } as SalipTask;
+}
+
+/**
+ * A task's own fields over a preset's (a JSON task's `"extends": "<preset>"`): the settings
+ * objects (everything, proposals, refine, exemplarScoring) merge key by key, and a class named
+ * as one of the preset's keeps the preset's prompts and topK unless it gives its own (so a task
+ * can add exemplars to a preset's class). `proposals: false` turns the preset's proposals off.
+ */
+function overPreset(preset: SalipTask, own: Record<string, unknown>): Record<string, unknown> {
+  const objectOr = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const merge = (key: 'everything' | 'refine' | 'exemplarScoring') =>
+    own[key] === undefined ? preset[key] : objectOr(own[key]) ? { ...preset[key], ...objectOr(own[key]) } : own[key];
+  const classes = Array.isArray(own.classes)
+    ? own.classes.map((c) => {
+        const mine = objectOr(c);
+        const theirs = mine && preset.classes.find((p) => p.name === mine.name);
+        return theirs && mine ? { ...theirs, ...mine } : c;
+      })
+    : own.classes === undefined
+      ? preset.classes
+      : own.classes;
+  const proposals =
+    own.proposals === undefined ? preset.proposals : objectOr(own.proposals) && preset.proposals !== false ? { ...preset.proposals, ...objectOr(own.proposals) } : own.proposals;
+  return { ...preset, ...own, classes, everything: merge('everything'), refine: merge('refine'), exemplarScoring: merge('exemplarScoring'), ...(proposals === undefined ? {} : { proposals }) };
 }
 
 /** The segment-everything options a task may set (SegmentEverythingOptions less the per-call ones). */

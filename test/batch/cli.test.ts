@@ -3,7 +3,7 @@
  * fails before any model loads with a message naming the flags; exemplars drawn from a folder
  * never include the inputs; a missing bullmq says how to install it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -12,6 +12,8 @@ import { runCli } from '../../src/cli/run.js';
 import { drawExemplarFiles } from '../../src/cli/commands/shared.js';
 import { loadQueueModule } from '../../src/cli/commands/queue.js';
 import { writeTestImages } from '../helpers/test-images.js';
+import { loadTask } from '../../src/batch/task-source.js';
+import { TASK_PRESETS } from '../../src/pipeline/tasks.js';
 
 let dir: string;
 let images: string[];
@@ -36,6 +38,26 @@ async function cli(...argv: string[]): Promise<{ code: number; err: string; out:
     spy.mockRestore();
   }
 }
+
+describe('a task JSON that extends a preset', () => {
+  it('loads its exemplar paths into the preset\'s class and keeps the preset\'s settings under its own', async () => {
+    const file = join(dir, 'fetal-rings.task.json');
+    const task = { extends: 'fetal-head-us', classes: [{ name: 'fetal-head', exemplars: [{ image: 'labelled/img-00.png', mask: 'masks/img-00.png' }] }], proposals: { rings: true } };
+    writeFileSync(file, JSON.stringify(task));
+    const loaded = await loadTask(file);
+    expect(loaded.classes).toHaveLength(1);
+    expect(loaded.classes[0].prompts).toEqual(TASK_PRESETS['fetal-head-us'].classes[0].prompts);
+    expect(loaded.classes[0].exemplars?.[0].image.width).toBe(24);
+    expect(loaded.proposals && loaded.proposals.rings).toBe(true);
+    expect(loaded.refine).toMatchObject(TASK_PRESETS['fetal-head-us'].refine!);
+    expect(loaded.exemplarScoring).toMatchObject(TASK_PRESETS['fetal-head-us'].exemplarScoring!);
+    // The example that turns the ring proposals on for the fetal preset.
+    const example = await loadTask(join(__dirname, '..', '..', 'examples', 'tasks', 'fetal-head-rings.task.json'));
+    expect(example).toMatchObject({ name: 'fetal-head-us-rings', proposals: { rings: true }, refine: TASK_PRESETS['fetal-head-us'].refine });
+    writeFileSync(file, JSON.stringify({ ...task, extends: 'fetal-head' }));
+    await expect(loadTask(file)).rejects.toMatchObject({ code: 'INVALID_TASK', message: expect.stringContaining('task.extends') });
+  });
+});
 
 describe('no exemplars and no CLIP', () => {
   const namesTheFlags = (err: string) => {

@@ -109,6 +109,29 @@ describe('tasks', () => {
     expect(() => validateTask(task)).toThrow(field);
   });
 
+  it('extends a preset: settings merge key by key, a class of the preset\'s name keeps its prompts', () => {
+    const preset = TASK_PRESETS['fetal-head-us'];
+    const exemplars = [{ image: testImage(16, 16), mask: gtRect(16, 16, [2, 2, 10, 10]) }];
+    const task = validateTask({ extends: 'fetal-head-us', classes: [{ name: 'fetal-head', exemplars }], proposals: { rings: true }, refine: { ellipseBoxes: 1 } });
+    expect(task).not.toHaveProperty('extends');
+    expect(task.name).toBe('fetal-head-us');
+    expect(task.everything).toEqual(preset.everything);
+    expect(task.exemplarScoring).toEqual(preset.exemplarScoring);
+    expect(task.refine).toEqual({ ...preset.refine, ellipseBoxes: 1 });
+    expect(task.proposals).toEqual({ rings: true });
+    expect(task.classes).toEqual([{ ...preset.classes[0], exemplars }]);
+    // Resolved, the task is the preset with rings and the exemplars.
+    const resolved = resolveTask(task);
+    expect(resolved.proposals && resolved.proposals.rings).toBe(true);
+    expect(resolved.refine).toMatchObject({ fitEllipse: true, ellipseBoxes: 1 });
+    // Without classes, the preset's; a class of another name is the task's own; proposals: false turns them off.
+    expect(validateTask({ extends: 'brain-mri' }).classes).toEqual(TASK_PRESETS['brain-mri'].classes);
+    expect(validateTask({ extends: 'brain-mri', name: 'mine', classes: [{ name: 'skull', prompts: ['a skull'] }], proposals: false })).toMatchObject({ name: 'mine', classes: [{ name: 'skull', prompts: ['a skull'] }], proposals: false });
+    expect(() => validateTask({ extends: 'liver-ct' })).toThrow(/task\.extends: expected a preset name/);
+    expect(() => validateTask({ extends: 'constructor' })).toThrow(/task\.extends/);
+    expect(() => validateTask({ extends: 'brain-mri', refine: { itterations: 2 } })).toThrow('task.refine.itterations');
+  });
+
   it('accepts every segment-everything setting a task may give, and the presets as JSON', () => {
     const everything = { pointsPerSide: 8, pointsPerBatch: 16, predIouThresh: 0.5, stabilityScoreThresh: 0, stabilityScoreOffset: 1, boxNmsThresh: 0.7, cropNLayers: 0, cropNmsThresh: 0.7, cropOverlapRatio: 0.3, cropNPointsDownscaleFactor: 1, minMaskRegionArea: 0, maskThreshold: 0, multimask: true, mode: 'fast', fast: {}, promptsPerRun: 4, boxScales: [1] };
     expect(validateTask({ classes: [{ name: 'a', prompts: ['a'] }], everything }).everything).toEqual(everything);
