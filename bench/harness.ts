@@ -39,7 +39,6 @@ export function machineInfo() {
   };
 }
 
-
 /** Sums the ONNX Runtime run time a backend reports, per label, between start() and read(). */
 export class OrtMeter {
   private total = 0;

@@ -18,6 +18,7 @@
 import type { Luminance } from './boundary-prior.js';
 import { type Ellipse, conicToEllipse, ellipseBounds, fitConic } from './ellipse.js';
 import { SalipError } from './errors.js';
+import { boxIoU } from './mask.js';
 
 export interface RingOptions {
   /** Smallest semi-axis of a ring, pixels. */
@@ -141,16 +142,6 @@ function fitRing(points: number[], rMin: number, rMax: number): Ellipse | undefi
   return e;
 }
 
-/** IoU of the two ellipses' bounding boxes. */
-function ellipseBoxIoU(a: Ellipse, b: Ellipse): number {
-  const [p, q] = [ellipseBounds(a), ellipseBounds(b)];
-  const iw = Math.max(0, Math.min(p[2], q[2]) - Math.max(p[0], q[0]));
-  const ih = Math.max(0, Math.min(p[3], q[3]) - Math.max(p[1], q[1]));
-  const inter = iw * ih;
-  const area = (r: readonly number[]) => (r[2] - r[0]) * (r[3] - r[1]);
-  return inter / (area(p) + area(q) - inter);
-}
-
 /** The image's brightest elliptical rings of semi-axes within [minRadius, maxRadius], strongest first. */
 export function brightRings(luminance: Luminance, options: RingOptions): Ring[] {
   const { width: w, height: h } = luminance;
@@ -218,7 +209,7 @@ export function brightRings(luminance: Luminance, options: RingOptions): Ring[] 
   const out: Ring[] = [];
   for (const r of rings) {
     if (out.length >= count) break;
-    if (out.some((o) => ellipseBoxIoU(o.ellipse, r.ellipse) > 0.5)) continue;
+    if (out.some((o) => boxIoU(ellipseBounds(o.ellipse), ellipseBounds(r.ellipse)) > 0.5)) continue;
     out.push(r);
   }
   return out;
