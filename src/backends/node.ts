@@ -44,13 +44,21 @@ export function int8WeightsForCpu(cpuinfo: string, arch: string): 'uint8' | 'int
   return flags.includes('avx512_vnni') || flags.includes('avx_vnni') ? 'int8' : 'uint8';
 }
 
-/** This machine's int8 weight format (uint8 when /proc/cpuinfo cannot be read: not Linux). */
+let machineInt8Weights: 'uint8' | 'int8' | undefined;
+
+/**
+ * This machine's int8 weight format (uint8 when /proc/cpuinfo cannot be read: not Linux). Read
+ * once per process: the CPU does not change, and every nodeBackend() asks.
+ */
 export function detectInt8Weights(): 'uint8' | 'int8' {
-  try {
-    return int8WeightsForCpu(readFileSync('/proc/cpuinfo', 'utf8'), process.arch);
-  } catch {
-    return 'uint8';
+  if (machineInt8Weights === undefined) {
+    try {
+      machineInt8Weights = int8WeightsForCpu(readFileSync('/proc/cpuinfo', 'utf8'), process.arch);
+    } catch {
+      machineInt8Weights = 'uint8';
+    }
   }
+  return machineInt8Weights;
 }
 
 /** Turns a path string, file: URL string or file URL into a file-system path. */
