@@ -164,6 +164,18 @@ const CONFIGS: Record<string, Config> = {
   // Box prompts around the brightest elliptical rings (fetal 182: the skull is there, no grid point finds the head).
   rings: { proposals: { rings: true } },
   rings1: { proposals: { rings: true, ringCount: 1 } },
+  // The fetal preset before it took the rings (2026-12-06).
+  norings: { proposals: { rings: false } },
+  'rings-d90': { proposals: { rings: true, ringDuplicateIoU: 0.9 } },
+  'rings-d80': { proposals: { rings: true, ringDuplicateIoU: 0.8 } },
+  // The lungs' half 0: MobileSAM's lung masks stop short of the bases; a box around such a mask is short too.
+  lm05: { refine: { boxMargin: 0.05 } },
+  lm10: { refine: { boxMargin: 0.1 } },
+  lit2: { refine: { iterations: 2 } },
+  // Two-part classes: five candidates dealt over two lungs leave the second lung two.
+  c6: { refine: { candidates: 6 } },
+  c8: { refine: { candidates: 8 } },
+  lc: { refine: { largestComponent: true } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };

@@ -63,7 +63,7 @@ export async function runCascade(models: CascadeModels, working: RgbImage, task:
     }));
   const t1 = now();
   const proposals = taskProposals(task);
-  const proposed = proposals ? await proposeCandidates(sam, task.classes, { ...proposals, embedding, scorer, image: working, signal, onProgress }) : { records: [], decoderCalls: 0 };
+  const proposed = proposals ? await proposeCandidates(sam, task.classes, { ...proposals, embedding, scorer, image: working, existing: everything.records, signal, onProgress }) : { records: [], decoderCalls: 0 };
   const pool = [...everything.records.map((r) => (r.proposer ? r : { ...r, proposer: 'grid' })), ...proposed.records];
   const t2 = now();
   const retrieval = await retrieve(scorer, working, pool, task.classes, {

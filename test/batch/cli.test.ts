@@ -51,9 +51,9 @@ describe('a task JSON that extends a preset', () => {
     expect(loaded.proposals && loaded.proposals.rings).toBe(true);
     expect(loaded.refine).toMatchObject(TASK_PRESETS['fetal-head-us'].refine!);
     expect(loaded.exemplarScoring).toMatchObject(TASK_PRESETS['fetal-head-us'].exemplarScoring!);
-    // The example that turns the ring proposals on for the fetal preset.
-    const example = await loadTask(join(__dirname, '..', '..', 'examples', 'tasks', 'fetal-head-rings.task.json'));
-    expect(example).toMatchObject({ name: 'fetal-head-us-rings', proposals: { rings: true }, refine: TASK_PRESETS['fetal-head-us'].refine });
+    // The example that runs the fetal preset with the exemplar-guided grid.
+    const example = await loadTask(join(__dirname, '..', '..', 'examples', 'tasks', 'fetal-head-fast.task.json'));
+    expect(example).toMatchObject({ name: 'fetal-head-us-fast', everything: { ...TASK_PRESETS['fetal-head-us'].everything, mode: 'fast' }, proposals: TASK_PRESETS['fetal-head-us'].proposals, refine: TASK_PRESETS['fetal-head-us'].refine });
     writeFileSync(file, JSON.stringify({ ...task, extends: 'fetal-head' }));
     await expect(loadTask(file)).rejects.toMatchObject({ code: 'INVALID_TASK', message: expect.stringContaining('task.extends') });
   });

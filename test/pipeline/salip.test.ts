@@ -23,6 +23,7 @@ import { nodeBackend } from '../../src/backends/node.js';
 import { createBatchingFakeSam, createFakeSam, testImage } from '../helpers/fake-sam.js';
 import { skullImage } from '../helpers/masks.js';
 import { ellipseMask } from '../../src/core/ellipse.js';
+import { boxIoU, boxXywhToXyxy } from '../../src/core/mask.js';
 
 const noBackend: Backend = {
   name: 'none',
@@ -98,6 +99,7 @@ describe('tasks', () => {
     [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: 'yes' }, 'task.proposals'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: { similarityLevel: 2 } }, 'task.proposals.similarityLevel'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: { rings: 'yes' } }, 'task.proposals.rings'],
+    [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: { ringDuplicateIoU: 1.5 } }, 'task.proposals.ringDuplicateIoU'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: { ringCount: 0 } }, 'task.proposals.ringCount'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], proposals: { centredBoxes: 1 } }, 'task.proposals.centredBoxes'],
     [{ classes: [{ name: 'a', prompts: ['a'] }], exemplarScoring: { locationWeight: -1 } }, 'task.exemplarScoring.locationWeight'],
@@ -112,17 +114,17 @@ describe('tasks', () => {
   it('extends a preset: settings merge key by key, a class of the preset\'s name keeps its prompts', () => {
     const preset = TASK_PRESETS['fetal-head-us'];
     const exemplars = [{ image: testImage(16, 16), mask: gtRect(16, 16, [2, 2, 10, 10]) }];
-    const task = validateTask({ extends: 'fetal-head-us', classes: [{ name: 'fetal-head', exemplars }], proposals: { rings: true }, refine: { ellipseBoxes: 1 } });
+    const task = validateTask({ extends: 'fetal-head-us', classes: [{ name: 'fetal-head', exemplars }], proposals: { ringCount: 1 }, refine: { ellipseBoxes: 1 } });
     expect(task).not.toHaveProperty('extends');
     expect(task.name).toBe('fetal-head-us');
     expect(task.everything).toEqual(preset.everything);
     expect(task.exemplarScoring).toEqual(preset.exemplarScoring);
     expect(task.refine).toEqual({ ...preset.refine, ellipseBoxes: 1 });
-    expect(task.proposals).toEqual({ rings: true });
+    expect(task.proposals).toEqual({ ...(preset.proposals as object), ringCount: 1 });
     expect(task.classes).toEqual([{ ...preset.classes[0], exemplars }]);
-    // Resolved, the task is the preset with rings and the exemplars.
+    // Resolved, the task is the preset with one ring and the exemplars.
     const resolved = resolveTask(task);
-    expect(resolved.proposals && resolved.proposals.rings).toBe(true);
+    expect(resolved.proposals).toMatchObject({ rings: true, ringCount: 1, ringDuplicateIoU: 0.8, eachExemplarBox: true });
     expect(resolved.refine).toMatchObject({ fitEllipse: true, ellipseBoxes: 1 });
     // Without classes, the preset's; a class of another name is the task's own; proposals: false turns them off.
     expect(validateTask({ extends: 'brain-mri' }).classes).toEqual(TASK_PRESETS['brain-mri'].classes);
@@ -322,6 +324,12 @@ describe('createSalip', () => {
     const [x, y, w, h] = rings[0].bbox;
     expect(Math.abs(x + w / 2 - skull.cx)).toBeLessThanOrEqual(2);
     expect(Math.abs(y + h / 2 - skull.cy)).toBeLessThanOrEqual(2);
+    // The cascade checks rings against segment-everything's pool: at a duplicate IoU of 0 a grid
+    // candidate overlapping the ring at all drops it.
+    const strict = await salip.segment(image, { ...task, proposals: { rings: true, ringCount: 1, ringDuplicateIoU: 0 } });
+    expect(strict.pool.filter((r) => r.proposer === 'grid').some((r) => boxIoU(boxXywhToXyxy(r.bbox), boxXywhToXyxy(rings[0].bbox)) > 0)).toBe(true);
+    expect(strict.pool.some((r) => r.proposer === 'ring')).toBe(false);
+    expect(strict.decoderCalls.proposals).toBe(result.decoderCalls.proposals);
     await salip.dispose();
   });
 

@@ -19,7 +19,7 @@
  */
 import { createThresholdUpscaler, pointGrid, upscalerGeometry } from '../../core/everything/index.js';
 import { denormalizeBox, exemplarPrior, type ExemplarPrior, type NormalizedBox } from '../../core/exemplar-prior.js';
-import { boxXyxyToXywh, createMask, encodeRleInBox } from '../../core/mask.js';
+import { boxIoU, boxXywhToXyxy, boxXyxyToXywh, createMask, encodeRleInBox } from '../../core/mask.js';
 import { ellipseBounds } from '../../core/ellipse.js';
 import { SalipError } from '../../core/errors.js';
 import { brightRings } from '../../core/rings.js';
@@ -27,7 +27,7 @@ import type { BoxXYXY, RgbImage } from '../../core/types.js';
 import { luminanceOfImage } from '../exemplar-cues.js';
 import { exemplarPriorOf, type ClassSpec, type Scorer } from '../scorers.js';
 import type { MaskRecord, SamImageEmbedding, SamModel, SamPrompt } from '../types.js';
-import { throwIfAborted, type StageControl } from './options.js';
+import { numberOption, throwIfAborted, type StageControl } from './options.js';
 
 /** Which proposers run for classes described by exemplars (the box and similarity ones by default). */
 export interface ProposalSettings {
@@ -62,9 +62,16 @@ export interface ProposalSettings {
   rings?: boolean;
   /** How many rings are proposed (default 3). */
   ringCount?: number;
+  /**
+   * A ring's mask whose box overlaps a candidate already in the pool (segment-everything's or
+   * another proposer's) by more than this box IoU is dropped (default 1: every ring's mask
+   * joins). The rings are there for heads no other prompt finds; a ring that repeats a candidate
+   * adds nothing but a near-copy that can change which candidates are refined.
+   */
+  ringDuplicateIoU?: number;
 }
 
-export const PROPOSAL_DEFAULTS: Required<ProposalSettings> = { exemplarBox: true, eachExemplarBox: false, similarity: true, similarityGrid: 32, similarityLevel: 0.5, centredBoxes: false, rings: false, ringCount: 3 };
+export const PROPOSAL_DEFAULTS: Required<ProposalSettings> = { exemplarBox: true, eachExemplarBox: false, similarity: true, similarityGrid: 32, similarityLevel: 0.5, centredBoxes: false, rings: false, ringCount: 3, ringDuplicateIoU: 1 };
 
 /** A prompt with the name of the proposer that made it. */
 export interface ProposalPrompt {
@@ -81,6 +88,8 @@ export interface ProposalOptions extends ProposalSettings, StageControl {
   scorer?: Scorer;
   /** The image the embedding is of (needed by `rings`). */
   image?: RgbImage;
+  /** Candidates already in the pool (segment-everything's), against which `ringDuplicateIoU` checks rings. */
+  existing?: readonly MaskRecord[];
 }
 
 /** The exemplar prior of a class (parts = its topK), or undefined for a class without exemplars. */
@@ -336,5 +345,13 @@ export async function decodeProposals(sam: SamModel, prompts: readonly ProposalP
 /** Proposal prompts for the classes, decoded into tagged pool records; `decoderCalls` = prompts decoded. */
 export async function proposeCandidates(sam: SamModel, classes: readonly ClassSpec[], options: ProposalOptions): Promise<{ records: MaskRecord[]; decoderCalls: number }> {
   const prompts = await proposalPrompts(sam, classes, options);
-  return { records: await decodeProposals(sam, prompts, options), decoderCalls: prompts.length };
+  const records = await decodeProposals(sam, prompts, options);
+  const limit = numberOption(options.ringDuplicateIoU, 1, 'proposals ringDuplicateIoU', { min: 0, max: 1 });
+  return { records: limit < 1 ? withoutDuplicateRings(records, options.existing ?? [], limit) : records, decoderCalls: prompts.length };
+}
+
+/** The records without the rings' masks whose box overlaps another candidate's (the pool's or another proposer's) by more than `limit`. */
+export function withoutDuplicateRings(records: readonly MaskRecord[], existing: readonly MaskRecord[], limit: number): MaskRecord[] {
+  const others = [...existing, ...records.filter((r) => r.proposer !== 'ring')].map((r) => boxXywhToXyxy(r.bbox));
+  return records.filter((r) => r.proposer !== 'ring' || !others.some((o) => boxIoU(boxXywhToXyxy(r.bbox), o) > limit));
 }

@@ -7,7 +7,7 @@ import { createMask, encodeRle, maskArea, maskDice, maskIoU, segmentWithBoxes, t
 import { maskToBox, resizeMaskBilinear, voteMasks } from '../../../src/core/mask.js';
 import { pointGrid } from '../../../src/core/everything/index.js';
 import type { BinaryMask, BoxXYXY } from '../../../src/core/types.js';
-import { alikeRegions, centredBoxPrompts, decodeProposals, proposeCandidates, ringPrompts, ringRadii, similarityPrompts } from '../../../src/pipeline/stages/proposals.js';
+import { alikeRegions, centredBoxPrompts, decodeProposals, proposeCandidates, ringPrompts, ringRadii, similarityPrompts, withoutDuplicateRings } from '../../../src/pipeline/stages/proposals.js';
 import { cleanPart, ellipseBox, ellipsePart, largestComponent, refine, refineBox, resolveRefineSettings, widenBox } from '../../../src/pipeline/stages/refine.js';
 import { exemplarBoxSam, oracleRetrieval } from '../../../src/pipeline/baselines.js';
 import { candidatesPerPart, distinctCandidates, refineAndRescore } from '../../../src/pipeline/stages/rescore.js';
@@ -343,6 +343,35 @@ describe('ring proposals', () => {
     expect(Math.abs(x + w / 2 - skull.cx)).toBeLessThanOrEqual(2);
     expect(Math.abs(y + h / 2 - skull.cy)).toBeLessThanOrEqual(2);
     await expect(proposeCandidates(sam, classes, { embedding, exemplarBox: false, similarity: false, rings: true })).rejects.toThrow(/proposals: rings needs options.image/);
+  });
+
+  it('ringDuplicateIoU drops the rings whose box repeats a candidate already in the pool or another proposer\'s', () => {
+    const ring = { ...rectRecord(80, 80, [20, 22, 60, 50]), proposer: 'ring' };
+    const otherRing = { ...rectRecord(80, 80, [5, 5, 25, 25]), proposer: 'ring' };
+    const box = { ...rectRecord(80, 80, [20, 22, 60, 52]), proposer: 'exemplar-box' };
+    const grid = rectRecord(80, 80, [21, 22, 60, 50]);
+    // Box IoU with the exemplar box: 41 x 29 / (41 x 31) = 0.935.
+    expect(withoutDuplicateRings([box, ring, otherRing], [], 0.9)).toEqual([box, otherRing]);
+    expect(withoutDuplicateRings([box, ring, otherRing], [], 0.95)).toEqual([box, ring, otherRing]);
+    // Against segment-everything's records: IoU 40 / 41.
+    expect(withoutDuplicateRings([ring, otherRing], [grid], 0.9)).toEqual([otherRing]);
+    // Two rings never drop each other.
+    expect(withoutDuplicateRings([ring, { ...ring }], [], 0.5)).toHaveLength(2);
+  });
+
+  it('proposeCandidates applies ringDuplicateIoU against the pool it is given, and still counts the decoder calls', async () => {
+    const { sam, image, embedding } = await embedWithFakeSam(skullImage(skull, 80));
+    const classes = [{ name: 'head', exemplars: [{ image: skullImage(skull, 80), mask: ellipseMask(skull, 80, 80) }] }];
+    const options = { embedding, image, exemplarBox: false, similarity: false, rings: true, ringCount: 1 };
+    const all = await proposeCandidates(sam, classes, options);
+    const ring = all.records.find((r) => r.proposer === 'ring')!;
+    const copy = { ...ring, proposer: 'grid' };
+    const kept = await proposeCandidates(sam, classes, { ...options, existing: [copy] });
+    expect(kept.records.some((r) => r.proposer === 'ring')).toBe(true);
+    const deduped = await proposeCandidates(sam, classes, { ...options, existing: [copy], ringDuplicateIoU: 0.9 });
+    expect(deduped.records.some((r) => r.proposer === 'ring')).toBe(false);
+    expect(deduped.decoderCalls).toBe(all.decoderCalls);
+    await expect(proposeCandidates(sam, classes, { ...options, ringDuplicateIoU: 2 })).rejects.toThrow(/ringDuplicateIoU/);
   });
 });
 
