@@ -176,6 +176,11 @@ const CONFIGS: Record<string, Config> = {
   c6: { refine: { candidates: 6 } },
   c8: { refine: { candidates: 8 } },
   lc: { refine: { largestComponent: true } },
+  c10: { refine: { candidates: 10 } },
+  c12: { refine: { candidates: 12 } },
+  c16: { refine: { candidates: 16 } },
+  'c8-lc': { refine: { candidates: 8, largestComponent: true } },
+  'c12-lc': { refine: { candidates: 12, largestComponent: true } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };
