@@ -288,8 +288,9 @@ export function validateTask(task: unknown): SalipTask {
  */
 function overPreset(preset: SalipTask, own: Record<string, unknown>): Record<string, unknown> {
   const objectOr = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-  const merge = (key: 'everything' | 'refine' | 'exemplarScoring') =>
-    own[key] === undefined ? preset[key] : objectOr(own[key]) ? { ...preset[key], ...objectOr(own[key]) } : own[key];
+  // A preset's `proposals: false` spreads as nothing: the task's own proposals then stand alone.
+  const merge = (key: 'everything' | 'proposals' | 'refine' | 'exemplarScoring') =>
+    own[key] === undefined ? preset[key] : objectOr(own[key]) ? { ...(preset[key] || {}), ...objectOr(own[key]) } : own[key];
   const classes = Array.isArray(own.classes)
     ? own.classes.map((c) => {
         const mine = objectOr(c);
@@ -299,9 +300,7 @@ function overPreset(preset: SalipTask, own: Record<string, unknown>): Record<str
     : own.classes === undefined
       ? preset.classes
       : own.classes;
-  const proposals =
-    own.proposals === undefined ? preset.proposals : objectOr(own.proposals) && preset.proposals !== false ? { ...preset.proposals, ...objectOr(own.proposals) } : own.proposals;
-  return { ...preset, ...own, classes, everything: merge('everything'), refine: merge('refine'), exemplarScoring: merge('exemplarScoring'), ...(proposals === undefined ? {} : { proposals }) };
+  return { ...preset, ...own, classes, everything: merge('everything'), proposals: merge('proposals'), refine: merge('refine'), exemplarScoring: merge('exemplarScoring') };
 }
 
 /** The segment-everything options a task may set (SegmentEverythingOptions less the per-call ones). */

@@ -353,5 +353,9 @@ export async function proposeCandidates(sam: SamModel, classes: readonly ClassSp
 /** The records without the rings' masks whose box overlaps another candidate's (the pool's or another proposer's) by more than `limit`. */
 export function withoutDuplicateRings(records: readonly MaskRecord[], existing: readonly MaskRecord[], limit: number): MaskRecord[] {
   const others = [...existing, ...records.filter((r) => r.proposer !== 'ring')].map((r) => boxXywhToXyxy(r.bbox));
-  return records.filter((r) => r.proposer !== 'ring' || !others.some((o) => boxIoU(boxXywhToXyxy(r.bbox), o) > limit));
+  return records.filter((r) => {
+    if (r.proposer !== 'ring') return true;
+    const box = boxXywhToXyxy(r.bbox);
+    return !others.some((o) => boxIoU(box, o) > limit);
+  });
 }
