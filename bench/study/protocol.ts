@@ -181,6 +181,10 @@ const CONFIGS: Record<string, Config> = {
   c16: { refine: { candidates: 16 } },
   'c8-lc': { refine: { candidates: 8, largestComponent: true } },
   'c12-lc': { refine: { candidates: 12, largestComponent: true } },
+  // The lungs' half 0 with Shenzhen exemplars: the second lung's voted mask stops short of its lateral border.
+  cv0: { refine: { consensus: 0 } },
+  cv03: { refine: { consensus: 0.3 } },
+  cv04: { refine: { consensus: 0.4 } },
   'lc-fill-hull': { refine: { largestComponent: true, fillHoles: true, convexHull: true } },
   'it1-c5-alt-loc20-clean': { refine: { iterations: 1, candidates: 5, multimaskAlternatives: true, largestComponent: true, fillHoles: true }, exemplarScoring: { locationWeight: 20 } },
 };

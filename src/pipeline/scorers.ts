@@ -278,6 +278,12 @@ interface RegionFeatures {
 }
 
 /**
+ * The widest context ring, in embedding cells. A task file and a direct call share it: 16 of the
+ * 64 cells of SAM's embedding grid on each side already reach past most organs' surroundings.
+ */
+export const MAX_CONTEXT_CELLS = 16;
+
+/**
  * Retrieval by example: each class is described by 1-5 images with masks. Prototypes = the
  * normalised mean of the exemplars' normalised mask-pooled SAM features (region, and context when
  * used), computed once per exemplar list: one encoder pass per exemplar image. Candidates are
@@ -289,8 +295,8 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
     throw new SalipError('INVALID_ARGUMENT', `exemplar scorer similarity: expected 'region+context' or 'region', got ${JSON.stringify(similarity)}`);
   }
   const contextCells = options.contextCells ?? 3;
-  if (!Number.isInteger(contextCells) || contextCells < 1) {
-    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer contextCells: expected an integer >= 1, got ${String(options.contextCells)}`);
+  if (!Number.isInteger(contextCells) || contextCells < 1 || contextCells > MAX_CONTEXT_CELLS) {
+    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer contextCells: expected an integer from 1 to ${MAX_CONTEXT_CELLS}, got ${String(options.contextCells)}`);
   }
   const contrast = options.contrast ?? 'image-mean';
   if (contrast !== 'none' && contrast !== 'image-mean') {

@@ -6,7 +6,7 @@
 import { SalipError } from '../core/errors.js';
 import { VISUAL_PROMPT_MODES, type VisualPromptMode } from '../core/prompts.js';
 import { PROMPT_ENSEMBLES } from './prompt-ensembles.js';
-import type { ClassSpec, ExemplarScorerOptions, Scorer } from './scorers.js';
+import { MAX_CONTEXT_CELLS, type ClassSpec, type ExemplarScorerOptions, type Scorer } from './scorers.js';
 import type { CandidateMaker } from './stages/candidate-makers.js';
 import { SEGMENT_EVERYTHING_DEFAULTS } from './stages/everything-options.js';
 import { PROPOSAL_DEFAULTS, type ProposalSettings } from './stages/proposals.js';
@@ -273,7 +273,7 @@ export function validateTask(task: unknown): SalipTask {
   }
   checkSettings(t.proposals, 'proposals', { exemplarBox: 'boolean', eachExemplarBox: 'boolean', similarity: 'boolean', similarityGrid: [4, 128, true], similarityLevel: [0, 1, false], centredBoxes: 'boolean', rings: 'boolean', ringCount: [1, 20, true], ringDuplicateIoU: [0, 1, false] }, bad, true);
   checkSettings(t.refine, 'refine', { iterations: [1, 8, true], candidates: [1, 32, true], fillHoles: 'boolean', largestComponent: 'boolean', convexHull: 'boolean', multimaskAlternatives: 'boolean', maskThreshold: [-20, 20, false], boxMargin: [0, 1, false], keepRetrieved: 'boolean', consensus: [0, 1, false], fitEllipse: 'boolean', peelSurroundings: 'boolean', ellipseBoxes: [0, 4, true] }, bad);
-  checkSettings(t.exemplarScoring, 'exemplarScoring', { stabilityWeight: [0, 1000, false], locationWeight: [0, 1000, false], shapeWeight: [0, 1000, false], boundaryWeight: [0, 1000, false], edgeWeight: [0, 1000, false], minPartRatio: [0, 1, false], ellipseWeight: [0, 1000, false], ellipseGate: [0, 1, false], peerEdgeWeight: [0, 1000, false], peerEdgeShare: [0, 1, false], contextCells: [1, 16, true], contextShare: [0, 1, false] }, bad, false, {
+  checkSettings(t.exemplarScoring, 'exemplarScoring', { stabilityWeight: [0, 1000, false], locationWeight: [0, 1000, false], shapeWeight: [0, 1000, false], boundaryWeight: [0, 1000, false], edgeWeight: [0, 1000, false], minPartRatio: [0, 1, false], ellipseWeight: [0, 1000, false], ellipseGate: [0, 1, false], peerEdgeWeight: [0, 1000, false], peerEdgeShare: [0, 1, false], contextCells: [1, MAX_CONTEXT_CELLS, true], contextShare: [0, 1, false] }, bad, false, {
     similarity: ['region+context', 'region'],
     contrast: ['none', 'image-mean'],
   });
