@@ -91,7 +91,7 @@ export const DEFAULT_TUNE_SPACE: TuneSpace = {
   convexHull: [false, true],
   ellipseBoxes: [0, 2],
   ellipseWeight: [0, 800],
-  maskThreshold: [0, -1],
+  maskThreshold: [0, -1, -1.5],
   rings: [false, true],
 };
 
