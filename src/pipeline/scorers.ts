@@ -278,8 +278,8 @@ interface RegionFeatures {
 }
 
 /**
- * The widest context ring, in embedding cells. A task file and a direct call share it: 16 of the
- * 64 cells of SAM's embedding grid on each side already reach past most organs' surroundings.
+ * The widest context ring, in embedding cells, shared by a task file's check and a direct call:
+ * 16 of the 64 cells a side of SAM's embedding grid, a ring a quarter of the image wide.
  */
 export const MAX_CONTEXT_CELLS = 16;
 

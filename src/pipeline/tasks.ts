@@ -105,7 +105,7 @@ export const TASK_PRESETS: Readonly<Record<'lungs-cxr' | 'fetal-head-us' | 'brai
     // Each lung as the majority vote of the re-scored masks of it: chosen on each half of the dev
     // set, reported on the other (it lost on fetal heads, brain and heart, where it stays off).
     // MobileSAM's lung masks stop short of the faint outer and lower borders (the costophrenic
-    // angles, the lateral wall): refined masks are cut at logit -1 instead of 0. Each half chose a
+    // angles, the lateral wall): refined masks are cut below logit 0, first at -1. Each half chose a
     // lower cut (-1 and -1.5 among 0 to -3; 0.878 vs 0.874, 0.900 vs 0.890), reported 0.901 /
     // 0.871 (was 0.896 / 0.864; docs/results.md).
     // Five refined candidates dealt over two lungs leave the second lung two (and its leaks won);
@@ -114,7 +114,8 @@ export const TASK_PRESETS: Readonly<Record<'lungs-cxr' | 'fetal-head-us' | 'brai
     // 0.879 (was 0.901 / 0.871) at 292 decoder runs per image (was 278; docs/results.md).
     // With 12 candidates the cut moved once more: half 0 chose -1.5 over -1 (0.8896 vs 0.8892;
     // half 1 had -1.5 over -1 too, 0.8982 vs 0.8976, but chose the vote at 0.4 by 0.0003); the
-    // margin is small, the direction the same on both halves and on both reports.
+    // margin is small, the direction the same on both halves and on both reports: 0.904 / 0.882,
+    // worst 0.900 / 0.862 (docs/results.md).
     refine: { consensus: 0.5, maskThreshold: -1.5, candidates: 12, largestComponent: true },
   },
   'fetal-head-us': {
