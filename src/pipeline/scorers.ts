@@ -5,7 +5,7 @@
  * SAM's own embedding space, so no second model is needed).
  */
 import { SalipError } from '../core/errors.js';
-import { throwIfAborted } from './stages/options.js';
+import { numberOption, throwIfAborted } from './stages/options.js';
 import { boxXywhToXyxy, decodeRle } from '../core/mask.js';
 import { priorBoxAgreement } from '../core/exemplar-prior.js';
 import { shapePriorAgreement } from '../core/shape-prior.js';
@@ -294,10 +294,7 @@ export function createExemplarScorer(sam: SamModel, exemplars: Record<string, Ex
   if (similarity !== 'region+context' && similarity !== 'region') {
     throw new SalipError('INVALID_ARGUMENT', `exemplar scorer similarity: expected 'region+context' or 'region', got ${JSON.stringify(similarity)}`);
   }
-  const contextCells = options.contextCells ?? 3;
-  if (!Number.isInteger(contextCells) || contextCells < 1 || contextCells > MAX_CONTEXT_CELLS) {
-    throw new SalipError('INVALID_ARGUMENT', `exemplar scorer contextCells: expected an integer from 1 to ${MAX_CONTEXT_CELLS}, got ${String(options.contextCells)}`);
-  }
+  const contextCells = numberOption(options.contextCells, 3, 'exemplar scorer contextCells', { integer: true, min: 1, max: MAX_CONTEXT_CELLS });
   const contrast = options.contrast ?? 'image-mean';
   if (contrast !== 'none' && contrast !== 'image-mean') {
     throw new SalipError('INVALID_ARGUMENT', `exemplar scorer contrast: expected 'none' or 'image-mean', got ${JSON.stringify(contrast)}`);

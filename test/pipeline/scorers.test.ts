@@ -531,7 +531,7 @@ describe('createExemplarScorer', () => {
     const scorer = createExemplarScorer(sam, { red: [redExemplar] });
     expect((await codeOf(scorer.score({ image, candidates, classes: [{ name: 'red' }] }))).code).toBe('INVALID_ARGUMENT');
     expect(() => createExemplarScorer(sam, {}, { contextCells: 0 })).toThrow(/contextCells/);
-    expect(() => createExemplarScorer(sam, {}, { contextCells: 17 })).toThrow(/contextCells: expected an integer from 1 to 16, got 17/);
+    expect(() => createExemplarScorer(sam, {}, { contextCells: 17 })).toThrow(/contextCells: expected an integer >= 1 <= 16, got 17/);
     expect(() => createExemplarScorer(sam, {}, { contrast: 'mean' as 'none' })).toThrow(/contrast/);
     expect(() => createExemplarScorer(sam, {}, { stabilityWeight: -1 })).toThrow(/stabilityWeight/);
     expect(() => createExemplarScorer(sam, {}, { stabilityWeight: Number.NaN })).toThrow(/stabilityWeight/);
